@@ -1,0 +1,47 @@
+"""Open the database ready for use: migrated to head, and seeded on first start."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot import db
+from bot.services.dataset import load_bundled_dataset
+from bot.services.loading import LoadReport, load_dataset
+from bot.vocabulary import Actor
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from bot.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def seed(engine: Engine) -> LoadReport:
+    """Load the bundled dataset in one transaction (safe to repeat; see services.loading)."""
+    dataset = load_bundled_dataset()
+    with db.session_scope(engine) as session:
+        return load_dataset(session, dataset, actor=Actor.SEED)
+
+
+def open_database(settings: Settings) -> Engine:
+    """The engine for DATABASE_URL, with the schema at head; an empty database is seeded."""
+    engine = db.make_engine(settings)
+    first_start = db.is_empty(engine)
+    current = None if first_start else db.current_revision(engine)
+    head = db.head_revision(engine)
+    if current != head:
+        db.upgrade(engine)
+    if first_start:
+        report = seed(engine)
+        logger.info(
+            "First start: created the database at %s, migrated it to %s and loaded the "
+            "bundled dataset (%d records).",
+            engine.url.render_as_string(hide_password=True),
+            head,
+            report.total("inserted"),
+        )
+    elif current != head:
+        logger.info("Migrated the database from %s to %s.", current, head)
+    return engine

@@ -1,0 +1,196 @@
+"""Settings: one pydantic-settings class, read from the environment and `.env`.
+
+Nothing here runs at import time: the composition root calls `load_settings()` once and
+passes the result down. A bad value becomes a `ConfigError` whose message is a single line
+naming the variable, which the CLI prints before exiting with status 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATA_DIR = Path("data")
+DEFAULT_SQLITE_NAME = "tradewatch.sqlite3"
+
+# Telegram accepts 1-256 characters from this set as a webhook secret token.
+_WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{30,}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line that names the variable."""
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads. Variable names are the field names in upper case."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        frozen=True,
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: AnyHttpUrl | None = None
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = Field(default="", validate_default=True)
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    bot_mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: AnyHttpUrl | None = None
+    webhook_secret: SecretStr | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    templates_dir: Path | None = None
+    default_timezone: str = "Asia/Kolkata"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    stale_after_days: int = Field(default=120, ge=1)
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not _TOKEN_RE.fullmatch(value.get_secret_value().strip()):
+            # Never echo the value: it is a secret even when malformed.
+            raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_admin_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.replace(";", ",").split(",")]
+            ids = [part for part in parts if part]
+            bad = [part for part in ids if not part.lstrip("-").isdigit()]
+            if bad:
+                raise ValueError(f"expected comma-separated Telegram user ids, got {bad[0]!r}")
+            return tuple(int(part) for part in ids)
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Kolkata)") from None
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET_RE.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ or -")
+        return value
+
+    @field_validator("templates_dir")
+    @classmethod
+    def _templates_dir_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"folder {str(value)!r} does not exist")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _resolve_database_url(cls, value: str, info: ValidationInfo) -> str:
+        data_dir = info.data.get("data_dir", DEFAULT_DATA_DIR)
+        if not value.strip():
+            return f"sqlite:///{data_dir / DEFAULT_SQLITE_NAME}"
+        return _normalise_database_url(value.strip(), data_dir=data_dir)
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> Settings:
+        if self.bot_mode == "webhook" and self.webhook_url is None:
+            raise ValueError("WEBHOOK_URL must be set when BOT_MODE=webhook")
+        return self
+
+    @property
+    def uses_default_data_dir(self) -> bool:
+        """True when the database is a SQLite file inside DATA_DIR, which the bot creates."""
+        url = make_url(self.database_url)
+        return (
+            url.get_backend_name() == "sqlite"
+            and url.database is not None
+            and Path(url.database).parent == self.data_dir
+        )
+
+
+def _normalise_database_url(raw: str, *, data_dir: Path) -> str:
+    """Accept the spellings operators paste (postgres://, postgresql://) and check the rest."""
+    try:
+        url: URL = make_url(raw)
+    except ArgumentError:
+        raise ValueError(
+            f"{raw!r} is not a database URL "
+            "(expected sqlite:///path/to/file.sqlite3 or postgresql+psycopg://user@host/db)"
+        ) from None
+    backend = url.get_backend_name()
+    if backend in ("postgres", "postgresql"):
+        if "+" in url.drivername and backend == "postgresql":
+            return raw
+        # Without a driver SQLAlchemy would pick psycopg2, which we do not ship.
+        return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if backend == "sqlite":
+        database = url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            folder = Path(database).parent
+            if folder != data_dir and not folder.is_dir():
+                raise ValueError(f"folder {str(folder)!r} for the SQLite file does not exist")
+        return raw
+    raise ValueError(f"unsupported database {backend!r} (use sqlite or postgresql)")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning validation errors into one `ConfigError` line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        location = [str(part) for part in error["loc"]]
+        variable = location[0].upper() if location else ""
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if variable:
+            problems.append(f"{variable}: {message}")
+        else:
+            problems.append(message)
+    return "invalid configuration: " + "; ".join(problems)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if settings.log_level != "DEBUG":
+        # Alembic narrates each step; bot.bootstrap logs one line per migration run instead.
+        logging.getLogger("alembic").setLevel(logging.WARNING)

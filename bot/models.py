@@ -1,0 +1,354 @@
+"""SQLModel tables: the sourced records, their history, and the delivery bookkeeping.
+
+Conventions:
+- Every record a reader sees points at a `Source` and carries `as_of`, the date its content
+  was current according to that source.
+- Records that editors change carry `updated_by` (an actor: "seed", "import", "cli" or
+  "tg:<user id>"), `updated_at` and `version` (for the optimistic check of concurrent edits).
+- Timestamps are timezone-aware UTC on every backend (`UTCDateTime`); Telegram ids are BigInteger.
+- Vocabularies are stored as short strings and validated by SQLAlchemy's non-native `Enum`, so a
+  new status value needs no database type migration.
+"""
+
+# No `from __future__ import annotations`: SQLModel reads the annotations at class creation.
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from bot.partial_date import PartialDate
+from bot.vocabulary import (
+    DealStatus,
+    DeliveryKind,
+    DeliveryState,
+    Direction,
+    FlightStatus,
+    Frequency,
+    PassStatus,
+    Quantity,
+    RecordType,
+    Role,
+    Series,
+    Stage,
+    Topic,
+)
+
+# Constraint names are explicit so migrations can address them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp that always comes back as UTC (SQLite drops the offset)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass a timezone-aware value")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Amount(TypeDecorator[Decimal]):
+    """A money figure in USD billions, read back as the exact Decimal that was reported.
+
+    SQLite has no decimal type; values with up to three decimals survive its REAL storage, and
+    `Decimal(str(float))` recovers the shortest exact text ("99.2", not "99.200000001").
+    """
+
+    impl = sa.Numeric(14, 3, asdecimal=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Decimal | None:
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+
+class PartialDateType(TypeDecorator[PartialDate]):
+    """A `PartialDate` stored as its ISO prefix ("1992", "2022-12", "2020-04-22")."""
+
+    impl = sa.String(10)
+    cache_ok = True
+
+    def process_bind_param(self, value: PartialDate | None, dialect: Dialect) -> str | None:
+        return None if value is None else value.isoformat()
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> PartialDate | None:
+        return None if value is None else PartialDate.parse(value)
+
+
+def _enum(enum: type[StrEnum]) -> sa.Enum:
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+def enum_column(enum: type[StrEnum], *, index: bool = False) -> Any:
+    return Field(sa_type=cast(Any, _enum(enum)), index=index)
+
+
+def utc_column(*, index: bool = False, default: bool = False) -> Any:
+    # Nullability follows the annotation (`datetime | None`), as for every sa_type column.
+    if default:
+        return Field(default_factory=utcnow, sa_type=UTCDateTime, index=index)
+    return Field(default=None, sa_type=UTCDateTime, index=index)
+
+
+def partial_date_column() -> Any:
+    return Field(default=None, sa_type=PartialDateType)
+
+
+def amount_column() -> Any:
+    return Field(default=None, sa_type=Amount)
+
+
+def json_list_column() -> Any:
+    return Field(default_factory=list, sa_type=sa.JSON)
+
+
+def telegram_id_column(*, unique: bool = False, optional: bool = False) -> Any:
+    if optional:
+        return Field(default=None, sa_type=sa.BigInteger, unique=unique)
+    return Field(sa_type=sa.BigInteger, unique=unique)
+
+
+class Source(SQLModel, table=True):
+    """A published page or document that records cite."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    title: str = Field(max_length=300)
+    publisher: str = Field(max_length=200)
+    url: str | None = Field(default=None, max_length=500)
+    published_on: PartialDate | None = partial_date_column()
+    note: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = utc_column(default=True)
+
+
+class EditableRecord(SQLModel):
+    """Columns every editable, sourced record shares (a mixin, not a table)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    note: str | None = Field(default=None, max_length=2000)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    # As precise as the source: "Dec 2022" stays a month (see bot.partial_date).
+    as_of: PartialDate = Field(sa_type=PartialDateType)
+    updated_by: str = Field(max_length=32)
+    updated_at: datetime = utc_column(default=True)
+    version: int = Field(default=1)
+
+
+class TradeFigure(EditableRecord, table=True):
+    """One period of one series. Only reported values are stored; the rest are derived.
+
+    Any two of exports, imports, total and deficit determine the other two, so e.g. FY2017-18's
+    imports are computed from its exports and deficit (see `bot.services.trade`).
+    """
+
+    __tablename__ = "trade_figure"
+    __table_args__ = (sa.UniqueConstraint("series", "period"),)
+
+    series: Series = enum_column(Series)
+    period: str = Field(max_length=16)  # "FY2024-25" (india_fy) or "2025" (china_cy)
+    period_start: date
+    period_end: date
+    # A partial period (e.g. FY2025-26 April-December) is never compared with a full one.
+    partial: bool = False
+    coverage: str | None = Field(default=None, max_length=64)
+    stage: Stage = enum_column(Stage)
+    exports: Decimal | None = amount_column()
+    imports: Decimal | None = amount_column()
+    total: Decimal | None = amount_column()
+    deficit: Decimal | None = amount_column()
+    # Growth as the source reported it (vs the same period a year earlier), in per cent.
+    exports_growth_pct: Decimal | None = amount_column()
+    imports_growth_pct: Decimal | None = amount_column()
+    total_growth_pct: Decimal | None = amount_column()
+
+
+class FigureReport(SQLModel, table=True):
+    """Another source's value for one quantity of a trade figure, kept so disagreements show.
+
+    E.g. seed article 003 gives India's 2025 exports to China as 20.5 where Chinese customs'
+    own parts give 19.75.
+    """
+
+    __tablename__ = "figure_report"
+    __table_args__ = (sa.UniqueConstraint("trade_figure_id", "quantity", "source_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    trade_figure_id: int = Field(foreign_key="trade_figure.id", index=True)
+    quantity: Quantity = enum_column(Quantity)
+    value: Decimal = Field(sa_type=Amount)
+    source_id: int = Field(foreign_key="source.id")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class BorderPass(EditableRecord, table=True):
+    __tablename__ = "border_pass"
+
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=100)
+    aliases: list[str] = json_list_column()
+    region: str = Field(max_length=200)
+    indian_mart: str | None = Field(default=None, max_length=200)
+    counterpart_mart: str | None = Field(default=None, max_length=200)
+    trade_since: PartialDate | None = partial_date_column()
+    season: str | None = Field(default=None, max_length=300)
+    status: PassStatus = enum_column(PassStatus)
+    status_since: PartialDate | None = partial_date_column()
+    expected_reopening: PartialDate | None = partial_date_column()
+
+
+class CommodityDeal(EditableRecord, table=True):
+    __tablename__ = "commodity_deal"
+
+    slug: str = Field(max_length=64, unique=True)
+    commodity: str = Field(max_length=100)
+    category: str = Field(max_length=64)
+    aliases: list[str] = json_list_column()
+    direction: Direction = enum_column(Direction)
+    status: DealStatus = enum_column(DealStatus)
+    status_since: PartialDate | None = partial_date_column()
+
+
+class FlightRoute(EditableRecord, table=True):
+    __tablename__ = "flight_route"
+
+    slug: str = Field(max_length=64, unique=True)
+    route: str = Field(max_length=100)
+    aliases: list[str] = json_list_column()
+    airline: str = Field(max_length=100)
+    flight_number: str | None = Field(default=None, max_length=16)
+    frequency: str | None = Field(default=None, max_length=64)
+    status: FlightStatus = enum_column(FlightStatus)
+    since: PartialDate | None = partial_date_column()
+
+
+class ContextNote(EditableRecord, table=True):
+    """A sourced statement that is neither a figure nor a status: context the bot can quote."""
+
+    __tablename__ = "context_note"
+
+    key: str = Field(max_length=64, unique=True)
+    topic: Topic = enum_column(Topic, index=True)
+    # The record it is about, as "pass:nathu-la"; None for the relationship as a whole.
+    subject: str | None = Field(default=None, max_length=80, index=True)
+    text: str = Field(max_length=2000)
+    occurred_on: PartialDate | None = partial_date_column()
+
+
+class StatusChange(SQLModel, table=True):
+    """History and audit log in one: what changed, when it happened, who recorded it.
+
+    A row with `field` None is an event on the record's timeline that changed no field
+    (e.g. "MEA says India is engaged with China on resuming border trade").
+    """
+
+    __tablename__ = "status_change"
+    __table_args__ = (sa.Index("ix_status_change_record", "record_type", "record_key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Stable identity for seeded and imported rows, so loading them twice adds nothing.
+    event_key: str | None = Field(default=None, max_length=120, unique=True)
+    record_type: RecordType = enum_column(RecordType)
+    record_key: str = Field(max_length=64)
+    field: str | None = Field(default=None, max_length=64)
+    old_value: str | None = Field(default=None, max_length=2000)
+    new_value: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000)
+    source_id: int | None = Field(default=None, foreign_key="source.id")
+    occurred_on: PartialDate | None = partial_date_column()
+    actor: str = Field(max_length=32)
+    at: datetime = utc_column(default=True, index=True)
+
+
+class Admin(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = telegram_id_column(unique=True)
+    role: Role = enum_column(Role)
+    added_by: int | None = telegram_id_column(optional=True)
+    added_at: datetime = utc_column(default=True)
+
+
+class Subscriber(SQLModel, table=True):
+    """A chat that receives digests and alerts.
+
+    Invariant: `next_digest_at` is NULL unless the subscriber is active with a digest frequency,
+    so the minutely tick is an index range scan over due rows only.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = telegram_id_column(unique=True)
+    chat_type: str = Field(max_length=16)
+    title: str | None = Field(default=None, max_length=256)
+    frequency: Frequency = enum_column(Frequency)
+    weekday: int = Field(default=0, ge=0, le=6)  # Monday = 0
+    local_hour: int = Field(default=9, ge=0, le=23)
+    timezone: str = Field(max_length=64)
+    topics: list[str] = json_list_column()
+    alerts_enabled: bool = True
+    quiet_hours: bool = True
+    language: str = Field(default="en", max_length=8)
+    active: bool = True
+    deactivated_reason: str | None = Field(default=None, max_length=200)
+    next_digest_at: datetime | None = utc_column(index=True)
+    last_digest_at: datetime | None = utc_column()
+    created_at: datetime = utc_column(default=True)
+    updated_at: datetime = utc_column(default=True)
+
+
+class Delivery(SQLModel, table=True):
+    """One message owed to one subscriber: a digest for a due time, or an alert batch.
+
+    The unique key makes a second copy impossible, whichever instance or restart tries.
+    """
+
+    __table_args__ = (
+        sa.UniqueConstraint("subscriber_id", "kind", "due_at"),
+        sa.Index("ix_delivery_state_next_attempt", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscriber_id: int = Field(foreign_key="subscriber.id")
+    kind: DeliveryKind = enum_column(DeliveryKind)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    state: DeliveryState = enum_column(DeliveryState)
+    attempts: int = 0
+    next_attempt_at: datetime | None = utc_column()
+    message_id: int | None = telegram_id_column(optional=True)
+    last_error: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = utc_column(default=True)
+    updated_at: datetime = utc_column(default=True)
+    sent_at: datetime | None = utc_column()

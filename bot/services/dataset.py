@@ -1,0 +1,301 @@
+"""The dataset format: one schema for the bundled seed data, `export` and `import`.
+
+The bundled data in `bot/data/*.yaml` and an `export --format json` backup are the same
+structure, so whatever the bot exports it can read back. Records refer to sources by `key`
+and history rows refer to records by (record_type, record_key).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bot.partial_date import PartialDate
+from bot.vocabulary import (
+    DealStatus,
+    Direction,
+    FlightStatus,
+    PassStatus,
+    Quantity,
+    RecordType,
+    Series,
+    Stage,
+    Topic,
+)
+
+FORMAT_VERSION = 1
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+class DatasetError(Exception):
+    """The dataset cannot be read; the message says where and what."""
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class SourceItem(_Item):
+    key: str = Field(pattern=SLUG_PATTERN, max_length=64)
+    title: str = Field(min_length=1, max_length=300)
+    publisher: str = Field(min_length=1, max_length=200)
+    url: str | None = Field(default=None, pattern=r"^https?://", max_length=500)
+    published_on: PartialDate | None = None
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class _Sourced(_Item):
+    source: str = Field(description="key of a source")
+    as_of: PartialDate
+    note: str | None = Field(default=None, max_length=2000)
+    # Who last changed the record; absent in the bundled data (the seed owns it).
+    updated_by: str | None = Field(default=None, max_length=32)
+    updated_at: datetime | None = None
+
+
+class FigureReportItem(_Item):
+    quantity: Quantity
+    value: Decimal = Field(gt=0)
+    source: str
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class TradeFigureItem(_Sourced):
+    series: Series
+    period: str = Field(pattern=r"^(FY\d{4}-\d{2}|\d{4})$")
+    period_start: date
+    period_end: date
+    partial: bool = False
+    coverage: str | None = Field(default=None, max_length=64)
+    stage: Stage
+    exports: Decimal | None = Field(default=None, gt=0)
+    imports: Decimal | None = Field(default=None, gt=0)
+    total: Decimal | None = Field(default=None, gt=0)
+    deficit: Decimal | None = None
+    exports_growth_pct: Decimal | None = None
+    imports_growth_pct: Decimal | None = None
+    total_growth_pct: Decimal | None = None
+    reports: tuple[FigureReportItem, ...] = ()
+
+    @model_validator(mode="after")
+    def _period_matches_series(self) -> Self:
+        fiscal = self.period.startswith("FY")
+        if fiscal != (self.series is Series.INDIA_FY):
+            raise ValueError(
+                f"period {self.period!r} does not belong to series {self.series.value!r}: "
+                "india_fy periods look like FY2024-25, china_cy periods like 2025"
+            )
+        if self.period_end < self.period_start:
+            raise ValueError("period_end is before period_start")
+        if not any((self.exports, self.imports, self.total, self.deficit)):
+            raise ValueError("a trade figure needs one of exports, imports, total or deficit")
+        return self
+
+    @property
+    def key(self) -> str:
+        return figure_key(self.series, self.period)
+
+
+def figure_key(series: Series, period: str) -> str:
+    """The record key of a trade figure in history rows, e.g. 'india_fy:FY2024-25'."""
+    return f"{series.value}:{period}"
+
+
+class BorderPassItem(_Sourced):
+    slug: str = Field(pattern=SLUG_PATTERN, max_length=64)
+    name: str = Field(min_length=1, max_length=100)
+    aliases: tuple[str, ...] = ()
+    region: str = Field(min_length=1, max_length=200)
+    indian_mart: str | None = None
+    counterpart_mart: str | None = None
+    trade_since: PartialDate | None = None
+    season: str | None = Field(default=None, max_length=300)
+    status: PassStatus
+    status_since: PartialDate | None = None
+    expected_reopening: PartialDate | None = None
+
+    @property
+    def key(self) -> str:
+        return self.slug
+
+
+class CommodityDealItem(_Sourced):
+    slug: str = Field(pattern=SLUG_PATTERN, max_length=64)
+    commodity: str = Field(min_length=1, max_length=100)
+    category: str = Field(min_length=1, max_length=64)
+    aliases: tuple[str, ...] = ()
+    direction: Direction
+    status: DealStatus
+    status_since: PartialDate | None = None
+
+    @property
+    def key(self) -> str:
+        return self.slug
+
+
+class FlightRouteItem(_Sourced):
+    slug: str = Field(pattern=SLUG_PATTERN, max_length=64)
+    route: str = Field(min_length=1, max_length=100)
+    aliases: tuple[str, ...] = ()
+    airline: str = Field(min_length=1, max_length=100)
+    flight_number: str | None = Field(default=None, max_length=16)
+    frequency: str | None = Field(default=None, max_length=64)
+    status: FlightStatus
+    since: PartialDate | None = None
+
+    @property
+    def key(self) -> str:
+        return self.slug
+
+
+class ContextNoteItem(_Sourced):
+    key: str = Field(pattern=SLUG_PATTERN, max_length=64)
+    topic: Topic
+    subject: str | None = Field(default=None, max_length=80)
+    text: str = Field(min_length=1, max_length=2000)
+    occurred_on: PartialDate | None = None
+
+
+class HistoryItem(_Item):
+    """One row of a record's history: a field change, or (field absent) an event."""
+
+    key: str = Field(min_length=1, max_length=120)
+    record_type: RecordType
+    record_key: str = Field(min_length=1, max_length=64)
+    field: str | None = Field(default=None, max_length=64)
+    old: str | None = None
+    new: str | None = None
+    note: str | None = Field(default=None, max_length=2000)
+    source: str | None = None
+    occurred_on: PartialDate | None = None
+    actor: str | None = Field(default=None, max_length=32)
+    at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _field_or_note(self) -> Self:
+        if self.field is None and not self.note:
+            raise ValueError("a history event without a field needs a note")
+        if self.field is not None and self.new is None:
+            raise ValueError(f"a change of {self.field!r} needs a new value")
+        return self
+
+
+class Dataset(_Item):
+    format_version: int = FORMAT_VERSION
+    exported_at: datetime | None = None
+    sources: tuple[SourceItem, ...] = ()
+    trade_figures: tuple[TradeFigureItem, ...] = ()
+    passes: tuple[BorderPassItem, ...] = ()
+    deals: tuple[CommodityDealItem, ...] = ()
+    flights: tuple[FlightRouteItem, ...] = ()
+    notes: tuple[ContextNoteItem, ...] = ()
+    history: tuple[HistoryItem, ...] = ()
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Self:
+        problems: list[str] = []
+        _unique("source key", (s.key for s in self.sources), problems)
+        _unique("trade figure", (f.key for f in self.trade_figures), problems)
+        _unique("pass slug", (p.slug for p in self.passes), problems)
+        _unique("deal slug", (d.slug for d in self.deals), problems)
+        _unique("flight slug", (f.slug for f in self.flights), problems)
+        _unique("note key", (n.key for n in self.notes), problems)
+        _unique("history key", (h.key for h in self.history), problems)
+
+        sources = {s.key for s in self.sources}
+        cited: list[tuple[str, str | None]] = []
+        for figure in self.trade_figures:
+            cited.append((f"trade figure {figure.key}", figure.source))
+            cited.extend((f"report on {figure.key}", r.source) for r in figure.reports)
+        for kind, items in (("pass", self.passes), ("deal", self.deals), ("flight", self.flights)):
+            cited.extend((f"{kind} {item.key}", item.source) for item in items)
+        cited.extend((f"note {n.key}", n.source) for n in self.notes)
+        cited.extend((f"history {h.key}", h.source) for h in self.history)
+        problems.extend(
+            f"{where} cites unknown source {key!r}"
+            for where, key in cited
+            if key is not None and key not in sources
+        )
+
+        records = self.record_keys()
+        problems.extend(
+            f"history {h.key} points at unknown {h.record_type.value} {h.record_key!r}"
+            for h in self.history
+            if h.record_key not in records[h.record_type]
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def record_keys(self) -> dict[RecordType, set[str]]:
+        return {
+            RecordType.SOURCE: {s.key for s in self.sources},
+            RecordType.FIGURE: {f.key for f in self.trade_figures},
+            RecordType.PASS: {p.slug for p in self.passes},
+            RecordType.DEAL: {d.slug for d in self.deals},
+            RecordType.FLIGHT: {f.slug for f in self.flights},
+            RecordType.NOTE: {n.key for n in self.notes},
+        }
+
+
+# The list sections of a dataset and the item each holds (CSV export writes one file each).
+SECTION_ITEMS: dict[str, type[_Item]] = {
+    "sources": SourceItem,
+    "trade_figures": TradeFigureItem,
+    "passes": BorderPassItem,
+    "deals": CommodityDealItem,
+    "flights": FlightRouteItem,
+    "notes": ContextNoteItem,
+    "history": HistoryItem,
+}
+
+
+def _unique(what: str, keys: Iterable[str], problems: list[str]) -> None:
+    problems.extend(
+        f"duplicate {what} {key!r}" for key, count in Counter(keys).items() if count > 1
+    )
+
+
+def bundled_data_dir() -> Path:
+    return Path(str(resources.files("bot") / "data"))
+
+
+def load_dataset_dir(folder: Path) -> Dataset:
+    """Read every `*.yaml` file of a folder into one dataset (each file adds to the lists)."""
+    merged: dict[str, list[Any]] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise DatasetError(f"{path.name}: not valid YAML: {exc}") from None
+        if not isinstance(content, dict):
+            raise DatasetError(f"{path.name}: expected a mapping of sections at the top level")
+        for section, items in content.items():
+            if not isinstance(items, list):
+                raise DatasetError(f"{path.name}: section {section!r} must be a list")
+            merged.setdefault(section, []).extend(items)
+    return parse_dataset(merged, origin=str(folder))
+
+
+def parse_dataset(content: dict[str, Any], *, origin: str) -> Dataset:
+    try:
+        return Dataset.model_validate(content)
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'dataset'}: "
+            f"{str(error['msg']).removeprefix('Value error, ')}"
+            for error in exc.errors()
+        )
+        raise DatasetError(f"{origin}: {details}") from None
+
+
+def load_bundled_dataset() -> Dataset:
+    return load_dataset_dir(bundled_data_dir())

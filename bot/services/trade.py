@@ -1,0 +1,240 @@
+"""Trade figures as readers see them: reported values, derived values, growth and flags.
+
+Only reported values are stored. Exports, imports, total and deficit are tied by
+total = imports + exports and deficit = imports - exports, so any two give the other two.
+A reported value that disagrees with what its parts give by more than 0.5% is flagged, as is
+another source's report of the same quantity, and a reported growth rate that disagrees with
+the previous period of the same series by more than half a percentage point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlmodel import Session, col, select
+
+from bot.models import FigureReport, Source, TradeFigure
+from bot.vocabulary import Quantity, Series
+
+RELATIVE_TOLERANCE = Decimal("0.005")  # 0.5 %
+GROWTH_TOLERANCE_POINTS = Decimal("0.5")
+_HUNDRED = Decimal(100)
+
+# The pair of reported quantities the others are computed from, most direct first.
+_PAIRS: tuple[tuple[Quantity, Quantity], ...] = (
+    (Quantity.EXPORTS, Quantity.IMPORTS),
+    (Quantity.EXPORTS, Quantity.DEFICIT),
+    (Quantity.IMPORTS, Quantity.DEFICIT),
+    (Quantity.EXPORTS, Quantity.TOTAL),
+    (Quantity.IMPORTS, Quantity.TOTAL),
+    (Quantity.TOTAL, Quantity.DEFICIT),
+)
+
+
+class FlagKind(StrEnum):
+    PARTS = "parts"  # a reported value disagrees with the other reported values of its period
+    REPORT = "report"  # another source reports a different value
+    GROWTH = "growth"  # a reported growth rate disagrees with the previous period's figure
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    amount: Decimal
+    derived: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    kind: FlagKind
+    quantity: Quantity
+    reported: Decimal
+    expected: Decimal
+    reported_by: str  # the source's title
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Growth:
+    """Change against the previous period of the same series, in per cent."""
+
+    computed: Decimal | None
+    reported: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class FigureView:
+    figure: TradeFigure
+    source: Source
+    values: dict[Quantity, Value]
+    growth: dict[Quantity, Growth]
+    flags: tuple[Flag, ...]
+
+    def value(self, quantity: Quantity) -> Value | None:
+        return self.values.get(quantity)
+
+
+def reported_values(figure: TradeFigure) -> dict[Quantity, Decimal]:
+    reported = {
+        Quantity.EXPORTS: figure.exports,
+        Quantity.IMPORTS: figure.imports,
+        Quantity.TOTAL: figure.total,
+        Quantity.DEFICIT: figure.deficit,
+    }
+    return {quantity: amount for quantity, amount in reported.items() if amount is not None}
+
+
+def complete(reported: dict[Quantity, Decimal]) -> dict[Quantity, Decimal]:
+    """All four quantities computed from the most direct reported pair (or as reported)."""
+    for first, second in _PAIRS:
+        if first in reported and second in reported:
+            exports, imports = _exports_imports(first, reported[first], second, reported[second])
+            return {
+                Quantity.EXPORTS: exports,
+                Quantity.IMPORTS: imports,
+                Quantity.TOTAL: imports + exports,
+                Quantity.DEFICIT: imports - exports,
+            }
+    return dict(reported)
+
+
+def _exports_imports(
+    first: Quantity, a: Decimal, second: Quantity, b: Decimal
+) -> tuple[Decimal, Decimal]:
+    match first, second:
+        case Quantity.EXPORTS, Quantity.IMPORTS:
+            return a, b
+        case Quantity.EXPORTS, Quantity.DEFICIT:
+            return a, a + b
+        case Quantity.IMPORTS, Quantity.DEFICIT:
+            return a - b, a
+        case Quantity.EXPORTS, Quantity.TOTAL:
+            return a, b - a
+        case Quantity.IMPORTS, Quantity.TOTAL:
+            return b - a, a
+        case Quantity.TOTAL, Quantity.DEFICIT:
+            return (a - b) / 2, (a + b) / 2
+    raise ValueError(f"no rule for {first} and {second}")
+
+
+def disagrees(reported: Decimal, expected: Decimal) -> bool:
+    if expected == 0:
+        return reported != 0
+    return abs(reported - expected) / abs(expected) > RELATIVE_TOLERANCE
+
+
+def growth_pct(current: Decimal, previous: Decimal) -> Decimal | None:
+    if previous == 0:
+        return None
+    return (current - previous) / previous * _HUNDRED
+
+
+def build_view(
+    figure: TradeFigure,
+    source: Source,
+    reports: Sequence[tuple[FigureReport, Source]] = (),
+    previous: TradeFigure | None = None,
+) -> FigureView:
+    reported = reported_values(figure)
+    computed = complete(reported)
+    values = {q: Value(amount, derived=q not in reported) for q, amount in computed.items()}
+    flags: list[Flag] = []
+
+    # A reported value outside the pair it was computed from must agree with it.
+    for quantity, amount in reported.items():
+        if disagrees(amount, computed[quantity]):
+            flags.append(Flag(FlagKind.PARTS, quantity, amount, computed[quantity], source.title))
+            values[quantity] = Value(amount, derived=False)
+
+    for report, report_source in reports:
+        resolved = values.get(report.quantity)
+        if resolved is not None and disagrees(report.value, resolved.amount):
+            flags.append(
+                Flag(
+                    FlagKind.REPORT,
+                    report.quantity,
+                    report.value,
+                    resolved.amount,
+                    report_source.title,
+                    report.note,
+                )
+            )
+
+    growth = _growth(figure, computed, previous)
+    for quantity, rate in growth.items():
+        if (
+            rate.computed is not None
+            and rate.reported is not None
+            and abs(rate.computed - rate.reported) > GROWTH_TOLERANCE_POINTS
+        ):
+            flags.append(
+                Flag(FlagKind.GROWTH, quantity, rate.reported, rate.computed, source.title)
+            )
+    return FigureView(figure, source, values, growth, tuple(flags))
+
+
+def _growth(
+    figure: TradeFigure, computed: dict[Quantity, Decimal], previous: TradeFigure | None
+) -> dict[Quantity, Growth]:
+    reported_rates = {
+        Quantity.EXPORTS: figure.exports_growth_pct,
+        Quantity.IMPORTS: figure.imports_growth_pct,
+        Quantity.TOTAL: figure.total_growth_pct,
+    }
+    before: dict[Quantity, Decimal] = {}
+    # Growth only between consecutive full periods: a partial year is not comparable.
+    if previous is not None and not previous.partial and not figure.partial:
+        before = complete(reported_values(previous))
+    result: dict[Quantity, Growth] = {}
+    for quantity in (Quantity.EXPORTS, Quantity.IMPORTS, Quantity.TOTAL, Quantity.DEFICIT):
+        rate = None
+        if quantity in computed and quantity in before:
+            rate = growth_pct(computed[quantity], before[quantity])
+        reported_rate = reported_rates.get(quantity)
+        if rate is not None or reported_rate is not None:
+            result[quantity] = Growth(rate, reported_rate)
+    return result
+
+
+def _is_consecutive(previous: TradeFigure, current: TradeFigure) -> bool:
+    return (current.period_start - previous.period_end).days == 1
+
+
+def series_views(session: Session, series: Series) -> list[FigureView]:
+    """Every period of one series, oldest first, with growth against the period before it."""
+    rows = session.exec(
+        select(TradeFigure, Source)
+        .join(Source, col(Source.id) == TradeFigure.source_id)
+        .where(TradeFigure.series == series)
+        .order_by(col(TradeFigure.period_start))
+    ).all()
+    figure_ids = [figure.id for figure, _ in rows]
+    report_rows = session.exec(
+        select(FigureReport, Source)
+        .join(Source, col(Source.id) == FigureReport.source_id)
+        .where(col(FigureReport.trade_figure_id).in_(figure_ids))
+        .order_by(col(FigureReport.id))
+    ).all()
+    reports: dict[int, list[tuple[FigureReport, Source]]] = {}
+    for report, report_source in report_rows:
+        reports.setdefault(report.trade_figure_id, []).append((report, report_source))
+
+    views: list[FigureView] = []
+    previous: TradeFigure | None = None
+    for figure, source in rows:
+        assert figure.id is not None
+        before = previous if previous is not None and _is_consecutive(previous, figure) else None
+        views.append(build_view(figure, source, reports.get(figure.id, ()), before))
+        previous = figure
+    return views
+
+
+def all_flags(session: Session) -> list[tuple[FigureView, Flag]]:
+    return [
+        (view, flag)
+        for series in Series
+        for view in series_views(session, series)
+        for flag in view.flags
+    ]

@@ -1,0 +1,34 @@
+"""The one error handler: log with the traceback, tell the user without leaking internals."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+if TYPE_CHECKING:
+    from telegram.ext import ContextTypes
+
+    from bot.telegram.services import BotServices
+
+logger = logging.getLogger(__name__)
+
+
+class ErrorHandler:
+    def __init__(self, services: BotServices) -> None:
+        self.services = services
+
+    async def __call__(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        logger.error("Error while handling an update", exc_info=context.error)
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        text = self.services.renderer.render("error.html.j2")
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id, text, parse_mode=ParseMode.HTML
+            )
+        except TelegramError:
+            logger.warning("Could not tell chat %s about the error", update.effective_chat.id)

@@ -1,0 +1,90 @@
+"""An in-process Bot API: a `BaseRequest` that answers like Telegram and records every call.
+
+It lets the real application run with no network: tests drive real `Update` objects through
+`application.process_update`, and the terminal front end reads the bot's replies from it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from telegram.request import BaseRequest
+
+if TYPE_CHECKING:
+    from telegram.request import RequestData
+
+BOT_ID = 7_000_000_001
+BOT_USERNAME = "TradeWatchBot"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    method: str
+    params: dict[str, Any]
+
+
+class OfflineRequest(BaseRequest):
+    """Answers Bot API methods locally with realistic JSON; `calls` keeps them in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[ApiCall] = []
+        self._message_ids = itertools.count(1)
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data is not None else {}
+        self.calls.append(ApiCall(api_method, params))
+        result = self._result(api_method, params)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        return [call.params for call in self.calls if call.method == method]
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Trade Watch",
+                "username": BOT_USERNAME,
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": True,
+            }
+        if method in ("sendMessage", "sendPhoto", "editMessageText"):
+            chat_id = int(params["chat_id"])
+            message: dict[str, Any] = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Trade Watch"},
+            }
+            if "text" in params:
+                message["text"] = params["text"]
+            return message
+        if method == "getUpdates":
+            return []
+        return True

@@ -1,0 +1,112 @@
+"""The controlled vocabularies of the domain, shared by models, services and templates."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Series(StrEnum):
+    """Two trade series that are never mixed: they differ in period, publisher and valuation."""
+
+    INDIA_FY = "india_fy"  # India's fiscal year (April-March), Ministry of Commerce / DGCI&S
+    CHINA_CY = "china_cy"  # calendar year, China's General Administration of Customs
+
+
+class Stage(StrEnum):
+    PROVISIONAL = "provisional"
+    FINAL = "final"
+
+
+class Quantity(StrEnum):
+    """The four related figures of a trade period, all from India's point of view."""
+
+    EXPORTS = "exports"  # India's exports to China (in China's books: China's imports from India)
+    IMPORTS = "imports"  # India's imports from China (in China's books: China's exports to India)
+    TOTAL = "total"
+    DEFICIT = "deficit"  # India's deficit = imports - exports
+
+
+class PassStatus(StrEnum):
+    OPEN = "open"
+    CLOSED_FOR_SEASON = "closed_for_season"
+    SUSPENDED = "suspended"
+    REOPENING_AGREED = "reopening_agreed"
+    REOPENING_SCHEDULED = "reopening_scheduled"
+
+
+class DealStatus(StrEnum):
+    PROPOSED = "proposed"
+    UNDER_NEGOTIATION = "under_negotiation"
+    AGREED = "agreed"
+    IN_EFFECT = "in_effect"
+    RESTRICTED = "restricted"
+    SUSPENDED = "suspended"
+    LAPSED = "lapsed"
+
+
+class Direction(StrEnum):
+    CHINA_TO_INDIA = "china_to_india"
+    INDIA_TO_CHINA = "india_to_china"
+
+
+class FlightStatus(StrEnum):
+    ANNOUNCED = "announced"
+    OPERATING = "operating"
+    SUSPENDED = "suspended"
+
+
+class Topic(StrEnum):
+    """What a subscriber can follow, and what a context note or history row is about."""
+
+    TRADE = "trade"
+    DEALS = "deals"
+    PASSES = "passes"
+    FLIGHTS = "flights"
+    GENERAL = "general"
+
+
+class RecordType(StrEnum):
+    """The kinds of record a history row can point at (by key)."""
+
+    SOURCE = "source"
+    FIGURE = "figure"
+    PASS = "pass"
+    DEAL = "deal"
+    FLIGHT = "flight"
+    NOTE = "note"
+
+
+class Frequency(StrEnum):
+    WEEKLY = "weekly"
+    DAILY = "daily"
+    OFF = "off"
+
+
+class DeliveryKind(StrEnum):
+    DIGEST = "digest"
+    ALERT = "alert"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    EDITOR = "editor"
+
+
+class Actor:
+    """Who made a change when it was not a Telegram user (whose id is stored instead)."""
+
+    SEED = "seed"
+    IMPORT = "import"
+    CLI = "cli"
+
+    @staticmethod
+    def telegram(user_id: int) -> str:
+        return f"tg:{user_id}"

@@ -1,0 +1,93 @@
+"""Shared fixtures: settings built explicitly, and a fresh database for every test.
+
+PostgreSQL tests use TEST_DATABASE_URL (a server URL; each test creates and drops its own
+database). Without it they skip with the reason, unless REQUIRE_POSTGRES=1 (CI), where a
+missing server is a failure rather than a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot import db
+from bot.bootstrap import seed
+from bot.config import Settings
+
+FAKE_TOKEN = "123456789:AAE-fake-token-for-tests-0123456789abc"
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def factory(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "database_url": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return factory
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    """A migrated, empty SQLite database of this test's own."""
+    engine = db.make_engine(settings)
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def seeded_engine(engine: Engine) -> Engine:
+    seed(engine)
+    return engine
+
+
+def _postgres_server_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a brand-new PostgreSQL database, dropped after the test."""
+    server = make_url(_postgres_server_url())
+    name = f"tradewatch_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            raise
+        pytest.skip(f"PostgreSQL at TEST_DATABASE_URL is not reachable: {exc}")
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_settings(make_settings: Callable[..., Settings], postgres_url: str) -> Settings:
+    return make_settings(database_url=postgres_url)

@@ -1,0 +1,60 @@
+"""Migrations: up, all the way down, up again; and the models never drift from them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlmodel import SQLModel
+
+import bot.models  # noqa: F401  (registers the tables)
+from bot import db
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from bot.config import Settings
+
+TABLES = {
+    "admin", "border_pass", "commodity_deal", "context_note", "delivery", "figure_report",
+    "flight_route", "source", "status_change", "subscriber", "trade_figure",
+}  # fmt: skip
+
+
+def _round_trip(settings: Settings) -> None:
+    engine = db.make_engine(settings)
+    try:
+        db.upgrade(engine)
+        assert set(inspect(engine).get_table_names()) >= TABLES
+        assert db.current_revision(engine) == db.head_revision(engine)
+
+        db.downgrade(engine, "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        assert db.current_revision(engine) is None
+
+        db.upgrade(engine)
+        assert set(inspect(engine).get_table_names()) >= TABLES
+
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            drift = compare_metadata(context, SQLModel.metadata)
+        assert drift == [], f"models and migrations disagree; add a migration: {drift}"
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_upgrade_downgrade_upgrade_without_drift(settings: Settings) -> None:
+    _round_trip(settings)
+
+
+@pytest.mark.postgres
+def test_postgres_upgrade_downgrade_upgrade_without_drift(postgres_settings: Settings) -> None:
+    _round_trip(postgres_settings)
+
+
+def test_subscriber_due_time_is_indexed(engine: Engine) -> None:
+    indexes = {index["name"]: index for index in inspect(engine).get_indexes("subscriber")}
+    assert indexes["ix_subscriber_next_digest_at"]["column_names"] == ["next_digest_at"]
