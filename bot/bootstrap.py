@@ -37,7 +37,7 @@ def open_database(settings: Settings) -> Engine:
         report = seed(engine)
         logger.info(
             "First start: created the database at %s, migrated it to %s and loaded the "
-            "bundled dataset (%d records).",
+            "bundled dataset (%d rows).",
             engine.url.render_as_string(hide_password=True),
             head,
             report.total("inserted"),

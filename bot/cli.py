@@ -16,7 +16,7 @@ from bot.bootstrap import open_database, seed
 from bot.config import ConfigError, Settings, configure_logging, load_settings
 from bot.services.dataset import DatasetError
 from bot.services.export import build_dataset, write_csv, write_json
-from bot.services.trade import all_flags
+from bot.services.trade import Flag, FlagKind, all_flags
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -139,12 +139,23 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
     print(_describe_load(report))
     with db.session_scope(engine) as session:
         for view, flag in all_flags(session):
-            print(
-                f"flagged: {view.figure.series} {view.figure.period} {flag.quantity}: "
-                f"{flag.reported_by} gives {flag.reported}, expected {flag.expected:.2f} "
-                f"({flag.kind} check)"
-            )
+            print(f"flagged: {view.figure.series} {view.figure.period}: {_describe_flag(flag)}")
     return 0
+
+
+def _describe_flag(flag: Flag) -> str:
+    if flag.kind is FlagKind.GROWTH:
+        return (
+            f"{flag.reported_by} reports {flag.quantity} growth of {flag.reported:+.1f}%, "
+            f"the previous period gives {flag.expected:+.1f}%"
+        )
+    return (
+        f"{flag.reported_by} reports {flag.quantity} of {flag.reported} bn USD, "
+        f"its parts give {flag.expected:.2f}"
+        if flag.kind is FlagKind.PARTS
+        else f"{flag.reported_by} reports {flag.quantity} of {flag.reported} bn USD, "
+        f"the record gives {flag.expected:.2f}"
+    )
 
 
 def _describe_load(report: LoadReport) -> str:

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         case_sensitive=False,
+        # `KEY=` (as in .env.example) means "not set", not "set to an empty string".
+        env_ignore_empty=True,
         frozen=True,
     )
 

@@ -96,5 +96,7 @@ class PartialDate:
 
         return core_schema.no_info_plain_validator_function(
             validate,
-            serialization=core_schema.plain_serializer_function_ser_schema(lambda v: v.isoformat()),
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda v: v.isoformat(), when_used="json"
+            ),
         )

@@ -103,7 +103,7 @@ def _load_sources(session: Session, dataset: Dataset, report: LoadReport) -> dic
         if item.key in existing:
             report.add("source", "unchanged")
             continue
-        source = Source(**item.model_dump())
+        source = Source(**{name: getattr(item, name) for name in type(item).model_fields})
         session.add(source)
         existing[item.key] = source
         report.add("source", "inserted")

@@ -119,6 +119,31 @@ def _exports_imports(
     raise ValueError(f"no rule for {first} and {second}")
 
 
+def inconsistent(reported: dict[Quantity, Decimal]) -> list[tuple[Quantity, Decimal]]:
+    """The reported values that disagree with what the other reported values give.
+
+    One wrong value skews every check it takes part in, most visibly the smallest quantity,
+    so the value that deviates most is blamed first and the rest are checked again without it.
+    """
+    remaining = dict(reported)
+    blamed: list[tuple[Quantity, Decimal]] = []
+    while len(remaining) >= 3:
+        deviations = []
+        for quantity, amount in remaining.items():
+            others = {q: a for q, a in remaining.items() if q != quantity}
+            expected = complete(others).get(quantity)
+            if expected is not None and disagrees(amount, expected):
+                gap = abs(amount - expected)
+                deviation = gap / abs(expected) if expected else Decimal("Infinity")
+                deviations.append((deviation, quantity, expected))
+        if not deviations:
+            break
+        _, worst, worst_expected = max(deviations)
+        blamed.append((worst, worst_expected))
+        del remaining[worst]
+    return blamed
+
+
 def disagrees(reported: Decimal, expected: Decimal) -> bool:
     if expected == 0:
         return reported != 0
@@ -139,14 +164,14 @@ def build_view(
 ) -> FigureView:
     reported = reported_values(figure)
     computed = complete(reported)
-    values = {q: Value(amount, derived=q not in reported) for q, amount in computed.items()}
-    flags: list[Flag] = []
-
-    # A reported value outside the pair it was computed from must agree with it.
-    for quantity, amount in reported.items():
-        if disagrees(amount, computed[quantity]):
-            flags.append(Flag(FlagKind.PARTS, quantity, amount, computed[quantity], source.title))
-            values[quantity] = Value(amount, derived=False)
+    # Readers see what the source reported; only the missing quantities are derived.
+    values = {
+        q: Value(reported.get(q, amount), q not in reported) for q, amount in computed.items()
+    }
+    flags = [
+        Flag(FlagKind.PARTS, quantity, reported[quantity], expected, source.title)
+        for quantity, expected in inconsistent(reported)
+    ]
 
     for report, report_source in reports:
         resolved = values.get(report.quantity)
