@@ -149,12 +149,10 @@ def _describe_flag(flag: Flag) -> str:
             f"{flag.reported_by} reports {flag.quantity} growth of {flag.reported:+.1f}%, "
             f"the previous period gives {flag.expected:+.1f}%"
         )
+    basis = "its parts give" if flag.kind is FlagKind.PARTS else "the record gives"
     return (
         f"{flag.reported_by} reports {flag.quantity} of {flag.reported} bn USD, "
-        f"its parts give {flag.expected:.2f}"
-        if flag.kind is FlagKind.PARTS
-        else f"{flag.reported_by} reports {flag.quantity} of {flag.reported} bn USD, "
-        f"the record gives {flag.expected:.2f}"
+        f"{basis} {flag.expected:.2f}"
     )
 
 

@@ -78,6 +78,7 @@ class Amount(TypeDecorator[Decimal]):
 
     SQLite has no decimal type; values with up to three decimals survive its REAL storage, and
     `Decimal(str(float))` recovers the shortest exact text ("99.2", not "99.200000001").
+    Trailing zeros are dropped, so 99.20 reads back as 99.2 everywhere.
     """
 
     impl = sa.Numeric(14, 3, asdecimal=False)
@@ -87,7 +88,11 @@ class Amount(TypeDecorator[Decimal]):
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        return None if value is None else Decimal(str(value))
+        if value is None:
+            return None
+        # One canonical form on every backend: PostgreSQL says 37.000, SQLite 37.
+        amount = Decimal(str(value))
+        return amount.quantize(Decimal(1)) if amount == amount.to_integral() else amount.normalize()
 
 
 class PartialDateType(TypeDecorator[PartialDate]):

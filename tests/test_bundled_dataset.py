@@ -1,0 +1,480 @@
+"""The bundled seed dataset (bot/data/*.yaml): the sourced facts are present, right and sourced.
+
+No database and no network: the YAML files are read through the dataset schema only.
+Values are compared as Decimals on the right quantity of the right period, so a figure typed
+into the wrong column or the wrong series fails here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from bot.partial_date import PartialDate
+from bot.services.dataset import figure_key, load_bundled_dataset
+from bot.vocabulary import RecordType, Series, Stage
+
+if TYPE_CHECKING:
+    from bot.services.dataset import Dataset, HistoryItem, TradeFigureItem
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    return load_bundled_dataset()
+
+
+def _figure(dataset: Dataset, series: str, period: str) -> TradeFigureItem:
+    wanted = figure_key(Series(series), period)
+    matches = [f for f in dataset.trade_figures if f.key == wanted]
+    assert len(matches) == 1, f"expected one figure {wanted}, found {len(matches)}"
+    return matches[0]
+
+
+def _pd(text: str) -> PartialDate:
+    return PartialDate.parse(text)
+
+
+# --- Trade figures -----------------------------------------------------------------------------
+
+# Every reported ([S]) value of India's fiscal years: (period, quantity, value).
+INDIA_FY_VALUES = [
+    ("FY2015-16", "deficit", "52.69"),
+    ("FY2016-17", "exports", "10.17"),
+    ("FY2016-17", "imports", "61.28"),
+    ("FY2016-17", "deficit", "51.11"),
+    ("FY2017-18", "exports", "13.33"),
+    ("FY2017-18", "deficit", "62.94"),
+    ("FY2018-19", "exports", "16.75"),
+    ("FY2018-19", "imports", "70.32"),
+    ("FY2018-19", "deficit", "53.57"),
+    ("FY2019-20", "exports", "16.61"),
+    ("FY2019-20", "imports", "65.26"),
+    ("FY2019-20", "deficit", "48.64"),
+    ("FY2020-21", "exports", "21.19"),
+    ("FY2020-21", "imports", "65.21"),
+    ("FY2020-21", "deficit", "44.02"),
+    ("FY2021-22", "exports", "21.26"),
+    ("FY2021-22", "imports", "94.57"),
+    ("FY2021-22", "deficit", "73.31"),
+    ("FY2022-23", "exports", "15.31"),
+    ("FY2022-23", "imports", "98.51"),
+    ("FY2023-24", "exports", "16.66"),
+    ("FY2023-24", "imports", "101.73"),
+    ("FY2023-24", "deficit", "85.06"),
+    ("FY2024-25", "exports", "14.25"),
+    ("FY2024-25", "imports", "113.45"),
+    ("FY2024-25", "deficit", "99.2"),
+    ("FY2025-26", "exports", "14.2"),
+]
+
+# Every reported value of Chinese customs' calendar years, from India's point of view:
+# China's exports to India are India's imports.
+CHINA_CY_VALUES = [
+    ("2019", "imports", "74.72"),
+    ("2019", "exports", "17.95"),
+    ("2019", "total", "92.68"),
+    ("2019", "deficit", "56.77"),
+    ("2020", "imports", "66.78"),
+    ("2020", "exports", "20.87"),
+    ("2020", "total", "87.65"),
+    ("2020", "deficit", "45.91"),
+    ("2021", "imports", "97.52"),
+    ("2021", "exports", "28.14"),
+    ("2021", "total", "125.66"),
+    ("2021", "deficit", "69.38"),
+    ("2022", "imports", "118.5"),
+    ("2022", "exports", "17.48"),
+    ("2022", "total", "135.98"),
+    ("2022", "deficit", "101.02"),
+    ("2023", "total", "136.2"),
+    ("2025", "imports", "135.87"),
+    ("2025", "exports", "19.75"),
+    ("2025", "total", "155.62"),
+    ("2025", "deficit", "116.12"),
+]
+
+# (series, period, primary source, as_of)
+FIGURE_SOURCES = [
+    ("india_fy", "FY2015-16", "lok-sabha-2016-11-28", "2016-11-28"),
+    ("india_fy", "FY2016-17", "lok-sabha-2017-12-18", "2017-12-18"),
+    ("india_fy", "FY2017-18", "financial-express-2018-06-04", "2018-06-04"),
+    ("india_fy", "FY2018-19", "rajya-sabha-2021-08-06", "2021-08-06"),
+    ("india_fy", "FY2019-20", "rajya-sabha-2021-08-06", "2021-08-06"),
+    ("india_fy", "FY2020-21", "rajya-sabha-2021-08-06", "2021-08-06"),
+    ("india_fy", "FY2021-22", "rajya-sabha-2022-12", "2022-12"),
+    ("india_fy", "FY2022-23", "lok-sabha-pti-2024-06", "2024-06"),
+    ("india_fy", "FY2023-24", "gtri-fortune-india-2025-02", "2025-02"),
+    ("india_fy", "FY2024-25", "reuters-business-standard-2025-04-16", "2025-04-16"),
+    ("india_fy", "FY2025-26", "pti-2026-01-10", "2026-01-10"),
+    ("china_cy", "2019", "gac-pti-2020-01-15", "2020-01-15"),
+    ("china_cy", "2020", "gac-republic-world-2021-02-23", "2021-02-23"),
+    ("china_cy", "2021", "gac-pti-wion-2022-01", "2022-01"),
+    ("china_cy", "2022", "gac-pti-2023-01-13", "2023-01-13"),
+    ("china_cy", "2023", "the-hindu-2024-02-07", "2024-02-07"),
+    ("china_cy", "2025", "gac-pti-tribune-2026-01-14", "2026-01-14"),
+]
+
+# Values that are derived ([D]) or were never reported: the bot computes them, never stores them.
+NOT_STORED = [
+    ("india_fy", "FY2015-16", "exports"),
+    ("india_fy", "FY2015-16", "imports"),
+    ("india_fy", "FY2017-18", "imports"),  # 76.27 is derived
+    ("india_fy", "FY2022-23", "deficit"),  # 83.20 is derived
+    ("india_fy", "FY2025-26", "imports"),
+    ("india_fy", "FY2025-26", "deficit"),
+    ("china_cy", "2023", "exports"),
+    ("china_cy", "2023", "imports"),
+    ("china_cy", "2023", "deficit"),
+]
+
+# Reported growth rates: (series, period, field, value).
+GROWTH = [
+    ("india_fy", "FY2024-25", "exports_growth_pct", "-14.4"),
+    ("india_fy", "FY2024-25", "imports_growth_pct", "11.5"),
+    ("india_fy", "FY2025-26", "exports_growth_pct", "37"),
+    ("china_cy", "2023", "total_growth_pct", "1.5"),
+    ("china_cy", "2025", "imports_growth_pct", "12.8"),
+    ("china_cy", "2025", "exports_growth_pct", "9.7"),
+]
+
+# Another source's value for the same quantity: (series, period, quantity, value, source).
+REPORTS = [
+    ("china_cy", "2025", "exports", "20.5", "seed-article-003"),
+    ("india_fy", "FY2024-25", "imports", "113.5", "seed-article-003"),
+    ("india_fy", "FY2024-25", "deficit", "99.2", "seed-article-003"),
+    ("india_fy", "FY2016-17", "deficit", "51.11", "financial-express-2018-06-04"),
+]
+
+PROVISIONAL = {("india_fy", "FY2024-25"), ("india_fy", "FY2025-26"), ("china_cy", "2025")}
+
+
+@pytest.mark.parametrize(("period", "quantity", "value"), INDIA_FY_VALUES)
+def test_india_fiscal_year_values(dataset: Dataset, period: str, quantity: str, value: str) -> None:
+    assert getattr(_figure(dataset, "india_fy", period), quantity) == Decimal(value)
+
+
+@pytest.mark.parametrize(("period", "quantity", "value"), CHINA_CY_VALUES)
+def test_china_calendar_year_values(
+    dataset: Dataset, period: str, quantity: str, value: str
+) -> None:
+    assert getattr(_figure(dataset, "china_cy", period), quantity) == Decimal(value)
+
+
+@pytest.mark.parametrize(("series", "period", "source", "as_of"), FIGURE_SOURCES)
+def test_figure_source_and_as_of(
+    dataset: Dataset, series: str, period: str, source: str, as_of: str
+) -> None:
+    figure = _figure(dataset, series, period)
+    assert figure.source == source
+    assert figure.as_of == _pd(as_of)
+
+
+def test_figure_as_of_is_the_source_publication_date(dataset: Dataset) -> None:
+    published = {s.key: s.published_on for s in dataset.sources}
+    for figure in dataset.trade_figures:
+        assert figure.as_of == published[figure.source], figure.key
+
+
+def test_exactly_the_sourced_periods(dataset: Dataset) -> None:
+    periods = {(f.series.value, f.period) for f in dataset.trade_figures}
+    assert periods == {(series, period) for series, period, _, _ in FIGURE_SOURCES}
+
+
+def test_no_calendar_2024(dataset: Dataset) -> None:
+    assert not [
+        f for f in dataset.trade_figures if f.series is Series.CHINA_CY and f.period == "2024"
+    ]
+    assert "cy2024-not-found" in {n.key for n in dataset.notes}
+
+
+@pytest.mark.parametrize(("series", "period", "quantity"), NOT_STORED)
+def test_derived_values_are_not_stored(
+    dataset: Dataset, series: str, period: str, quantity: str
+) -> None:
+    assert getattr(_figure(dataset, series, period), quantity) is None
+
+
+def test_only_listed_values_are_stored(dataset: Dataset) -> None:
+    """Nothing beyond the tables above: a stray typed-in (derived) value fails here."""
+    expected = {("india_fy", p, q) for p, q, _ in INDIA_FY_VALUES}
+    expected |= {("china_cy", p, q) for p, q, _ in CHINA_CY_VALUES}
+    stored = {
+        (f.series.value, f.period, q)
+        for f in dataset.trade_figures
+        for q in ("exports", "imports", "total", "deficit")
+        if getattr(f, q) is not None
+    }
+    assert stored == expected
+
+
+@pytest.mark.parametrize(("series", "period", "field", "value"), GROWTH)
+def test_reported_growth(
+    dataset: Dataset, series: str, period: str, field: str, value: str
+) -> None:
+    assert getattr(_figure(dataset, series, period), field) == Decimal(value)
+
+
+@pytest.mark.parametrize(("series", "period", "quantity", "value", "source"), REPORTS)
+def test_other_reports(
+    dataset: Dataset, series: str, period: str, quantity: str, value: str, source: str
+) -> None:
+    reports = _figure(dataset, series, period).reports
+    assert any(
+        r.quantity.value == quantity and r.value == Decimal(value) and r.source == source
+        for r in reports
+    )
+
+
+def test_stages(dataset: Dataset) -> None:
+    for figure in dataset.trade_figures:
+        provisional = (figure.series.value, figure.period) in PROVISIONAL
+        assert figure.stage is (Stage.PROVISIONAL if provisional else Stage.FINAL), figure.key
+
+
+def test_period_bounds(dataset: Dataset) -> None:
+    for figure in dataset.trade_figures:
+        if figure.series is Series.INDIA_FY:
+            start_year = int(figure.period[2:6])
+            assert (figure.period_start.year, figure.period_start.month) == (start_year, 4)
+            assert figure.period_start.day == 1
+            if not figure.partial:
+                assert figure.period_end.isoformat() == f"{start_year + 1}-03-31", figure.key
+        else:
+            assert figure.period_start.isoformat() == f"{figure.period}-01-01"
+            assert figure.period_end.isoformat() == f"{figure.period}-12-31"
+
+
+def test_partial_fiscal_year(dataset: Dataset) -> None:
+    figure = _figure(dataset, "india_fy", "FY2025-26")
+    assert figure.partial
+    assert figure.coverage == "April–December"
+    assert figure.period_end.isoformat() == "2025-12-31"
+    assert [f.key for f in dataset.trade_figures if f.partial] == [figure.key]
+
+
+# --- Border passes -----------------------------------------------------------------------------
+
+# (slug, status, status_since, expected_reopening, trade_since, source)
+PASSES = [
+    ("lipulekh", "reopening_agreed", "2025-08-19", "2026", "1992", "pti-2026-03-21"),
+    ("shipki-la", "reopening_scheduled", "2025-12-15", "2026-06", "1994", "pti-2025-12-15"),
+    (
+        "nathu-la",
+        "reopening_agreed",
+        "2025-08-19",
+        None,
+        "2006-07-06",
+        "telegraph-ndtv-profit-2025-08-20",
+    ),
+]
+
+
+@pytest.mark.parametrize(("slug", "status", "since", "expected", "trade_since", "source"), PASSES)
+def test_passes(
+    dataset: Dataset,
+    slug: str,
+    status: str,
+    since: str,
+    expected: str | None,
+    trade_since: str,
+    source: str,
+) -> None:
+    (item,) = [p for p in dataset.passes if p.slug == slug]
+    assert item.status.value == status
+    assert item.status_since == _pd(since)
+    assert item.expected_reopening == (_pd(expected) if expected else None)
+    assert item.trade_since == _pd(trade_since)
+    assert item.source == source
+    assert item.aliases
+
+
+def test_exactly_three_passes(dataset: Dataset) -> None:
+    assert {p.slug for p in dataset.passes} == {slug for slug, *_ in PASSES}
+
+
+def _status_rows(dataset: Dataset, record_type: RecordType, key: str) -> list[HistoryItem]:
+    rows = [
+        h
+        for h in dataset.history
+        if h.record_type is record_type and h.record_key == key and h.field == "status"
+    ]
+    return sorted(rows, key=lambda h: h.occurred_on.isoformat() if h.occurred_on else "")
+
+
+def test_nathu_la_history(dataset: Dataset) -> None:
+    rows = _status_rows(dataset, RecordType.PASS, "nathu-la")
+    assert [(h.occurred_on, h.new) for h in rows] == [
+        (_pd("2006-07-06"), "open"),
+        (_pd("2020-04-22"), "suspended"),
+        (_pd("2025-08-19"), "reopening_agreed"),
+    ]
+    assert rows[-1].source == "telegraph-ndtv-profit-2025-08-20"
+
+
+# --- Deals -------------------------------------------------------------------------------------
+
+# (slug, direction, status, status_since, source)
+DEALS = [
+    (
+        "rare-earth-magnets",
+        "china_to_india",
+        "in_effect",
+        "2025-09",
+        "business-standard-outlook-business-2025-10-30",
+    ),
+    ("urea", "china_to_india", "in_effect", "2025-08-21", "bloomberg-2025-08-21"),
+    (
+        "specialty-fertilisers",
+        "china_to_india",
+        "restricted",
+        "2025-06-26",
+        "swarajya-economic-times",
+    ),
+    ("pharmaceutical-intermediates", "china_to_india", "proposed", "2025-08", "seed-article-000"),
+    (
+        "tunnel-boring-machines",
+        "china_to_india",
+        "proposed",
+        "2025-08-18",
+        "business-standard-2025-08-19",
+    ),
+    ("spices-exports", "india_to_china", "proposed", "2025-08", "seed-article-000"),
+    ("seafood-exports", "india_to_china", "proposed", "2025-08", "seed-article-000"),
+    ("pharmaceutical-exports", "india_to_china", "proposed", "2025-08", "seed-article-000"),
+]
+
+
+@pytest.mark.parametrize(("slug", "direction", "status", "since", "source"), DEALS)
+def test_deals(
+    dataset: Dataset, slug: str, direction: str, status: str, since: str, source: str
+) -> None:
+    (item,) = [d for d in dataset.deals if d.slug == slug]
+    assert item.direction.value == direction
+    assert item.status.value == status
+    assert item.status_since == _pd(since)
+    assert item.source == source
+
+
+def test_exactly_the_sourced_deals(dataset: Dataset) -> None:
+    assert {d.slug for d in dataset.deals} == {slug for slug, *_ in DEALS}
+
+
+def test_rare_earth_history(dataset: Dataset) -> None:
+    rows = _status_rows(dataset, RecordType.DEAL, "rare-earth-magnets")
+    assert [(h.occurred_on, h.new) for h in rows] == [
+        (_pd("2025-04-04"), "restricted"),
+        (_pd("2025-08"), "proposed"),
+        (_pd("2025-09"), "in_effect"),
+    ]
+
+
+# --- Flights -----------------------------------------------------------------------------------
+
+# (slug, airline, flight_number, frequency, since, source)
+FLIGHTS = [
+    ("kolkata-guangzhou", "IndiGo", "6E1703", "daily", "2025-10-26", "india-tv"),
+    (
+        "shanghai-delhi",
+        "China Eastern",
+        None,
+        "three flights a week",
+        "2025-11-09",
+        "outlet-not-recorded",
+    ),
+    ("delhi-guangzhou", "IndiGo", None, None, "2025-11-10", "outlet-not-recorded"),
+]
+
+
+@pytest.mark.parametrize(("slug", "airline", "number", "frequency", "since", "source"), FLIGHTS)
+def test_flights(
+    dataset: Dataset,
+    slug: str,
+    airline: str,
+    number: str | None,
+    frequency: str | None,
+    since: str,
+    source: str,
+) -> None:
+    (item,) = [f for f in dataset.flights if f.slug == slug]
+    assert item.airline == airline
+    assert item.flight_number == number
+    assert item.frequency == frequency
+    assert item.status.value == "operating"
+    assert item.since == _pd(since)
+    assert item.source == source
+
+
+def test_exactly_three_flights(dataset: Dataset) -> None:
+    assert {f.slug for f in dataset.flights} == {slug for slug, *_ in FLIGHTS}
+
+
+# --- Whole-dataset rules -----------------------------------------------------------------------
+
+
+def _records(dataset: Dataset) -> list[tuple[str, Any]]:
+    return [
+        *((f"figure {f.key}", f) for f in dataset.trade_figures),
+        *((f"pass {p.slug}", p) for p in dataset.passes),
+        *((f"deal {d.slug}", d) for d in dataset.deals),
+        *((f"flight {f.slug}", f) for f in dataset.flights),
+        *((f"note {n.key}", n) for n in dataset.notes),
+    ]
+
+
+def test_every_record_has_a_source_and_as_of(dataset: Dataset) -> None:
+    sources = {s.key for s in dataset.sources}
+    for name, record in _records(dataset):
+        assert record.source in sources, name
+        assert record.as_of is not None, name
+
+
+def test_every_source_is_used(dataset: Dataset) -> None:
+    cited = {record.source for _, record in _records(dataset)}
+    cited |= {r.source for f in dataset.trade_figures for r in f.reports}
+    cited |= {h.source for h in dataset.history if h.source is not None}
+    assert {s.key for s in dataset.sources} == cited
+
+
+def test_no_url_is_invented(dataset: Dataset) -> None:
+    # The sourced facts record no URL; a URL here would be made up.
+    assert [s.key for s in dataset.sources if s.url is not None] == []
+
+
+def test_history_rows(dataset: Dataset) -> None:
+    for h in dataset.history:
+        assert h.occurred_on is not None, h.key
+        prefix = f"{h.record_key}:{h.field or 'event'}:{h.occurred_on.isoformat()}"
+        assert h.key == prefix or h.key.startswith(f"{prefix}:"), h.key
+        assert h.actor is None
+        assert h.at is None
+
+
+@pytest.mark.parametrize(
+    ("record_type", "attribute"),
+    [("pass", "passes"), ("deal", "deals"), ("flight", "flights")],
+)
+def test_status_history_leads_to_the_current_status(
+    dataset: Dataset, record_type: str, attribute: str
+) -> None:
+    """Each status row starts where the previous ended, and the last is the current status."""
+    for record in getattr(dataset, attribute):
+        rows = _status_rows(dataset, RecordType(record_type), record.slug)
+        assert rows, f"{record_type} {record.slug} has no status history"
+        assert rows[0].old is None
+        for before, after in pairwise(rows):
+            assert after.old == before.new, after.key
+        assert rows[-1].new == record.status.value
+        since = record.since if record_type == "flight" else record.status_since
+        assert rows[-1].occurred_on == since
+
+
+def test_note_subjects_point_at_records(dataset: Dataset) -> None:
+    records = dataset.record_keys()
+    for note in dataset.notes:
+        if note.subject is None:
+            continue
+        kind, _, key = note.subject.partition(":")
+        assert key in records[RecordType(kind)], note.key
