@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from alembic.util.exc import CommandError
 from sqlalchemy.exc import OperationalError
 
 from bot import db
@@ -89,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatasetError as exc:
         print(f"tradewatch: dataset error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except CommandError as exc:  # e.g. an unknown revision for `db upgrade REV`
+        print(f"tradewatch: {_first_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:

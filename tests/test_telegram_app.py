@@ -1,0 +1,86 @@
+"""The composition root through the real PTB application and an in-process Bot API."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import text
+
+from bot.telegram.app import build_application
+from bot.telegram.offline import OfflineRequest
+from tests.conftest import FAKE_TOKEN
+from tests.factories import message_update
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from sqlalchemy import Engine
+    from telegram.ext import Application
+
+    from bot.config import Settings
+
+
+@pytest.fixture
+async def app(
+    make_settings: Callable[..., Settings], seeded_engine: Engine
+) -> AsyncIterator[tuple[Application, OfflineRequest]]:
+    settings = make_settings(telegram_bot_token=FAKE_TOKEN)
+    request = OfflineRequest()
+    application = build_application(settings, engine=seeded_engine, request=request)
+    async with application:
+        yield application, request
+
+
+async def test_start_says_what_the_bot_covers(app: tuple[Application, OfflineRequest]) -> None:
+    application, request = app
+    await application.process_update(message_update(application.bot, "/start"))
+    (reply,) = request.sent()
+    assert reply["chat_id"] == 555
+    assert reply["parse_mode"] == "HTML"
+    text = reply["text"]
+    assert "India's fiscal years (Ministry of Commerce): 11 periods, FY2015-16 to FY2025-26" in text
+    assert "China's calendar years (Chinese customs): 6 years, 2019 to 2025" in text
+    assert "Lipulekh, Nathu La, Shipki La" in text
+
+
+async def test_help_lists_commands(app: tuple[Application, OfflineRequest]) -> None:
+    application, request = app
+    await application.process_update(
+        message_update(application.bot, "/help", chat_type="group", chat_id=-100)
+    )
+    (reply,) = request.sent()
+    assert reply["chat_id"] == -100
+    assert "/start" in reply["text"]
+
+
+async def test_commands_are_registered_for_private_chats_and_groups(
+    make_settings: Callable[..., Settings], seeded_engine: Engine
+) -> None:
+    request = OfflineRequest()
+    application = build_application(
+        make_settings(telegram_bot_token=FAKE_TOKEN), engine=seeded_engine, request=request
+    )
+    async with application:
+        assert application.post_init is not None
+        await application.post_init(application)
+    scopes = [call["scope"] for call in request.sent("setMyCommands")]
+    assert {scope["type"] if isinstance(scope, dict) else scope for scope in scopes} == {
+        "all_private_chats",
+        "all_group_chats",
+    }
+
+
+async def test_an_error_is_logged_and_the_user_told_without_internals(
+    app: tuple[Application, OfflineRequest],
+    seeded_engine: Engine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    application, request = app
+    with seeded_engine.begin() as connection:  # the next /start fails inside the service
+        connection.execute(text("DROP TABLE border_pass"))
+    await application.process_update(message_update(application.bot, "/start"))
+    (reply,) = request.sent()
+    assert "something went wrong" in reply["text"]
+    assert "border_pass" not in reply["text"]
+    assert any("Error while handling an update" in r.getMessage() for r in caplog.records)
