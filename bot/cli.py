@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    open_database(settings)
+    engine = open_database(settings)
     if settings.telegram_bot_token is None:
         print(
             "tradewatch: TELEGRAM_BOT_TOKEN is not set: put your bot's token from @BotFather in "
@@ -108,7 +108,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from bot.telegram.app import run_bot
 
-    run_bot(settings)
+    run_bot(settings, engine)
     return 0
 
 

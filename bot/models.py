@@ -182,7 +182,10 @@ class TradeFigure(EditableRecord, table=True):
     """
 
     __tablename__ = "trade_figure"
-    __table_args__ = (sa.UniqueConstraint("series", "period"),)
+    __table_args__ = (
+        sa.UniqueConstraint("series", "period"),
+        sa.CheckConstraint("period_end >= period_start", name="period_order"),
+    )
 
     series: Series = enum_column(Series)
     period: str = Field(max_length=16)  # "FY2024-25" (india_fy) or "2025" (china_cy)
@@ -314,6 +317,11 @@ class Subscriber(SQLModel, table=True):
     so the minutely tick is an index range scan over due rows only.
     """
 
+    __table_args__ = (
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        sa.CheckConstraint("local_hour BETWEEN 0 AND 23", name="local_hour_range"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = telegram_id_column(unique=True)
     chat_type: str = Field(max_length=16)
@@ -343,6 +351,7 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("subscriber_id", "kind", "due_at"),
         sa.Index("ix_delivery_state_next_attempt", "state", "next_attempt_at"),
+        sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

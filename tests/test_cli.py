@@ -6,12 +6,9 @@ import json
 import os
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 BOT_VARIABLES = (
     "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "DATABASE_URL", "ADMIN_IDS", "BOT_MODE",
@@ -41,6 +38,15 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
     assert result.returncode == 0
     for command in ("run", "db", "seed", "export"):
         assert command in result.stdout
+
+
+def test_the_console_script_is_installed(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "tradewatch"
+    result = subprocess.run(
+        [str(script), "--help"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert "export" in result.stdout
 
 
 def test_run_without_a_token_prepares_the_database_and_says_what_to_set(tmp_path: Path) -> None:

@@ -60,6 +60,10 @@ def upgrade() -> None:
         sa.Column("last_digest_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "local_hour BETWEEN 0 AND 23", name=op.f("ck_subscriber_local_hour_range")
+        ),
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name=op.f("ck_subscriber_weekday_range")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subscriber")),
         sa.UniqueConstraint("chat_id", name=op.f("uq_subscriber_chat_id")),
     )
@@ -163,6 +167,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("attempts >= 0", name=op.f("ck_delivery_attempts_not_negative")),
         sa.ForeignKeyConstraint(
             ["subscriber_id"], ["subscriber.id"], name=op.f("fk_delivery_subscriber_id_subscriber")
         ),
@@ -257,6 +262,7 @@ def upgrade() -> None:
         sa.Column(
             "total_growth_pct", sa.Numeric(precision=14, scale=3, asdecimal=False), nullable=True
         ),
+        sa.CheckConstraint("period_end >= period_start", name=op.f("ck_trade_figure_period_order")),
         sa.ForeignKeyConstraint(
             ["source_id"], ["source.id"], name=op.f("fk_trade_figure_source_id_source")
         ),

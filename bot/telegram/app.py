@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
 from telegram.ext import Application, ApplicationBuilder, CommandHandler
 
-from bot.bootstrap import open_database
 from bot.rendering import Renderer
 from bot.telegram.errors import ErrorHandler
 from bot.telegram.handlers.basics import BasicHandlers
@@ -29,9 +28,13 @@ COMMANDS = (
 )
 
 
+# PTB's Application is generic over six types we do not customise.
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
 def build_application(
     settings: Settings, *, engine: Engine, request: BaseRequest | None = None
-) -> Application:  # type: ignore[type-arg]
+) -> AnyApplication:
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the Telegram application")
     builder = ApplicationBuilder().token(settings.telegram_bot_token.get_secret_value())
@@ -55,14 +58,13 @@ def build_application(
     return application
 
 
-async def _register_commands(application: Application) -> None:  # type: ignore[type-arg]
+async def _register_commands(application: AnyApplication) -> None:
     for scope in (BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats()):
         await application.bot.set_my_commands(COMMANDS, scope=scope)
 
 
-def run_bot(settings: Settings) -> None:
+def run_bot(settings: Settings, engine: Engine) -> None:
     """Polling in the foreground until interrupted."""
-    engine = open_database(settings)
     application = build_application(settings, engine=engine)
     logger.info("Starting the Telegram bot (polling).")
     application.run_polling()
