@@ -1,0 +1,398 @@
+"""From a parsed question to an answer: plain data that `templates/answers/*.j2` render.
+
+Every answer is built from database records only; when the data does not hold what was
+asked, the answer says so and names what it does hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from bot.services import figures, records
+from bot.services.questions import Intent, PeriodKind, PeriodRef, Question
+from bot.vocabulary import Quantity, RecordType, Series
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from sqlmodel import Session
+
+    from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute, Source
+    from bot.services.figures import Change, Extreme, SeriesFigures
+    from bot.services.records import Freshness, History, RecordView, SourceUse
+    from bot.services.trade import FigureView
+    from bot.vocabulary import DealStatus, Direction
+
+HISTORY_PAGE_SIZE = 8
+SOURCES_PAGE_SIZE = 10
+
+
+class Note(StrEnum):
+    """Caveats an answer carries; templates word them."""
+
+    FISCAL_ONLY = "fiscal_only"  # a fiscal year was asked of the calendar-year series
+    CALENDAR_FOR_INDIA = "calendar_for_india"  # a calendar year was asked of India's FY series
+    PARTIAL_SKIPPED = "partial_skipped"  # a partial period is left out of a comparison
+    MIXED_SERIES = "mixed_series"  # a comparison across the two series was refused
+
+
+@dataclass(frozen=True, slots=True)
+class FiguresAnswer:
+    template: ClassVar[str] = "answers/figures.html.j2"
+    focus: Literal["deficit", "trade"]
+    quantity: Quantity
+    series: tuple[SeriesFigures, ...]
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeAnswer:
+    template: ClassVar[str] = "answers/change.html.j2"
+    quantity: Quantity
+    changes: tuple[Change, ...]
+    missing: tuple[tuple[Series, str], ...] = ()
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ExtremeAnswer:
+    template: ClassVar[str] = "answers/extreme.html.j2"
+    quantity: Quantity
+    extremes: tuple[Extreme, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TrendAnswer:
+    template: ClassVar[str] = "answers/trend.html.j2"
+    quantity: Quantity
+    since_year: int | None
+    series: tuple[tuple[Series, tuple[FigureView, ...], Change | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PassAnswer:
+    template: ClassVar[str] = "answers/pass.html.j2"
+    view: RecordView[BorderPass]
+    context: tuple[tuple[ContextNote, Source], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PassesAnswer:
+    template: ClassVar[str] = "answers/passes.html.j2"
+    views: tuple[RecordView[BorderPass], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DealsAnswer:
+    template: ClassVar[str] = "answers/deals.html.j2"
+    views: tuple[RecordView[CommodityDeal], ...]
+    category: str | None = None
+    status: DealStatus | None = None
+    direction: Direction | None = None
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FlightsAnswer:
+    template: ClassVar[str] = "answers/flights.html.j2"
+    views: tuple[RecordView[FlightRoute], ...]
+    context: tuple[tuple[ContextNote, Source], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryAnswer:
+    template: ClassVar[str] = "answers/history.html.j2"
+    history: History
+    page: int
+    pages: int
+
+    @property
+    def entries(self) -> tuple[records.HistoryEntry, ...]:
+        start = self.page * HISTORY_PAGE_SIZE
+        return self.history.entries[start : start + HISTORY_PAGE_SIZE]
+
+
+@dataclass(frozen=True, slots=True)
+class SourcesAnswer:
+    template: ClassVar[str] = "answers/sources.html.j2"
+    uses: tuple[SourceUse, ...]
+    page: int
+    pages: int
+
+    @property
+    def shown(self) -> tuple[SourceUse, ...]:
+        start = self.page * SOURCES_PAGE_SIZE
+        return self.uses[start : start + SOURCES_PAGE_SIZE]
+
+
+@dataclass(frozen=True, slots=True)
+class ChartAnswer:
+    template: ClassVar[str] = "answers/chart.html.j2"
+    kind: Literal["deficit", "trade"]
+
+
+@dataclass(frozen=True, slots=True)
+class HelpAnswer:
+    template: ClassVar[str] = "answers/help.html.j2"
+
+
+@dataclass(frozen=True, slots=True)
+class NotFoundAnswer:
+    """A name that matches no record of the kind asked for."""
+
+    template: ClassVar[str] = "answers/not_found.html.j2"
+    kind: RecordType
+    asked: str
+    suggestions: tuple[str, ...] = ()
+    known: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownAnswer:
+    template: ClassVar[str] = "answers/unknown.html.j2"
+    suggestions: tuple[str, ...] = field(default=())
+
+
+Answer = (
+    FiguresAnswer
+    | ChangeAnswer
+    | ExtremeAnswer
+    | TrendAnswer
+    | PassAnswer
+    | PassesAnswer
+    | DealsAnswer
+    | FlightsAnswer
+    | HistoryAnswer
+    | SourcesAnswer
+    | ChartAnswer
+    | HelpAnswer
+    | NotFoundAnswer
+    | UnknownAnswer
+)
+
+
+def answer_question(session: Session, question: Question, freshness: Freshness) -> Answer:
+    """The answer to a parsed question (from free text or from a command's arguments)."""
+    match question.intent:
+        case Intent.DEFICIT | Intent.TRADE:
+            return figures_answer(session, question, freshness.today)
+        case Intent.COMPARE:
+            return change_answer(session, question, freshness.today)
+        case Intent.EXTREME:
+            return extreme_answer(session, question)
+        case Intent.TREND:
+            return trend_answer(session, question)
+        case Intent.PASS:
+            return pass_answer(session, question, freshness)
+        case Intent.PASSES:
+            return PassesAnswer(tuple(records.passes(session, freshness)))
+        case Intent.DEALS:
+            return deals_answer(session, question, freshness)
+        case Intent.FLIGHTS:
+            return flights_answer(session, question, freshness)
+        case Intent.HISTORY:
+            return history_answer(session, question)
+        case Intent.SOURCES:
+            return sources_answer(session)
+        case Intent.CHART:
+            quantity = question.quantity or Quantity.DEFICIT
+            return ChartAnswer("deficit" if quantity is Quantity.DEFICIT else "trade")
+        case Intent.HELP:
+            return HelpAnswer()
+        case _:
+            return UnknownAnswer(question.suggestions)
+
+
+# --- Trade figures ------------------------------------------------------------------------
+
+
+def _series_asked(question: Question) -> tuple[Series, ...]:
+    return (question.series,) if question.series is not None else (Series.INDIA_FY, Series.CHINA_CY)
+
+
+def _labels(series: Series, ref: PeriodRef, today: date, notes: list[Note]) -> list[str] | None:
+    """The period labels of `series` that `ref` means; None = the latest period."""
+    if ref.kind is PeriodKind.LATEST or (ref.year is None and ref.kind is not PeriodKind.PREVIOUS):
+        return None
+    if ref.kind is PeriodKind.PREVIOUS:
+        if series is Series.CHINA_CY:
+            return [str(today.year - 1)]
+        # The last fiscal year that has ended (April-March).
+        return [figures.fiscal_label(today.year - 1 if today.month >= 4 else today.year - 2)]
+    assert ref.year is not None
+    if ref.kind is PeriodKind.FISCAL:
+        if series is Series.CHINA_CY:
+            notes.append(Note.FISCAL_ONLY)
+            return []
+        return [figures.fiscal_label(ref.year)]
+    if series is Series.INDIA_FY:
+        # India publishes by fiscal year: show the two that overlap the calendar year.
+        notes.append(Note.CALENDAR_FOR_INDIA)
+        return [figures.fiscal_label(ref.year - 1), figures.fiscal_label(ref.year)]
+    return [str(ref.year)]
+
+
+def figures_answer(session: Session, question: Question, today: date) -> FiguresAnswer:
+    focus: Literal["deficit", "trade"] = "deficit" if question.intent is Intent.DEFICIT else "trade"
+    quantity = question.quantity or (Quantity.DEFICIT if focus == "deficit" else Quantity.TOTAL)
+    notes: list[Note] = []
+    answers: list[SeriesFigures] = []
+    refs = question.periods or (PeriodRef(PeriodKind.LATEST),)
+    for series in _series_asked(question):
+        views = figures.load_series(session, series)
+        labels: list[str] = []
+        for ref in refs:
+            wanted = _labels(series, ref, today, notes)
+            if wanted is None:
+                latest = figures.latest_with(views, quantity)
+                labels.extend([latest.figure.period] if latest else [])
+            else:
+                labels.extend(wanted)
+        if not labels and question.series is None and len(refs) == 1:
+            continue  # e.g. a fiscal year asked without a series: only India's series applies
+        answers.append(figures.pick(views, series, list(dict.fromkeys(labels))))
+    return FiguresAnswer(focus, quantity, tuple(answers), tuple(dict.fromkeys(notes)))
+
+
+def change_answer(session: Session, question: Question, today: date) -> ChangeAnswer:
+    quantity = question.quantity or Quantity.DEFICIT
+    notes: list[Note] = []
+    if len(question.periods) < 2:
+        # "how has the deficit changed": the two latest full periods of each series.
+        changes = tuple(
+            found
+            for series in _series_asked(question)
+            if (
+                found := figures.latest_change(
+                    series, figures.load_series(session, series), quantity
+                )
+            )
+        )
+        return ChangeAnswer(quantity, changes)
+    first, second = question.periods[0], question.periods[1]
+    changes_found: list[Change] = []
+    missing: list[tuple[Series, str]] = []
+    for series in _series_asked(question):
+        before_labels = _labels(series, first, today, notes)
+        after_labels = _labels(series, second, today, notes)
+        if not before_labels or not after_labels:
+            continue
+        views = figures.load_series(session, series)
+        picked = figures.pick(views, series, [before_labels[-1], after_labels[-1]])
+        missing.extend((series, label) for label in picked.missing)
+        if len(picked.views) == 2:
+            before, after = sorted(picked.views, key=lambda v: v.figure.period_start)
+            found = figures.change(series, quantity, before, after)
+            if found is not None:
+                changes_found.append(found)
+    return ChangeAnswer(quantity, tuple(changes_found), tuple(missing), tuple(dict.fromkeys(notes)))
+
+
+def _latest_change(session: Session, series: Series, quantity: Quantity) -> Change | None:
+    return figures.latest_change(series, figures.load_series(session, series), quantity)
+
+
+def extreme_answer(session: Session, question: Question) -> ExtremeAnswer:
+    quantity = question.quantity or Quantity.DEFICIT
+    kind: Literal["max", "min"] = question.extreme or "max"
+    found = tuple(
+        best
+        for series in _series_asked(question)
+        if (best := figures.extreme(series, figures.load_series(session, series), quantity, kind))
+    )
+    return ExtremeAnswer(quantity, found)
+
+
+def trend_answer(session: Session, question: Question) -> TrendAnswer:
+    quantity = question.quantity or Quantity.DEFICIT
+    rows = []
+    for series in _series_asked(question):
+        views = figures.since(figures.load_series(session, series), question.since_year)
+        shown = tuple(v for v in views if quantity in v.values)
+        if shown:
+            rows.append((series, shown, figures.latest_change(series, shown, quantity)))
+    return TrendAnswer(quantity, question.since_year, tuple(rows))
+
+
+# --- Status records -------------------------------------------------------------------------
+
+
+def _entity_keys(question: Question, record_type: RecordType) -> tuple[str, ...]:
+    return tuple(e.key for e in question.entities if e.record_type is record_type)
+
+
+def pass_answer(session: Session, question: Question, freshness: Freshness) -> Answer:
+    slugs = _entity_keys(question, RecordType.PASS)
+    if not slugs:
+        return not_found(session, RecordType.PASS, question)
+    if len(slugs) > 1:
+        views = [records.border_pass(session, slug, freshness) for slug in slugs]
+        return PassesAnswer(tuple(v for v in views if v is not None))
+    return pass_detail(session, slugs[0], freshness) or not_found(
+        session, RecordType.PASS, question
+    )
+
+
+def pass_detail(session: Session, slug: str, freshness: Freshness) -> PassAnswer | None:
+    view = records.border_pass(session, slug, freshness)
+    if view is None:
+        return None
+    return PassAnswer(view, tuple(records.context_notes(session, subject=f"pass:{slug}")))
+
+
+def deals_answer(session: Session, question: Question, freshness: Freshness) -> DealsAnswer:
+    slugs = _entity_keys(question, RecordType.DEAL)
+    views = records.deals(
+        session,
+        freshness,
+        slugs=slugs,
+        category=None if slugs else question.deal_category,
+        status=question.deal_status,
+        direction=None if slugs else question.direction,
+    )
+    return DealsAnswer(
+        tuple(views),
+        category=question.deal_category,
+        status=question.deal_status,
+        direction=question.direction,
+        categories=tuple(records.deal_categories(session)),
+    )
+
+
+def flights_answer(session: Session, question: Question, freshness: Freshness) -> FlightsAnswer:
+    slugs = _entity_keys(question, RecordType.FLIGHT)
+    views = records.flights(session, freshness, slugs=slugs)
+    context = () if slugs else tuple(records.context_notes(session, subject="flights"))
+    return FlightsAnswer(tuple(views), context)
+
+
+def history_answer(session: Session, question: Question, page: int = 0) -> Answer:
+    entity = next(iter(question.entities), None)
+    if entity is None:
+        return not_found(session, RecordType.PASS, question)
+    return history_page(session, entity.record_type, entity.key, page) or not_found(
+        session, entity.record_type, question
+    )
+
+
+def history_page(
+    session: Session, record_type: RecordType, key: str, page: int = 0
+) -> HistoryAnswer | None:
+    found = records.history(session, record_type, key)
+    if found is None:
+        return None
+    pages = max(1, -(-len(found.entries) // HISTORY_PAGE_SIZE))
+    return HistoryAnswer(found, min(max(page, 0), pages - 1), pages)
+
+
+def sources_answer(session: Session, page: int = 0) -> SourcesAnswer:
+    uses = tuple(records.sources(session))
+    pages = max(1, -(-len(uses) // SOURCES_PAGE_SIZE))
+    return SourcesAnswer(uses, min(max(page, 0), pages - 1), pages)
+
+
+def not_found(session: Session, kind: RecordType, question: Question) -> NotFoundAnswer:
+    known = tuple(records.names(session, kind))
+    return NotFoundAnswer(kind, question.text.strip()[:100], question.suggestions, known)

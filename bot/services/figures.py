@@ -1,0 +1,122 @@
+"""Questions about trade figures: which periods, which series, changes, extremes, trends.
+
+Works on `FigureView`s from `bot.services.trade`; never mixes the two series in one
+comparison, and never compares a partial period with a full one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from bot.services.trade import growth_pct, series_views
+from bot.vocabulary import Quantity, Series
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from sqlmodel import Session
+
+    from bot.services.trade import FigureView
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesFigures:
+    """One series' figures for a question: what was found, what was asked but is missing."""
+
+    series: Series
+    views: tuple[FigureView, ...]
+    missing: tuple[str, ...] = ()
+    first: str | None = None  # the span the series covers, for "no data for ..." answers
+    last: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    series: Series
+    quantity: Quantity
+    before: FigureView
+    after: FigureView
+    before_value: Decimal
+    after_value: Decimal
+    delta: Decimal
+    pct: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class Extreme:
+    series: Series
+    quantity: Quantity
+    kind: Literal["max", "min"]
+    view: FigureView
+    value: Decimal
+    compared: int  # how many full periods were compared
+
+
+def fiscal_label(start_year: int) -> str:
+    return f"FY{start_year}-{(start_year + 1) % 100:02d}"
+
+
+def load_series(session: Session, series: Series) -> tuple[FigureView, ...]:
+    return tuple(series_views(session, series))
+
+
+def pick(views: tuple[FigureView, ...], series: Series, labels: list[str]) -> SeriesFigures:
+    by_period = {view.figure.period: view for view in views}
+    found = tuple(by_period[label] for label in labels if label in by_period)
+    missing = tuple(label for label in labels if label not in by_period)
+    return SeriesFigures(
+        series,
+        found,
+        missing,
+        views[0].figure.period if views else None,
+        views[-1].figure.period if views else None,
+    )
+
+
+def latest_with(
+    views: tuple[FigureView, ...], quantity: Quantity, *, full_only: bool = False
+) -> FigureView | None:
+    """The most recent period that has `quantity` (reported or derived)."""
+    for view in reversed(views):
+        if quantity in view.values and not (full_only and view.figure.partial):
+            return view
+    return None
+
+
+def change(
+    series: Series, quantity: Quantity, before: FigureView, after: FigureView
+) -> Change | None:
+    if quantity not in before.values or quantity not in after.values:
+        return None
+    first, second = before.values[quantity].amount, after.values[quantity].amount
+    return Change(
+        series, quantity, before, after, first, second, second - first, growth_pct(second, first)
+    )
+
+
+def extreme(
+    series: Series, views: tuple[FigureView, ...], quantity: Quantity, kind: Literal["max", "min"]
+) -> Extreme | None:
+    candidates = [v for v in views if quantity in v.values and not v.figure.partial]
+    if not candidates:
+        return None
+    chooser = max if kind == "max" else min
+    best = chooser(candidates, key=lambda v: v.values[quantity].amount)
+    return Extreme(series, quantity, kind, best, best.values[quantity].amount, len(candidates))
+
+
+def since(views: tuple[FigureView, ...], year: int | None) -> tuple[FigureView, ...]:
+    if year is None:
+        return views
+    return tuple(v for v in views if v.figure.period_end.year >= year)
+
+
+def latest_change(
+    series: Series, views: tuple[FigureView, ...], quantity: Quantity
+) -> Change | None:
+    """The change between the two most recent full periods that have `quantity`."""
+    full = [v for v in views if quantity in v.values and not v.figure.partial]
+    if len(full) < 2:
+        return None
+    return change(series, quantity, full[-2], full[-1])

@@ -1,0 +1,214 @@
+"""Status records as readers see them: passes, deals, flights, their history and sources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot.models import (
+    BorderPass,
+    CommodityDeal,
+    ContextNote,
+    EditableRecord,
+    FigureReport,
+    FlightRoute,
+    Source,
+    StatusChange,
+    TradeFigure,
+)
+from bot.vocabulary import RecordType
+
+if TYPE_CHECKING:
+    from bot.partial_date import PartialDate
+    from bot.vocabulary import DealStatus, Direction
+
+R = TypeVar("R", bound=EditableRecord)
+
+RECORD_MODELS: dict[RecordType, type[EditableRecord]] = {
+    RecordType.PASS: BorderPass,
+    RecordType.DEAL: CommodityDeal,
+    RecordType.FLIGHT: FlightRoute,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """When a record counts as possibly out of date (STALE_AFTER_DAYS)."""
+
+    today: date
+    max_age_days: int
+
+    def is_stale(self, as_of: PartialDate) -> bool:
+        # A month-precise as-of date is given the benefit of its last day.
+        return self.today - as_of.latest > timedelta(days=self.max_age_days)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView(Generic[R]):
+    record: R
+    source: Source
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    change: StatusChange
+    source: Source | None
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    record_type: RecordType
+    key: str
+    name: str
+    entries: tuple[HistoryEntry, ...]  # oldest first, by when it happened
+
+
+@dataclass(frozen=True, slots=True)
+class SourceUse:
+    source: Source
+    cited_by: int
+
+
+def _views(
+    session: Session, model: type[R], freshness: Freshness, *conditions: object
+) -> list[RecordView[R]]:
+    query = select(model, Source).join(Source, col(Source.id) == model.source_id)
+    for condition in conditions:
+        query = query.where(condition)  # type: ignore[arg-type]
+    rows = session.exec(query.order_by(col(model.id))).all()
+    return [RecordView(record, source, freshness.is_stale(record.as_of)) for record, source in rows]
+
+
+def passes(session: Session, freshness: Freshness) -> list[RecordView[BorderPass]]:
+    return _views(session, BorderPass, freshness)
+
+
+def border_pass(session: Session, slug: str, freshness: Freshness) -> RecordView[BorderPass] | None:
+    found = _views(session, BorderPass, freshness, col(BorderPass.slug) == slug)
+    return found[0] if found else None
+
+
+def deals(
+    session: Session,
+    freshness: Freshness,
+    *,
+    slugs: tuple[str, ...] = (),
+    category: str | None = None,
+    status: DealStatus | None = None,
+    direction: Direction | None = None,
+) -> list[RecordView[CommodityDeal]]:
+    conditions: list[object] = []
+    if slugs:
+        conditions.append(col(CommodityDeal.slug).in_(slugs))
+    if category is not None:
+        conditions.append(col(CommodityDeal.category) == category)
+    if status is not None:
+        conditions.append(col(CommodityDeal.status) == status)
+    if direction is not None:
+        conditions.append(col(CommodityDeal.direction) == direction)
+    return _views(session, CommodityDeal, freshness, *conditions)
+
+
+def deal_categories(session: Session) -> list[str]:
+    return list(
+        session.exec(
+            select(CommodityDeal.category).distinct().order_by(col(CommodityDeal.category))
+        ).all()
+    )
+
+
+def flights(
+    session: Session, freshness: Freshness, *, slugs: tuple[str, ...] = ()
+) -> list[RecordView[FlightRoute]]:
+    conditions = [col(FlightRoute.slug).in_(slugs)] if slugs else []
+    return _views(session, FlightRoute, freshness, *conditions)
+
+
+def context_notes(session: Session, *, subject: str) -> list[tuple[ContextNote, Source]]:
+    return list(
+        session.exec(
+            select(ContextNote, Source)
+            .join(Source, col(Source.id) == ContextNote.source_id)
+            .where(ContextNote.subject == subject)
+            .order_by(col(ContextNote.occurred_on))
+        ).all()
+    )
+
+
+def names(session: Session, record_type: RecordType) -> list[str]:
+    """Display names of every record of a kind, for "did you mean" answers."""
+    column = {
+        RecordType.PASS: col(BorderPass.name),
+        RecordType.DEAL: col(CommodityDeal.commodity),
+        RecordType.FLIGHT: col(FlightRoute.route),
+    }.get(record_type)
+    return [] if column is None else list(session.exec(select(column).order_by(column)).all())
+
+
+def record_name(session: Session, record_type: RecordType, key: str) -> str | None:
+    """The display name of a record, or None when no such record exists."""
+    if record_type is RecordType.FIGURE:
+        series, _, period = key.partition(":")
+        exists = session.exec(
+            select(TradeFigure.id).where(
+                col(TradeFigure.series) == series, col(TradeFigure.period) == period
+            )
+        ).first()
+        return period if exists is not None else None
+    if record_type is RecordType.PASS:
+        return session.exec(select(BorderPass.name).where(BorderPass.slug == key)).first()
+    if record_type is RecordType.DEAL:
+        return session.exec(
+            select(CommodityDeal.commodity).where(CommodityDeal.slug == key)
+        ).first()
+    if record_type is RecordType.FLIGHT:
+        return session.exec(select(FlightRoute.route).where(FlightRoute.slug == key)).first()
+    return None
+
+
+def history(session: Session, record_type: RecordType, key: str) -> History | None:
+    name = record_name(session, record_type, key)
+    if name is None:
+        return None
+    rows = session.exec(
+        select(StatusChange, Source)
+        .join(Source, col(Source.id) == StatusChange.source_id, isouter=True)
+        .where(StatusChange.record_type == record_type, StatusChange.record_key == key)
+        .order_by(col(StatusChange.at), col(StatusChange.id))
+    ).all()
+    # Order by when it happened; rows without that date (recorded edits) keep their order.
+    entries = sorted(
+        (HistoryEntry(change, source) for change, source in rows),
+        key=lambda entry: (
+            entry.change.occurred_on.earliest
+            if entry.change.occurred_on
+            else entry.change.at.date()
+        ),
+    )
+    return History(record_type, key, name, tuple(entries))
+
+
+def _happened(entry: HistoryEntry) -> date:
+    occurred = entry.change.occurred_on
+    return occurred.earliest if occurred is not None else entry.change.at.date()
+
+
+def sources(session: Session) -> list[SourceUse]:
+    """Every source with how many records, reports and history rows cite it."""
+    counts: dict[int | None, int] = {}
+    citing = (TradeFigure, BorderPass, CommodityDeal, FlightRoute, ContextNote, FigureReport)
+    for model in (*citing, StatusChange):
+        source_column = col(model.source_id)
+        for source_id, count in session.exec(
+            select(source_column, func.count())
+            .where(source_column.is_not(None))
+            .group_by(source_column)
+        ).all():
+            counts[source_id] = counts.get(source_id, 0) + count
+    rows = session.exec(select(Source).order_by(col(Source.published_on).desc())).all()
+    return [SourceUse(source, counts.get(source.id, 0)) for source in rows]
