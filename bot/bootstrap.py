@@ -6,20 +6,23 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot import db
-from bot.services.dataset import load_bundled_dataset
-from bot.services.loading import LoadReport, load_dataset
 from bot.vocabulary import Actor
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bot.config import Settings
+    from bot.services.loading import LoadReport
 
 logger = logging.getLogger(__name__)
 
 
 def seed(engine: Engine) -> LoadReport:
     """Load the bundled dataset in one transaction (safe to repeat; see services.loading)."""
+    # Only a first start or `seed` needs the YAML loader: keep it off the start-up path.
+    from bot.services.dataset import load_bundled_dataset
+    from bot.services.loading import load_dataset
+
     dataset = load_bundled_dataset()
     with db.session_scope(engine) as session:
         return load_dataset(session, dataset, actor=Actor.SEED)
@@ -30,7 +33,7 @@ def open_database(settings: Settings) -> Engine:
     engine = db.make_engine(settings)
     first_start = db.is_empty(engine)
     current = None if first_start else db.current_revision(engine)
-    head = db.head_revision(engine)
+    head = db.head_revision()
     if current != head:
         db.upgrade(engine)
     if first_start:

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alembic.util.exc import CommandError
 from sqlalchemy.exc import OperationalError
 
 from bot import db
 from bot.bootstrap import open_database, seed
 from bot.config import ConfigError, Settings, configure_logging, load_settings
 from bot.services.dataset import DatasetError
-from bot.services.export import build_dataset, write_csv, write_json
-from bot.services.trade import Flag, FlagKind, all_flags
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from sqlalchemy import Engine
+
     from bot.services.loading import LoadReport
+    from bot.services.trade import Flag
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     downgrade.set_defaults(handler=_db_downgrade)
     current = db_commands.add_parser("current", help="show the schema revision and the latest")
     current.set_defaults(handler=_db_current)
+
+    chat = commands.add_parser(
+        "chat", help="talk to the bot in this terminal (no Telegram needed); buttons are numbers"
+    )
+    chat.set_defaults(handler=_chat)
+    ask = commands.add_parser(
+        "ask", help='send one message and print the reply, e.g. ask "is nathula open"'
+    )
+    ask.add_argument("text", help="a question or a command such as '/pass shipki la'")
+    ask.set_defaults(handler=_ask)
 
     seed_cmd = commands.add_parser(
         "seed", help="load the bundled, sourced dataset (safe to repeat; keeps editors' changes)"
@@ -90,8 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatasetError as exc:
         print(f"tradewatch: dataset error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    except CommandError as exc:  # e.g. an unknown revision for `db upgrade REV`
-        print(f"tradewatch: {_first_line(exc)}", file=sys.stderr)
+    except MigrationError as exc:
+        print(f"tradewatch: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
 
@@ -101,10 +112,13 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         print(
             "tradewatch: TELEGRAM_BOT_TOKEN is not set: put your bot's token from @BotFather in "
             "the environment or in .env (see .env.example) to start the Telegram bot.\n"
-            "The database is ready; to look at the data without Telegram, run "
-            "`python -m bot export --format json`.",
+            "Without Telegram: `python -m bot chat` to talk to the bot here, or "
+            '`python -m bot ask "is nathula open"` for one answer.',
             file=sys.stderr,
         )
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            print("Starting the terminal chat now.\n", file=sys.stderr)
+            return _chat_with(settings, engine)
         return EXIT_USAGE
     from bot.telegram.app import run_bot
 
@@ -112,10 +126,70 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    engine = open_database(settings)
+    from bot.telegram.terminal import TerminalSession, format_replies  # PTB loads only here
+
+    async def one_message() -> None:
+        async with TerminalSession(settings, engine, charts_dir=settings.data_dir) as session:
+            format_replies(await session.send(args.text), sys.stdout)
+
+    asyncio.run(one_message())
+    return 0
+
+
+def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    return _chat_with(settings, open_database(settings))
+
+
+def _chat_with(settings: Settings, engine: Engine) -> int:
+    from bot.telegram.terminal import TerminalSession, format_replies  # PTB loads only here
+
+    async def conversation() -> None:
+        async with TerminalSession(settings, engine, charts_dir=settings.data_dir) as session:
+            format_replies(await session.send("/start"), sys.stdout)
+            print("Type a question, a /command, or a button's number; 'quit' or Ctrl-D ends.")
+            while True:
+                try:
+                    line = (await asyncio.to_thread(input, "you> ")).strip()
+                except (EOFError, KeyboardInterrupt):
+                    print()
+                    return
+                if line.lower() in ("quit", "exit"):
+                    return
+                if not line:
+                    continue
+                if line.isdigit() and session.buttons:
+                    try:
+                        replies = await session.press(int(line))
+                    except IndexError:
+                        print(f"There is no button {line}; choose 1 to {len(session.buttons)}.")
+                        continue
+                else:
+                    replies = await session.send(line)
+                format_replies(replies, sys.stdout)
+
+    asyncio.run(conversation())
+    return 0
+
+
+class MigrationError(Exception):
+    """Alembic refused a revision (e.g. `db upgrade 9999`)."""
+
+
+def _migrate(direction: Callable[..., None], engine: Engine, revision: str) -> None:
+    from alembic.util.exc import CommandError  # Alembic loads only for db commands
+
+    try:
+        direction(engine, revision)
+    except CommandError as exc:
+        raise MigrationError(_first_line(exc)) from None
+
+
 def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     engine = db.make_engine(settings)
     before = db.current_revision(engine)
-    db.upgrade(engine, args.revision)
+    _migrate(db.upgrade, engine, args.revision)
     print(f"database: {before or 'empty'} -> {db.current_revision(engine)}")
     return 0
 
@@ -123,14 +197,14 @@ def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 def _db_downgrade(settings: Settings, args: argparse.Namespace) -> int:
     engine = db.make_engine(settings)
     before = db.current_revision(engine)
-    db.downgrade(engine, args.revision)
+    _migrate(db.downgrade, engine, args.revision)
     print(f"database: {before or 'empty'} -> {db.current_revision(engine) or 'base (empty)'}")
     return 0
 
 
 def _db_current(settings: Settings, args: argparse.Namespace) -> int:
     engine = db.make_engine(settings)
-    current, head = db.current_revision(engine), db.head_revision(engine)
+    current, head = db.current_revision(engine), db.head_revision()
     state = "up to date" if current == head else "behind: run `python -m bot db upgrade`"
     print(f"database: {current or 'empty'} (latest {head}; {state})")
     return 0
@@ -141,6 +215,8 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
     db.upgrade(engine, "head")
     report = seed(engine)
     print(_describe_load(report))
+    from bot.services.trade import all_flags
+
     with db.session_scope(engine) as session:
         for view, flag in all_flags(session):
             print(f"flagged: {view.figure.series} {view.figure.period}: {_describe_flag(flag)}")
@@ -148,6 +224,8 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _describe_flag(flag: Flag) -> str:
+    from bot.services.trade import FlagKind
+
     if flag.kind is FlagKind.GROWTH:
         return (
             f"{flag.reported_by} reports {flag.quantity} growth of {flag.reported:+.1f}%, "
@@ -173,6 +251,8 @@ def _describe_load(report: LoadReport) -> str:
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.export import build_dataset, write_csv, write_json
+
     engine = open_database(settings)
     with db.session_scope(engine) as session:
         dataset = build_dataset(session)

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     default_timezone: str = "Asia/Kolkata"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     stale_after_days: int = Field(default=120, ge=1)
+    answer_cache_seconds: int = Field(default=30, ge=0)
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -7,6 +7,7 @@ falls back to the shipped templates.
 
 from __future__ import annotations
 
+import html
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +28,20 @@ def amount(value: Decimal | None, places: int = 2) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def signed(value: Decimal | None, places: int = 2) -> str:
+    """'+14.14', '−2.41' (a true minus sign), '0'."""
+    if value is None:
+        return "n/a"
+    sign = "+" if value > 0 else "−" if value < 0 else ""
+    return sign + amount(abs(value), places)
+
+
 def human_date(value: PartialDate | None) -> str:
     return "date not reported" if value is None else value.human()
+
+
+def capitalize_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 class Renderer:
@@ -46,6 +59,15 @@ class Renderer:
         )
         self.environment.filters["amount"] = amount
         self.environment.filters["human_date"] = human_date
+        self.environment.filters["signed"] = signed
+        self.environment.filters["capitalize_first"] = capitalize_first
 
     def render(self, name: str, **context: Any) -> str:
         return self.environment.get_template(name).render(**context).strip()
+
+    def label(self, name: str, *args: Any) -> str:
+        """A short plain-text label from a macro in `buttons.j2` (or `inline.j2` as `inline.x`)."""
+        template, _, macro = name.rpartition(".")
+        module = self.environment.get_template(f"{template or 'buttons'}.j2").module
+        text = str(getattr(module, macro)(*args))
+        return html.unescape(text).strip()

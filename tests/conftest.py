@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,10 @@ from sqlalchemy.engine import make_url
 from bot import db
 from bot.bootstrap import seed
 from bot.config import Settings
+from bot.telegram.app import build_application
+from bot.telegram.offline import OfflineRequest
+from bot.telegram.plain import html_to_text
+from tests.factories import message_update
 
 FAKE_TOKEN = "123456789:AAE-fake-token-for-tests-0123456789abc"
 
@@ -93,3 +99,47 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def postgres_settings(make_settings: Callable[..., Settings], postgres_url: str) -> Settings:
     return make_settings(database_url=postgres_url)
+
+
+TODAY = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class BotUnderTest:
+    """The real application with the in-process Bot API, and helpers to talk to it."""
+
+    application: Any
+    request: OfflineRequest
+
+    async def send(self, text: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """Send a message; return the Bot API calls it caused (sendMessage, sendPhoto, ...)."""
+        return await self.process(message_update(self.application.bot, text, **kwargs))
+
+    async def process(self, update: Any) -> list[dict[str, Any]]:
+        seen = len(self.request.calls)
+        await self.application.process_update(update)
+        return [
+            {"method": call.method, **call.params}
+            for call in self.request.calls[seen:]
+            if call.method not in ("getMe",)
+        ]
+
+    async def replies(self, text: str, **kwargs: Any) -> list[str]:
+        """The plain text of every message the bot sent in answer to `text`."""
+        calls = await self.send(text, **kwargs)
+        return [
+            html_to_text(call.get("text") or call.get("caption") or "")
+            for call in calls
+            if call["method"] in ("sendMessage", "sendPhoto", "editMessageText")
+        ]
+
+
+@pytest.fixture
+async def bot(make_settings: Callable[..., Settings], seeded_engine: Engine) -> Any:
+    settings = make_settings(telegram_bot_token=FAKE_TOKEN)
+    request = OfflineRequest()
+    application = build_application(
+        settings, engine=seeded_engine, request=request, clock=lambda: TODAY
+    )
+    async with application:
+        yield BotUnderTest(application, request)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 
+from bot.telegram.offline import BOT_ID, BOT_USERNAME
+
 if TYPE_CHECKING:
     from telegram import Bot
 
@@ -15,21 +17,90 @@ _update_ids = itertools.count(1)
 _message_ids = itertools.count(1000)
 
 
+def _chat(chat_id: int, chat_type: str) -> dict[str, Any]:
+    if chat_type == "private":
+        return {"id": chat_id, "type": "private", "first_name": "Asha"}
+    return {"id": chat_id, "type": chat_type, "title": "Trade desk"}
+
+
 def message_update(
-    bot: Bot, text: str, *, chat_id: int = 555, user_id: int = 555, chat_type: str = "private"
+    bot: Bot,
+    text: str,
+    *,
+    chat_id: int = 555,
+    user_id: int = 555,
+    chat_type: str = "private",
+    mention: str | None = None,
+    sticker: bool = False,
+    edited: bool = False,
 ) -> Update:
     message: dict[str, Any] = {
         "message_id": next(_message_ids),
         "date": int(time.time()),
-        "chat": {"id": chat_id, "type": chat_type, "first_name": "Asha"},
+        "chat": _chat(chat_id, chat_type),
         "from": {"id": user_id, "is_bot": False, "first_name": "Asha", "language_code": "en"},
-        "text": text,
     }
-    if text.startswith("/"):
-        command = text.split()[0]
-        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-    if chat_type != "private":
-        message["chat"] = {"id": chat_id, "type": chat_type, "title": "Trade desk"}
-    update = Update.de_json({"update_id": next(_update_ids), "message": message}, bot)
+    if sticker:
+        message["sticker"] = {
+            "file_id": "sticker-1",
+            "file_unique_id": "sticker-1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
+    else:
+        message["text"] = text
+        entities = []
+        if text.startswith("/") and len(text.split()[0]) > 1:
+            entities.append({"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
+        if mention is not None and f"@{mention}" in text:
+            offset = text.index(f"@{mention}")
+            entities.append({"type": "mention", "offset": offset, "length": len(mention) + 1})
+        if entities:
+            message["entities"] = entities
+    if edited:
+        message["edit_date"] = int(time.time())
+    key = "edited_message" if edited else "message"
+    update = Update.de_json({"update_id": next(_update_ids), key: message}, bot)
+    assert update is not None
+    return update
+
+
+def callback_update(
+    bot: Bot, data: str, *, message_id: int = 1, user_id: int = 555, chat_id: int = 555
+) -> Update:
+    query = {
+        "id": str(next(_update_ids)),
+        "from": {"id": user_id, "is_bot": False, "first_name": "Asha"},
+        "chat_instance": "ci-1",
+        "data": data,
+        "message": {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": _chat(chat_id, "private"),
+            "from": {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Trade Watch",
+                "username": BOT_USERNAME,
+            },
+            "text": "…",
+        },
+    }
+    update = Update.de_json({"update_id": next(_update_ids), "callback_query": query}, bot)
+    assert update is not None
+    return update
+
+
+def inline_update(bot: Bot, query: str, *, user_id: int = 555) -> Update:
+    inline = {
+        "id": str(next(_update_ids)),
+        "from": {"id": user_id, "is_bot": False, "first_name": "Asha"},
+        "query": query,
+        "offset": "",
+    }
+    update = Update.de_json({"update_id": next(_update_ids), "inline_query": inline}, bot)
     assert update is not None
     return update

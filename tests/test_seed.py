@@ -138,7 +138,7 @@ def test_first_start_migrates_and_seeds_an_empty_database(
 ) -> None:
     caplog.set_level("INFO", logger="bot.bootstrap")
     engine = open_database(settings)
-    assert db.current_revision(engine) == db.head_revision(engine)
+    assert db.current_revision(engine) == db.head_revision()
     assert row_counts(engine)["trade_figure"] == 17
     (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.bootstrap"]
     assert line.startswith("First start: created the database")

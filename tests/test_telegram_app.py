@@ -51,7 +51,7 @@ async def test_help_lists_commands(app: tuple[Application, OfflineRequest]) -> N
     )
     (reply,) = request.sent()
     assert reply["chat_id"] == -100
-    assert "/start" in reply["text"]
+    assert "/deficit" in reply["text"]
 
 
 async def test_commands_are_registered_for_private_chats_and_groups(

@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from sqlmodel import select
+
+from bot.models import BorderPass, CommodityDeal, FlightRoute
 from bot.services import figures, records
-from bot.services.questions import Intent, PeriodKind, PeriodRef, Question
+from bot.services.questions import Catalog, CatalogEntry, Intent, PeriodKind, PeriodRef, Question
 from bot.vocabulary import Quantity, RecordType, Series
 
 if TYPE_CHECKING:
@@ -19,7 +22,7 @@ if TYPE_CHECKING:
 
     from sqlmodel import Session
 
-    from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute, Source
+    from bot.models import ContextNote, Source
     from bot.services.figures import Change, Extreme, SeriesFigures
     from bot.services.records import Freshness, History, RecordView, SourceUse
     from bot.services.trade import FigureView
@@ -45,6 +48,16 @@ class FiguresAnswer:
     quantity: Quantity
     series: tuple[SeriesFigures, ...]
     notes: tuple[Note, ...] = ()
+    # For each series shown: the periods just before and after the one shown (for buttons).
+    neighbours: dict[Series, tuple[FigureView | None, FigureView | None]] = field(
+        default_factory=dict
+    )
+
+    @property
+    def has_derived(self) -> bool:
+        return any(
+            v.derived for sf in self.series for view in sf.views for v in view.values.values()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +82,12 @@ class TrendAnswer:
     quantity: Quantity
     since_year: int | None
     series: tuple[tuple[Series, tuple[FigureView, ...], Change | None], ...]
+
+    @property
+    def has_derived(self) -> bool:
+        return any(
+            view.values[self.quantity].derived for _, views, _ in self.series for view in views
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +169,15 @@ class NotFoundAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class BadArgumentsAnswer:
+    """A command whose arguments meant nothing for it (e.g. `/deficit banana`)."""
+
+    template: ClassVar[str] = "answers/bad_arguments.html.j2"
+    command: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownAnswer:
     template: ClassVar[str] = "answers/unknown.html.j2"
     suggestions: tuple[str, ...] = field(default=())
@@ -169,6 +197,7 @@ Answer = (
     | ChartAnswer
     | HelpAnswer
     | NotFoundAnswer
+    | BadArgumentsAnswer
     | UnknownAnswer
 )
 
@@ -205,6 +234,23 @@ def answer_question(session: Session, question: Question, freshness: Freshness) 
             return UnknownAnswer(question.suggestions)
 
 
+def load_catalog(session: Session) -> Catalog:
+    """The names questions can refer to, as the database holds them now."""
+    entries = [
+        CatalogEntry(RecordType.PASS, p.slug, p.name, tuple(p.aliases))
+        for p in session.exec(select(BorderPass)).all()
+    ]
+    entries.extend(
+        CatalogEntry(RecordType.DEAL, d.slug, d.commodity, tuple(d.aliases), d.category)
+        for d in session.exec(select(CommodityDeal)).all()
+    )
+    entries.extend(
+        CatalogEntry(RecordType.FLIGHT, f.slug, f.route, tuple(f.aliases))
+        for f in session.exec(select(FlightRoute)).all()
+    )
+    return Catalog(entries)
+
+
 # --- Trade figures ------------------------------------------------------------------------
 
 
@@ -239,6 +285,7 @@ def figures_answer(session: Session, question: Question, today: date) -> Figures
     quantity = question.quantity or (Quantity.DEFICIT if focus == "deficit" else Quantity.TOTAL)
     notes: list[Note] = []
     answers: list[SeriesFigures] = []
+    neighbours: dict[Series, tuple[FigureView | None, FigureView | None]] = {}
     refs = question.periods or (PeriodRef(PeriodKind.LATEST),)
     for series in _series_asked(question):
         views = figures.load_series(session, series)
@@ -252,8 +299,11 @@ def figures_answer(session: Session, question: Question, today: date) -> Figures
                 labels.extend(wanted)
         if not labels and question.series is None and len(refs) == 1:
             continue  # e.g. a fiscal year asked without a series: only India's series applies
-        answers.append(figures.pick(views, series, list(dict.fromkeys(labels))))
-    return FiguresAnswer(focus, quantity, tuple(answers), tuple(dict.fromkeys(notes)))
+        picked = figures.pick(views, series, list(dict.fromkeys(labels)))
+        answers.append(picked)
+        if len(picked.views) == 1:
+            neighbours[series] = figures.neighbours(views, picked.views[0])
+    return FiguresAnswer(focus, quantity, tuple(answers), tuple(dict.fromkeys(notes)), neighbours)
 
 
 def change_answer(session: Session, question: Question, today: date) -> ChangeAnswer:

@@ -120,3 +120,14 @@ def latest_change(
     if len(full) < 2:
         return None
     return change(series, quantity, full[-2], full[-1])
+
+
+def neighbours(
+    views: tuple[FigureView, ...], view: FigureView
+) -> tuple[FigureView | None, FigureView | None]:
+    """The periods just before and after `view` in its series."""
+    index = next(i for i, candidate in enumerate(views) if candidate is view)
+    return (
+        views[index - 1] if index > 0 else None,
+        views[index + 1] if index + 1 < len(views) else None,
+    )

@@ -25,6 +25,7 @@ BOT_USERNAME = "TradeWatchBot"
 class ApiCall:
     method: str
     params: dict[str, Any]
+    files: dict[str, bytes]  # uploaded files by field name (e.g. a chart's PNG)
 
 
 class OfflineRequest(BaseRequest):
@@ -56,7 +57,11 @@ class OfflineRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
-        self.calls.append(ApiCall(api_method, params))
+        files: dict[str, bytes] = {}
+        if request_data is not None and request_data.contains_files:
+            for name, (_, content, _) in request_data.multipart_data.items():
+                files[name] = content if isinstance(content, bytes) else content.read()
+        self.calls.append(ApiCall(api_method, params, files))
         result = self._result(api_method, params)
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
@@ -84,6 +89,12 @@ class OfflineRequest(BaseRequest):
             }
             if "text" in params:
                 message["text"] = params["text"]
+            if method == "sendPhoto":
+                file_id = f"photo-{message['message_id']}"
+                message["photo"] = [
+                    {"file_id": file_id, "file_unique_id": file_id, "width": 880, "height": 704}
+                ]
+                message["caption"] = params.get("caption", "")
             return message
         if method == "getUpdates":
             return []

@@ -1,0 +1,162 @@
+"""Question answering speed: a full update -> reply through the in-process transport.
+
+Prints one table: p50 and p99 of `/pass`, `/deficit` and a free-text question, side by side
+with a bare python-telegram-bot echo handler through the same transport in the same run, and
+the cold-start time of `python -m bot ask "/help"`. Targets: within 1.5x the echo handler at
+p50; cold start under 1 second.
+
+    python bench/qa.py [--updates 3000] [--cold-runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ApplicationBuilder, MessageHandler, filters
+
+from bot.bootstrap import open_database
+from bot.config import Settings
+from bot.telegram.app import build_application
+from bot.telegram.offline import OfflineRequest
+
+TOKEN = "123456789:AAE-benchmark-token-0123456789abcdef"
+QUERIES = {
+    "/pass nathu la": "/pass nathu la",
+    "/deficit": "/deficit",
+    "free text": "is nathula open?",
+}
+_ids = itertools.count(1)
+
+
+def _update(bot: Any, text: str) -> Update:
+    message: dict[str, Any] = {
+        "message_id": next(_ids),
+        "date": int(time.time()),
+        "chat": {"id": 42, "type": "private", "first_name": "Bench"},
+        "from": {"id": 42, "is_bot": False, "first_name": "Bench"},
+        "text": text,
+    }
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    update = Update.de_json({"update_id": next(_ids), "message": message}, bot)
+    assert update is not None
+    return update
+
+
+async def _timings(application: Any, text: str, count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        update = _update(application.bot, text)
+        start = time.perf_counter()
+        await application.process_update(update)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def _p(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def measure(count: int, folder: Path) -> dict[str, list[float]]:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        telegram_bot_token=TOKEN,
+        data_dir=folder,
+        database_url=f"sqlite:///{folder / 'bench.sqlite3'}",
+    )
+    engine = open_database(settings)
+    bot_app = build_application(settings, engine=engine, request=OfflineRequest())
+
+    async def echo(update: Update, _: Any) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(update.effective_message.text or "")
+
+    echo_app = ApplicationBuilder().token(TOKEN).request(OfflineRequest()).build()
+    echo_app.add_handler(MessageHandler(filters.TEXT, echo))
+
+    results: dict[str, list[float]] = {}
+    async with bot_app, echo_app:
+        warm = max(50, count // 20)
+        await _timings(echo_app, "hello", warm)
+        for text in QUERIES.values():
+            await _timings(bot_app, text, warm)
+        # Interleave the runs so machine noise falls on all of them alike.
+        for _ in range(4):
+            for name, text in {"echo": "hello", **QUERIES}.items():
+                app = echo_app if name == "echo" else bot_app
+                results.setdefault(name, []).extend(await _timings(app, text, count // 4))
+    engine.dispose()
+    return results
+
+
+def cold_start(folder: Path, runs: int) -> list[float]:
+    env = {
+        **os.environ,
+        "DATA_DIR": str(folder),
+        "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+    }
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "/help"],
+            env=env,
+            cwd=folder,
+            check=True,
+            capture_output=True,
+        )
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=3000)
+    parser.add_argument("--cold-runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        results = asyncio.run(measure(args.updates, folder))
+        cold = cold_start(folder, args.cold_runs)
+
+    echo_p50 = _p(results["echo"], 0.5)
+    print(
+        f"Question answering, {args.updates} updates each; {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} cores"
+    )
+    print()
+    print("| case | p50 ms | p99 ms | p50 vs echo | target | result |")
+    print("|---|---|---|---|---|---|")
+    print(
+        f"| bare PTB echo handler | {echo_p50:.3f} | {_p(results['echo'], 0.99):.3f} | 1.00x | | |"
+    )
+    for name in QUERIES:
+        p50 = _p(results[name], 0.5)
+        ratio = p50 / echo_p50
+        verdict = "pass" if ratio <= 1.5 else "falls short"
+        p99 = _p(results[name], 0.99)
+        print(f"| {name} | {p50:.3f} | {p99:.3f} | {ratio:.2f}x | ≤ 1.5x | {verdict} |")
+    cold_median = statistics.median(cold)
+    verdict = "pass" if cold_median < 1.0 else "falls short"
+    print(
+        f'| cold start `ask "/help"` (median of {len(cold)}) | {cold_median * 1000:.0f} | '
+        f"{max(cold) * 1000:.0f} (max) | | < 1000 ms | {verdict} |"
+    )
+
+
+if __name__ == "__main__":
+    main()

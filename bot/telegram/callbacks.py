@@ -1,0 +1,87 @@
+"""Callback data: short, versioned, validated strings that stay valid across restarts.
+
+Buttons carry what to show ("tw1|pass|nathu-la"), never state held in memory, so a button
+pressed after a restart still works. Anything that does not decode, or names a record that
+no longer exists, is answered as an expired button and changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from bot.vocabulary import DealStatus, RecordType, Series
+
+PREFIX: Final = "tw1"
+MAX_BYTES: Final = 64  # Telegram's limit for callback_data
+_KEY = r"[a-z0-9:_-]{1,40}"  # slugs, and figure keys like india_fy:FY2024-25 (with ':')
+_PERIOD = r"(?:FY\d{4}-\d{2}|\d{4})"
+
+_PATTERNS: Final = {
+    "menu": re.compile(r""),
+    "passes": re.compile(r""),
+    "pass": re.compile(rf"(?P<key>{_KEY})"),
+    "hist": re.compile(rf"(?P<kind>pass|deal|flight|figure)\|(?P<key>{_KEY})\|(?P<page>\d{{1,3}})"),
+    "deals": re.compile(r"(?P<status>[a-z_]{1,20})"),
+    "cat": re.compile(r"(?P<key>[a-z0-9_]{1,30})"),
+    "flights": re.compile(r""),
+    "fig": re.compile(
+        rf"(?P<focus>deficit|trade)\|(?P<series>india_fy|china_cy)\|(?P<period>{_PERIOD})"
+    ),
+    "sources": re.compile(r"(?P<page>\d{1,3})"),
+    "chart": re.compile(r"(?P<kind>deficit|trade)"),
+    "latest": re.compile(r"(?P<focus>deficit|trade)"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    verb: str
+    args: dict[str, str]
+
+    def arg(self, name: str) -> str:
+        return self.args[name]
+
+    @property
+    def page(self) -> int:
+        return int(self.args.get("page", "0"))
+
+    @property
+    def record_type(self) -> RecordType:
+        return RecordType(self.args["kind"])
+
+    @property
+    def series(self) -> Series:
+        return Series(self.args["series"])
+
+    @property
+    def deal_status(self) -> DealStatus | None:
+        status = self.args["status"]
+        return None if status == "all" else DealStatus(status)
+
+
+def encode(verb: str, *args: str | int) -> str:
+    data = "|".join([PREFIX, verb, *(str(arg) for arg in args)])
+    if len(data.encode()) > MAX_BYTES or decode(data) is None:
+        raise ValueError(f"not valid callback data: {data!r}")
+    return data
+
+
+def decode(data: str | None) -> Action | None:
+    """The action a button asks for, or None for unknown, stale or forged data."""
+    if not data or len(data.encode()) > MAX_BYTES:
+        return None
+    prefix, _, rest = data.partition("|")
+    verb, _, arguments = rest.partition("|")
+    pattern = _PATTERNS.get(verb)
+    if prefix != PREFIX or pattern is None:
+        return None
+    match = pattern.fullmatch(arguments)
+    if match is None:
+        return None
+    action = Action(verb, {k: v for k, v in match.groupdict().items() if v is not None})
+    known_statuses = {status.value for status in DealStatus} | {"all"}
+    if verb == "deals" and action.args["status"] not in known_statuses:
+        return None
+    return action

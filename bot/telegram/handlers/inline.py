@@ -1,0 +1,91 @@
+"""Inline mode: `@TradeWatchBot nathu` in any chat offers sourced answer cards to post."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from telegram import InlineQueryResultArticle, InputTextMessageContent
+
+from bot.services import answers as a
+from bot.services.questions import Intent, Question, parse_question
+from bot.telegram.plain import html_to_text
+from bot.telegram.presenter import NO_PREVIEW, Presenter, split_html
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+    from telegram import Update
+    from telegram.ext import ContextTypes
+
+    from bot.telegram.services import BotServices
+
+MAX_RESULTS = 6
+# Offered for an empty query, and after the answer to a query, when they differ from it.
+_DEFAULT_INTENTS = (Intent.DEFICIT, Intent.PASSES, Intent.DEALS, Intent.FLIGHTS)
+
+
+class InlineHandlers:
+    def __init__(self, services: BotServices) -> None:
+        self.services = services
+        self.presenter = Presenter(services)
+
+    async def query(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        inline = update.inline_query
+        if inline is None:
+            return
+        with self.services.session() as session:
+            answers = self._answers(session, inline.query)
+            results = [self._card(answer) for answer in answers[:MAX_RESULTS]]
+        await inline.answer(results, cache_time=60, is_personal=False)
+
+    def _answers(self, session: Session, text: str) -> list[a.Answer]:
+        freshness = self.services.freshness()
+        found: list[a.Answer] = []
+        asked = None
+        if text.strip():
+            catalog = a.load_catalog(session)
+            question = parse_question(text, catalog)
+            # Inline queries arrive while the user is still typing ("nathu"): when the text
+            # is not a question yet, answer for the names it is close to.
+            questions = [question]
+            if question.intent is Intent.UNKNOWN:
+                questions = [parse_question(name, catalog) for name in question.suggestions]
+            for candidate in questions:
+                asked = candidate.intent
+                answer = a.answer_question(session, candidate, freshness)
+                if not isinstance(answer, a.UnknownAnswer | a.ChartAnswer | a.HelpAnswer):
+                    found.append(answer)
+        found.extend(
+            a.answer_question(session, Question(text="", intent=intent), freshness)
+            for intent in _DEFAULT_INTENTS
+            if intent is not asked
+        )
+        return found
+
+    def _card(self, answer: a.Answer) -> InlineQueryResultArticle:
+        html = split_html(self.presenter.text(answer))[0]
+        plain = " ".join(html_to_text(html).split())
+        label = self.services.renderer.label
+        name = ""
+        if isinstance(answer, a.FiguresAnswer):
+            name = answer.focus
+        elif isinstance(answer, a.PassAnswer):
+            name = answer.view.record.name
+        elif isinstance(answer, a.HistoryAnswer):
+            name = answer.history.name
+        kind = {
+            a.FiguresAnswer: "figures",
+            a.PassAnswer: "pass",
+            a.PassesAnswer: "passes",
+            a.DealsAnswer: "deals",
+            a.FlightsAnswer: "flights",
+            a.HistoryAnswer: "history",
+        }.get(type(answer), "other")
+        return InlineQueryResultArticle(
+            id=hashlib.sha256(html.encode()).hexdigest()[:32],
+            title=label("inline.title", kind, name),
+            description=label("inline.description", plain),
+            input_message_content=InputTextMessageContent(
+                html, parse_mode="HTML", link_preview_options=NO_PREVIEW
+            ),
+        )

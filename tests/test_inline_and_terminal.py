@@ -1,0 +1,113 @@
+"""Inline mode, and the terminal front end (`ask`, `chat`) over the same application."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from bot.telegram.terminal import TerminalSession, format_replies
+from tests.factories import inline_update
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy import Engine
+
+    from bot.config import Settings
+    from tests.conftest import BotUnderTest
+
+
+async def test_inline_query_offers_sourced_cards(bot: BotUnderTest) -> None:
+    (call,) = await bot.process(inline_update(bot.application.bot, "nathu"))
+    assert call["method"] == "answerInlineQuery"
+    results = json.loads(call["results"]) if isinstance(call["results"], str) else call["results"]
+    first = results[0]
+    assert first["title"] == "Nathu La: border pass status"
+    message = first["input_message_content"]
+    assert "reopening agreed" in message["message_text"]
+    assert "Source:" in message["message_text"]
+    assert message["parse_mode"] == "HTML"
+    titles = [result["title"] for result in results]
+    assert "Trade deficit with China" in titles
+    assert len({result["id"] for result in results}) == len(results)
+
+
+async def test_an_empty_inline_query_offers_the_headlines(bot: BotUnderTest) -> None:
+    (call,) = await bot.process(inline_update(bot.application.bot, ""))
+    results = json.loads(call["results"]) if isinstance(call["results"], str) else call["results"]
+    assert [r["title"] for r in results][:2] == ["Trade deficit with China", "Border trade passes"]
+
+
+async def test_terminal_session_numbers_buttons(
+    settings: Settings, seeded_engine: Engine, tmp_path: Path
+) -> None:
+    async with TerminalSession(settings, seeded_engine, charts_dir=tmp_path) as session:
+        replies = await session.send("/passes")
+        assert [b.text for b in session.buttons] == ["Lipulekh", "Shipki La", "Nathu La"]
+        replies = await session.press(3)
+        assert "Nathu La" in replies[0].text
+        assert "<b>" not in replies[0].text
+        chart = await session.send("/chart trade")
+        assert chart[0].photo is not None
+        assert chart[0].photo.read_bytes().startswith(b"\x89PNG")
+        with pytest.raises(IndexError):
+            await session.press(99)
+
+
+def _cli(folder: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=folder,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(folder)},
+    )
+
+
+def test_ask_answers_the_deficit_question_from_a_fresh_folder(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "ask", "what is the trade deficit with china")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for fact in ("FY2024-25", "99.2", "2025", "116.12", "Source:", "as of"):
+        assert fact in out
+    assert "<b>" not in out
+
+
+def test_ask_is_nathula_open(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "ask", "is nathula open")
+    assert result.returncode == 0, result.stderr
+    assert "Nathu La" in result.stdout
+    assert "reopening agreed since 19 Aug 2025" in result.stdout
+    assert "Source:" in result.stdout
+
+
+def test_ask_a_command_lists_the_buttons(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "ask", "/pass shipki la")
+    assert result.returncode == 0, result.stderr
+    assert "Shipki La" in result.stdout
+    assert "Buttons: [1] History  [2] All passes" in result.stdout
+
+
+def test_chat_reads_questions_and_button_numbers(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "chat", stdin="/passes\n2\n9\nquit\n")
+    assert result.returncode == 0, result.stderr
+    assert "Trade Watch" in result.stdout  # the /start greeting
+    assert "Shipki La (Kinnaur, Himachal Pradesh)" in result.stdout
+    assert "There is no button 9" in result.stdout
+
+
+def test_format_replies_writes_plain_text() -> None:
+    import io
+
+    from bot.telegram.terminal import Button, Reply
+
+    out = io.StringIO()
+    format_replies([Reply("Hello", [Button("One", "tw1|passes")])], out)
+    assert out.getvalue() == "Hello\nButtons: [1] One\n\n"

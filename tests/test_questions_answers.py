@@ -1,0 +1,63 @@
+"""The question corpus answered end to end: each phrasing through the real application.
+
+tests/test_questions.py checks what the parser makes of each phrasing; this checks that the
+reply a user gets holds the expected facts, within Telegram's limits.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import pytest_asyncio
+
+from bot.bootstrap import open_database
+from bot.config import Settings
+from bot.telegram.app import build_application
+from bot.telegram.offline import OfflineRequest
+from bot.telegram.plain import html_to_text
+from tests.conftest import FAKE_TOKEN, TODAY, BotUnderTest
+from tests.test_questions import ENTRIES, _entry_id, expand
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def corpus_bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotUnderTest]:
+    """One seeded bot for the whole corpus: answering reads, never writes."""
+    folder = tmp_path_factory.mktemp("corpus")
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        telegram_bot_token=FAKE_TOKEN,
+        data_dir=folder,
+        database_url=f"sqlite:///{folder / 'corpus.sqlite3'}",
+        answer_cache_seconds=0,
+    )
+    engine = open_database(settings)
+    request = OfflineRequest()
+    application = build_application(settings, engine=engine, request=request, clock=lambda: TODAY)
+    async with application:
+        yield BotUnderTest(application, request)
+    engine.dispose()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("entry", ENTRIES, ids=[_entry_id(e) for e in ENTRIES])
+async def test_the_answer_holds_the_expected_facts(
+    corpus_bot: BotUnderTest, entry: dict[str, Any]
+) -> None:
+    text = expand(entry)
+    calls = await corpus_bot.send(text)
+    sent = [c for c in calls if c["method"] in ("sendMessage", "sendPhoto")]
+    if not text.strip():
+        return
+    assert sent, f"no reply to {text!r}"
+    bodies = [c.get("text") or c.get("caption") or "" for c in sent]
+    assert all(len(body) <= 4096 for body in bodies)
+    replies = "\n".join(html_to_text(body) for body in bodies)
+    for fact in entry.get("expect_in_answer", []):
+        assert str(fact) in replies, f"{fact!r} missing from the answer to {text!r}:\n{replies}"
+    if entry.get("expect_in_answer") and entry["intent"] not in ("help", "history", "sources"):
+        # A stated fact always comes with where it was reported.
+        assert "Source:" in replies, f"the answer to {text!r} names no source:\n{replies}"
