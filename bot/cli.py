@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except DatasetError as exc:
         print(f"tradewatch: dataset error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILURE
     except MigrationError as exc:
         print(f"tradewatch: {exc}", file=sys.stderr)

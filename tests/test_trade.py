@@ -39,7 +39,9 @@ def test_any_two_quantities_give_the_others(
 
 
 SOURCE = Source(id=1, key="s", title="Chinese customs via PTI", publisher="PTI")
-OTHER = Source(id=2, key="o", title="Seed article 003", publisher="?")
+OTHER = Source(
+    id=2, key="o", title="India’s growing trade engagement", publisher="Seed article 003"
+)
 
 
 def figure(period: str, start: int, **values: Decimal | bool | None) -> TradeFigure:

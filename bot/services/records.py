@@ -210,5 +210,6 @@ def sources(session: Session) -> list[SourceUse]:
             .group_by(source_column)
         ).all():
             counts[source_id] = counts.get(source_id, 0) + count
-    rows = session.exec(select(Source).order_by(col(Source.published_on).desc())).all()
+    newest_first = col(Source.published_on).desc().nulls_last()
+    rows = session.exec(select(Source).order_by(newest_first, col(Source.id))).all()
     return [SourceUse(source, counts.get(source.id, 0)) for source in rows]

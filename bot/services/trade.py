@@ -52,7 +52,7 @@ class Flag:
     quantity: Quantity
     reported: Decimal
     expected: Decimal
-    reported_by: str  # the source's title
+    reported_by: str  # the publisher of the source that reported it
     note: str | None = None
 
 
@@ -169,7 +169,7 @@ def build_view(
         q: Value(reported.get(q, amount), q not in reported) for q, amount in computed.items()
     }
     flags = [
-        Flag(FlagKind.PARTS, quantity, reported[quantity], expected, source.title)
+        Flag(FlagKind.PARTS, quantity, reported[quantity], expected, source.publisher)
         for quantity, expected in inconsistent(reported)
     ]
 
@@ -182,7 +182,7 @@ def build_view(
                     report.quantity,
                     report.value,
                     resolved.amount,
-                    report_source.title,
+                    report_source.publisher,
                     report.note,
                 )
             )
@@ -195,7 +195,7 @@ def build_view(
             and abs(rate.computed - rate.reported) > GROWTH_TOLERANCE_POINTS
         ):
             flags.append(
-                Flag(FlagKind.GROWTH, quantity, rate.reported, rate.computed, source.title)
+                Flag(FlagKind.GROWTH, quantity, rate.reported, rate.computed, source.publisher)
             )
     return FigureView(figure, source, values, growth, tuple(flags))
 
