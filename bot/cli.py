@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -85,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def steady_state() -> None:
+    """Turn the cycle collector back on for a long-running command (see bot/__main__.py).
+
+    Everything allocated so far lives for the whole process: freezing it keeps it out of
+    every later collection.
+    """
+    gc.freeze()
+    gc.enable()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -127,6 +138,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from bot.telegram.app import run_bot
 
+    steady_state()
     run_bot(settings, engine)
     return 0
 
@@ -153,6 +165,7 @@ def _chat_with(settings: Settings, engine: Engine) -> int:
     async def conversation() -> None:
         async with TerminalSession(settings, engine, charts_dir=settings.data_dir) as session:
             format_replies(await session.send("/start"), sys.stdout)
+            steady_state()
             print("Type a question, a /command, or a button's number; 'quit' or Ctrl-D ends.")
             while True:
                 try:
@@ -216,6 +229,7 @@ def _db_current(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _seed(settings: Settings, args: argparse.Namespace) -> int:
+    steady_state()  # loads and compares every record: let the collector run
     engine = db.make_engine(settings)
     db.upgrade(engine, "head")
     report = seed(engine)
@@ -256,6 +270,7 @@ def _describe_load(report: LoadReport) -> str:
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
+    steady_state()  # reads every record and its history: let the collector run
     from bot.services.export import build_dataset, write_csv, write_json
 
     engine = open_database(settings)

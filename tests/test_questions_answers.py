@@ -6,6 +6,7 @@ reply a user gets holds the expected facts, within Telegram's limits.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -60,4 +61,6 @@ async def test_the_answer_holds_the_expected_facts(
         assert str(fact) in replies, f"{fact!r} missing from the answer to {text!r}:\n{replies}"
     if entry.get("expect_in_answer") and entry["intent"] not in ("help", "history", "sources"):
         # A stated fact always comes with where it was reported.
-        assert "Source:" in replies, f"the answer to {text!r} names no source:\n{replies}"
+        assert re.search(r"Sources?: .+ as of ", replies), (
+            f"{text!r}: no source and date:\n{replies}"
+        )

@@ -8,6 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.services import answers as a
 from bot.telegram.callbacks import encode
+from bot.telegram.prepared import PreparedKeyboard
 from bot.vocabulary import DealStatus, RecordType
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ def _button(text: str, verb: str, *args: str | int) -> InlineKeyboardButton:
 
 
 def main_menu(labels: Renderer) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
+    return PreparedKeyboard(
         [
             [
                 _button(labels.label("deficit"), "latest", "deficit"),
@@ -43,9 +44,9 @@ def for_answer(answer: a.Answer, labels: Renderer) -> InlineKeyboardMarkup | Non
                 [_button(labels.label("record", v.record.name), "pass", v.record.slug)]
                 for v in views
             ]
-            return InlineKeyboardMarkup(rows)
+            return PreparedKeyboard(rows)
         case a.PassAnswer(view=view):
-            return InlineKeyboardMarkup(
+            return PreparedKeyboard(
                 [
                     [
                         _button(labels.label("history"), "hist", "pass", view.record.slug, 0),
@@ -68,7 +69,7 @@ def for_answer(answer: a.Answer, labels: Renderer) -> InlineKeyboardMarkup | Non
                 ]
                 for v in views
             ]
-            return InlineKeyboardMarkup(rows) if rows else None
+            return PreparedKeyboard(rows) if rows else None
         case a.HistoryAnswer():
             return _history_keyboard(answer, labels)
         case a.SourcesAnswer(page=page, pages=pages):
@@ -77,7 +78,7 @@ def for_answer(answer: a.Answer, labels: Renderer) -> InlineKeyboardMarkup | Non
                 row.append(_button(labels.label("page_back"), "sources", page - 1))
             if page + 1 < pages:
                 row.append(_button(labels.label("page_more"), "sources", page + 1))
-            return InlineKeyboardMarkup([row]) if row else None
+            return PreparedKeyboard([row]) if row else None
         case a.FiguresAnswer():
             return _figures_keyboard(answer, labels)
         case a.UnknownAnswer() | a.HelpAnswer() | a.NotFoundAnswer():
@@ -96,7 +97,7 @@ def _deals_keyboard(answer: a.DealsAnswer, labels: Renderer) -> InlineKeyboardMa
     if len(answer.views) == 1:
         deal = answer.views[0].record
         rows.insert(0, [_button(labels.label("history"), "hist", "deal", deal.slug, 0)])
-    return InlineKeyboardMarkup(rows)
+    return PreparedKeyboard(rows)
 
 
 def _history_keyboard(answer: a.HistoryAnswer, labels: Renderer) -> InlineKeyboardMarkup:
@@ -113,7 +114,7 @@ def _history_keyboard(answer: a.HistoryAnswer, labels: Renderer) -> InlineKeyboa
         rows.append([_button(labels.label("flights"), "flights")])
     elif kind is RecordType.DEAL:
         rows.append([_button(labels.label("all_deals"), "deals", "all")])
-    return InlineKeyboardMarkup(rows)
+    return PreparedKeyboard(rows)
 
 
 def _figures_keyboard(answer: a.FiguresAnswer, labels: Renderer) -> InlineKeyboardMarkup | None:
@@ -143,4 +144,4 @@ def _figures_keyboard(answer: a.FiguresAnswer, labels: Renderer) -> InlineKeyboa
             )
         ]
     )
-    return InlineKeyboardMarkup(rows)
+    return PreparedKeyboard(rows)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from telegram import LinkPreviewOptions
 from telegram.constants import MessageLimit, ParseMode
 
 from bot.services import answers as a
 from bot.services import charts, figures
 from bot.telegram import keyboards
 from bot.telegram.answer_cache import Rendered
+from bot.telegram.prepared import PreparedLinkPreview
 from bot.vocabulary import Series
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from bot.telegram.services import BotServices
 
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+NO_PREVIEW = PreparedLinkPreview(is_disabled=True)
 
 
 def split_html(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
