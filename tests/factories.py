@@ -33,6 +33,7 @@ def message_update(
     mention: str | None = None,
     sticker: bool = False,
     edited: bool = False,
+    forwarded: bool = False,
 ) -> Update:
     message: dict[str, Any] = {
         "message_id": next(_message_ids),
@@ -62,7 +63,13 @@ def message_update(
             message["entities"] = entities
     if edited:
         message["edit_date"] = int(time.time())
-    key = "edited_message" if edited else "message"
+    if forwarded:
+        message["forward_origin"] = {
+            "type": "user",
+            "date": int(time.time()) - 60,
+            "sender_user": {"id": 777, "is_bot": False, "first_name": "Ravi"},
+        }
+    key = {"channel": "channel_post"}.get(chat_type, "edited_message" if edited else "message")
     update = Update.de_json({"update_id": next(_update_ids), key: message}, bot)
     assert update is not None
     return update

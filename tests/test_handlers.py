@@ -212,6 +212,17 @@ async def test_non_text_in_private_gets_a_hint_and_is_ignored_in_groups(bot: Bot
     assert await bot.process(group_sticker) == []
 
 
+async def test_a_forwarded_question_is_answered(bot: BotUnderTest) -> None:
+    forwarded = message_update(bot.application.bot, "is shipki la open?", forwarded=True)
+    (call,) = await bot.process(forwarded)
+    assert "Shipki La" in call["text"]
+
+
+async def test_channel_posts_are_ignored(bot: BotUnderTest) -> None:
+    post = message_update(bot.application.bot, "/deficit", chat_type="channel", chat_id=-1009)
+    assert await bot.process(post) == []
+
+
 async def test_edited_messages_are_not_answered_again(bot: BotUnderTest) -> None:
     edited = message_update(bot.application.bot, "is nathula open", edited=True)
     assert await bot.process(edited) == []

@@ -19,7 +19,6 @@ _KEY = r"[a-z0-9:_-]{1,40}"  # slugs, and figure keys like india_fy:FY2024-25 (w
 _PERIOD = r"(?:FY\d{4}-\d{2}|\d{4})"
 
 _PATTERNS: Final = {
-    "menu": re.compile(r""),
     "passes": re.compile(r""),
     "pass": re.compile(rf"(?P<key>{_KEY})"),
     "hist": re.compile(rf"(?P<kind>pass|deal|flight|figure)\|(?P<key>{_KEY})\|(?P<page>\d{{1,3}})"),

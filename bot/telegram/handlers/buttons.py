@@ -67,8 +67,6 @@ class ButtonHandlers:
     def _answer(self, session: Session, action: Action) -> a.Answer | None:
         freshness = self.services.freshness()
         match action.verb:
-            case "menu":
-                return a.HelpAnswer()
             case "passes":
                 return a.answer_question(session, _question(Intent.PASSES), freshness)
             case "pass":
