@@ -47,4 +47,11 @@ def open_database(settings: Settings) -> Engine:
         )
     elif current != head:
         logger.info("Migrated the database from %s to %s.", current, head)
+    if settings.admin_ids:
+        from bot.services.admins import bootstrap_owners
+
+        with db.session_scope(engine) as session:
+            added = bootstrap_owners(session, settings.admin_ids)
+        if added:
+            logger.info("Owners from ADMIN_IDS: %s.", ", ".join(map(str, added)))
     return engine

@@ -8,6 +8,7 @@ import gc
 import logging
 import os
 import sys
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,17 +21,21 @@ from bot.config import ConfigError, Settings, configure_logging, load_settings
 from bot.services.dataset import DatasetError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import Never
 
     from sqlalchemy import Engine
 
-    from bot.services.loading import LoadReport
+    from bot.services.importing import ImportFileError
+    from bot.services.loading import LoadReport, Progress
     from bot.services.trade import Flag
 
 logger = logging.getLogger(__name__)
 
 EXIT_USAGE = 2  # bad configuration or arguments, as argparse itself uses
 EXIT_FAILURE = 1
+PROGRESS_THRESHOLD = 200  # records; smaller imports finish before a bar would say anything
+MAX_PROBLEMS_SHOWN = 50
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: ./tradewatch-export-<time>)",
     )
     export.set_defaults(handler=_export)
+
+    import_cmd = commands.add_parser(
+        "import",
+        help="show what a JSON backup, YAML or CSV file would change; --apply applies it",
+    )
+    import_cmd.add_argument(
+        "file",
+        type=Path,
+        help="an export backup (.json), YAML like bot/data, or one section's .csv",
+    )
+    import_cmd.add_argument(
+        "--apply", action="store_true", help="apply the changes (one transaction for the file)"
+    )
+    import_cmd.add_argument(
+        "--progress",
+        action="store_true",
+        help="show the progress bar even when standard error is not a terminal",
+    )
+    import_cmd.set_defaults(handler=_import)
     return parser
 
 
@@ -288,6 +312,86 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     files = write_csv(dataset, folder)
     print(f"exported {len(files)} CSV files to {folder}/", file=sys.stderr)
     return 0
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    path: Path = args.file
+    if not path.is_file():
+        state = "is not a file" if path.exists() else "does not exist"
+        print(f"tradewatch: {path} {state}", file=sys.stderr)
+        return EXIT_USAGE
+    steady_state()  # reads and compares every record of the file: let the collector run
+    from sqlalchemy.exc import DataError, IntegrityError
+    from sqlmodel import Session
+
+    from bot.services.importing import (
+        ImportFileError,
+        apply_import,
+        describe_plan,
+        plan_import,
+        read_import_file,
+    )
+
+    try:
+        dataset = read_import_file(path)  # before the database: a bad file touches nothing
+        engine = open_database(settings)
+        with _progress_bar(args.progress) as progress:
+            if args.apply:
+                with db.session_scope(engine) as session:
+                    plan = apply_import(session, dataset, progress=progress)
+            else:
+                # Closing the session without a commit rolls back whatever the dry run did.
+                with Session(engine) as session:
+                    plan = plan_import(session, dataset, progress=progress)
+    except ImportFileError as exc:
+        _print_problems(exc)
+        return EXIT_FAILURE
+    except (IntegrityError, DataError) as exc:
+        print(
+            f"tradewatch: the database refused the import, nothing was changed: "
+            f"{_first_line(exc.orig or exc)}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+
+    for line in describe_plan(plan):
+        print(line)
+    if not args.apply:
+        advice = " Run again with --apply to apply it." if plan.changed_anything else ""
+        print(f"Dry run: nothing was changed.{advice}")
+    return 0
+
+
+def _print_problems(error: ImportFileError) -> None:
+    for problem in error.problems[:MAX_PROBLEMS_SHOWN]:
+        print(f"tradewatch: {problem}", file=sys.stderr)
+    hidden = len(error.problems) - MAX_PROBLEMS_SHOWN
+    if hidden > 0:
+        print(f"tradewatch: ... and {hidden} more problems", file=sys.stderr)
+
+
+@contextmanager
+def _progress_bar(force: bool) -> Iterator[Progress | None]:
+    """A bar on standard error for large imports, when someone is watching (or `force`)."""
+    if not (force or sys.stderr.isatty()):
+        yield None
+        return
+    from tqdm import tqdm
+
+    bars: list[tqdm[Never]] = []  # made on the first call, once the total is known
+
+    def update(done: int, total: int) -> None:
+        if not bars:
+            if total <= PROGRESS_THRESHOLD:
+                return
+            bars.append(tqdm(total=total, desc="import", unit="record", file=sys.stderr))
+        bars[0].update(done - bars[0].n)
+
+    try:
+        yield update
+    finally:
+        for bar in bars:
+            bar.close()
 
 
 def _first_line(error: BaseException) -> str:

@@ -12,6 +12,7 @@ Conventions:
 
 # No `from __future__ import annotations`: SQLModel reads the annotations at class creation.
 
+import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -52,6 +53,10 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_event_key() -> str:
+    return f"change-{uuid.uuid4().hex}"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -288,8 +293,8 @@ class StatusChange(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_status_change_record", "record_type", "record_key", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    # Stable identity for seeded and imported rows, so loading them twice adds nothing.
-    event_key: str | None = Field(default=None, max_length=120, unique=True)
+    # Stable identity: loading the same seeded, imported or exported row twice adds nothing.
+    event_key: str | None = Field(default_factory=new_event_key, max_length=120, unique=True)
     record_type: RecordType = enum_column(RecordType)
     record_key: str = Field(max_length=64)
     field: str | None = Field(default=None, max_length=64)
@@ -300,6 +305,30 @@ class StatusChange(SQLModel, table=True):
     occurred_on: PartialDate | None = partial_date_column()
     actor: str = Field(max_length=32)
     at: datetime = utc_column(default=True, index=True)
+    # The rows one edit wrote share a batch; an undo writes a new batch that `reverts` it.
+    batch: str | None = Field(default=None, max_length=32, index=True)
+    reverts: str | None = Field(default=None, max_length=32, index=True)
+
+
+class EditDraft(SQLModel, table=True):
+    """An edit an editor has started in Telegram but not confirmed yet.
+
+    Kept in the database, so a confirm button still works after a restart or on another
+    instance; past `expires_at` it is refused as expired.
+    """
+
+    __tablename__ = "edit_draft"
+
+    id: str = Field(primary_key=True, max_length=16)
+    user_id: int = telegram_id_column()
+    chat_id: int = telegram_id_column()
+    kind: str = Field(max_length=16)  # "set", "figure", "source", "import", "guided"
+    stage: str = Field(
+        max_length=16
+    )  # where a guided edit is: "value", "note", "source", "preview"
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = utc_column(default=True)
+    expires_at: datetime = utc_column(index=True)
 
 
 class Admin(SQLModel, table=True):

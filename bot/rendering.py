@@ -62,8 +62,8 @@ class Renderer:
         self.environment.filters["signed"] = signed
         self.environment.filters["capitalize_first"] = capitalize_first
 
-    def render(self, name: str, **context: Any) -> str:
-        return self.environment.get_template(name).render(**context).strip()
+    def render(self, template: str, /, **context: Any) -> str:
+        return self.environment.get_template(template).render(**context).strip()
 
     def label(self, name: str, *args: Any) -> str:
         """A short plain-text label from a macro in `buttons.j2` (or `inline.j2` as `inline.x`)."""

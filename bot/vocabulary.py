@@ -74,6 +74,7 @@ class RecordType(StrEnum):
     DEAL = "deal"
     FLIGHT = "flight"
     NOTE = "note"
+    ADMIN = "admin"  # role changes, in the same audit log
 
 
 class Frequency(StrEnum):

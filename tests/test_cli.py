@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bot import db
+
 BOT_VARIABLES = (
     "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "DATABASE_URL", "ADMIN_IDS", "BOT_MODE",
     "WEBHOOK_URL", "WEBHOOK_SECRET", "PORT", "TEMPLATES_DIR", "DEFAULT_TIMEZONE", "LOG_LEVEL",
@@ -99,10 +101,11 @@ def test_seed_twice_then_export(tmp_path: Path) -> None:
 
 
 def test_db_commands(tmp_path: Path) -> None:
-    assert "database: empty -> 0001" in tradewatch(tmp_path, "db", "upgrade").stdout
+    head = db.head_revision()
+    assert f"database: empty -> {head}" in tradewatch(tmp_path, "db", "upgrade").stdout
     assert "up to date" in tradewatch(tmp_path, "db", "current").stdout
     down = tradewatch(tmp_path, "db", "downgrade", "base")
-    assert "0001 -> base (empty)" in down.stdout
+    assert f"{head} -> base (empty)" in down.stdout
     assert "behind" in tradewatch(tmp_path, "db", "current").stdout
 
 

@@ -1,17 +1,23 @@
-"""Load a dataset into the database: the bundled seed now, file imports later.
+"""Load a dataset into the database: the bundled seed and file imports.
 
 Rules, so that loading is safe to repeat:
 - a record that is missing is inserted;
 - a record whose last writer is the loading actor (e.g. "seed") is brought up to date, and each
   changed field is written to the history;
-- a record someone else changed since (an editor) is kept as it is: the seed never overwrites;
-- sources, figure reports and history rows are inserted once, keyed by their natural keys.
+- a record someone else changed since (an editor) is kept as it is: the seed never overwrites.
+  An import is an editor's action (`overwrite=True`): it brings every record up to date,
+  whoever changed it last, with the same history rows;
+- sources, figure reports and history rows are inserted once, keyed by their natural keys
+  (history rows an editor wrote have no key: they are matched by what they say and when).
+
+The report lists every field change and inserted row, so an import can show its plan first.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -51,15 +57,51 @@ RecordItem = (
 )
 
 
+# Called as items are processed: (items done, items in the dataset).
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field of an existing record that the load changed: kind is the table name."""
+
+    kind: str
+    key: str
+    field: str
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InsertedRow:
+    """A row the load added: a record, a source, a figure report or a history row.
+
+    `about` names the record a figure report or history row belongs to, e.g. "pass nathu-la".
+    """
+
+    kind: str
+    key: str
+    about: str | None = None
+
+
 @dataclass
 class LoadReport:
-    """What a load did, counted per kind: inserted, updated, kept (edited since), unchanged."""
+    """What a load did, counted per kind: inserted, updated, kept (edited since), unchanged.
+
+    `changes` and `inserted` list the same work row by row, in the order it was done.
+    """
 
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     kept: list[str] = field(default_factory=list)
+    changes: list[FieldChange] = field(default_factory=list)
+    inserted: list[InsertedRow] = field(default_factory=list)
 
     def add(self, kind: str, outcome: str) -> None:
         self.counts[(kind, outcome)] += 1
+
+    def add_inserted(self, kind: str, key: str, about: str | None = None) -> None:
+        self.add(kind, "inserted")
+        self.inserted.append(InsertedRow(kind, key, about))
 
     def total(self, outcome: str) -> int:
         return sum(n for (_, seen), n in self.counts.items() if seen == outcome)
@@ -80,33 +122,70 @@ _KINDS: tuple[tuple[type[EditableRecord], RecordType, str, tuple[str, ...]], ...
 )
 
 
-def load_dataset(session: Session, dataset: Dataset, *, actor: str) -> LoadReport:
-    """Apply `dataset` inside the caller's transaction (the caller commits or rolls back)."""
+@dataclass(frozen=True)
+class _Load:
+    """The settings of one load, passed down instead of a long list of arguments."""
+
+    actor: str
+    now: datetime
+    overwrite: bool
+    change_note: str
+    tick: Callable[[], None]
+
+
+def load_dataset(
+    session: Session,
+    dataset: Dataset,
+    *,
+    actor: str,
+    overwrite: bool = False,
+    change_note: str = "bundled dataset revised",
+    progress: Progress | None = None,
+) -> LoadReport:
+    """Apply `dataset` inside the caller's transaction (the caller commits or rolls back).
+
+    `overwrite` updates records whoever changed them last (an import); `change_note` is the
+    note of the history rows written for changed fields.
+    """
     report = LoadReport()
-    now = utcnow()
-    sources = _load_sources(session, dataset, report)
+    total = len(dataset.sources) + len(dataset.history)
+    total += sum(len(getattr(dataset, section)) for _, _, section, _ in _KINDS)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    load = _Load(actor, utcnow(), overwrite, change_note, tick)
+    sources = _load_sources(session, dataset, report, load)
     for model, record_type, section, identity in _KINDS:
         items: tuple[RecordItem, ...] = getattr(dataset, section)
         for item in items:
             where = {column: getattr(item, column) for column in identity}
-            record = _upsert(session, model, item, where, record_type, sources, actor, now, report)
+            record = _upsert(session, model, item, where, record_type, sources, load, report)
             if isinstance(item, TradeFigureItem):
                 _load_reports(session, record, item, sources, report)
-    _load_history(session, dataset.history, sources, actor=actor, now=now, report=report)
+            load.tick()
+    _load_history(session, dataset.history, sources, load, report)
     session.flush()
     return report
 
 
-def _load_sources(session: Session, dataset: Dataset, report: LoadReport) -> dict[str, Source]:
+def _load_sources(
+    session: Session, dataset: Dataset, report: LoadReport, load: _Load
+) -> dict[str, Source]:
     existing = {source.key: source for source in session.exec(select(Source)).all()}
     for item in dataset.sources:
         if item.key in existing:
             report.add("source", "unchanged")
-            continue
-        source = Source(**{name: getattr(item, name) for name in type(item).model_fields})
-        session.add(source)
-        existing[item.key] = source
-        report.add("source", "inserted")
+        else:
+            source = Source(**{name: getattr(item, name) for name in type(item).model_fields})
+            session.add(source)
+            existing[item.key] = source
+            report.add_inserted("source", item.key)
+        load.tick()
     session.flush()  # assigns ids that records refer to
     return existing
 
@@ -129,8 +208,7 @@ def _upsert(
     identity: dict[str, Any],
     record_type: RecordType,
     sources: dict[str, Source],
-    actor: str,
-    now: datetime,
+    load: _Load,
     report: LoadReport,
 ) -> EditableRecord:
     kind = model.__tablename__
@@ -144,41 +222,51 @@ def _upsert(
     if existing is None:
         record = model(
             **values,
-            updated_by=item.updated_by or actor,
-            updated_at=item.updated_at or now,
+            updated_by=item.updated_by or load.actor,
+            updated_at=item.updated_at or load.now,
         )
         session.add(record)
-        report.add(kind, "inserted")
+        report.add_inserted(kind, item.key)
         return record
 
     changed = {name: value for name, value in values.items() if getattr(existing, name) != value}
     if not changed:
         report.add(kind, "unchanged")
         return existing
-    if existing.updated_by != actor:
+    if existing.updated_by != load.actor and not load.overwrite:
         # Someone (an editor) changed it after it was loaded: theirs is the newer truth.
         report.add(kind, "kept")
         report.kept.append(f"{kind} {item.key} (last changed by {existing.updated_by})")
         return existing
 
+    source_keys = {source.id: key for key, source in sources.items()}
     for name, value in changed.items():
+        old = getattr(existing, name)
+        if name == "source_id":
+            # Readers know sources by key, not by id.
+            report.changes.append(
+                FieldChange(kind, item.key, "source", source_keys.get(old), item.source)
+            )
+        else:
+            report.changes.append(FieldChange(kind, item.key, name, _as_text(old), _as_text(value)))
         if name not in ("source_id", "as_of"):
             session.add(
                 StatusChange(
                     record_type=record_type,
                     record_key=item.key,
                     field=name,
-                    old_value=_as_text(getattr(existing, name)),
+                    old_value=_as_text(old),
                     new_value=_as_text(value),
-                    note="bundled dataset revised",
+                    note=load.change_note,
                     source_id=values["source_id"],
-                    actor=actor,
-                    at=now,
+                    actor=load.actor,
+                    at=load.now,
                 )
             )
         setattr(existing, name, value)
     existing.version += 1
-    existing.updated_at = now
+    existing.updated_by = load.actor
+    existing.updated_at = load.now
     report.add(kind, "updated")
     return existing
 
@@ -213,18 +301,21 @@ def _load_reports(
                 note=entry.note,
             )
         )
-        report.add("figure_report", "inserted")
+        known.add((entry.quantity, source_id))
+        report.add_inserted(
+            "figure_report", f"{entry.quantity} by {entry.source}", f"figure {item.key}"
+        )
 
 
 def _load_history(
     session: Session,
     history: tuple[HistoryItem, ...],
     sources: dict[str, Source],
-    *,
-    actor: str,
-    now: datetime,
+    load: _Load,
     report: LoadReport,
 ) -> None:
+    if not history:
+        return
     keys = [item.key for item in history]
     known = set(
         session.exec(
@@ -234,23 +325,27 @@ def _load_history(
     for item in history:
         if item.key in known:
             report.add("status_change", "unchanged")
-            continue
-        session.add(
-            StatusChange(
-                event_key=item.key,
-                record_type=item.record_type,
-                record_key=item.record_key,
-                field=item.field,
-                old_value=item.old,
-                new_value=item.new,
-                note=item.note,
-                source_id=sources[item.source].id if item.source else None,
-                occurred_on=item.occurred_on,
-                actor=item.actor or actor,
-                at=item.at or now,
+        else:
+            session.add(
+                StatusChange(
+                    event_key=item.key,
+                    record_type=item.record_type,
+                    record_key=item.record_key,
+                    field=item.field,
+                    old_value=item.old,
+                    new_value=item.new,
+                    note=item.note,
+                    source_id=sources[item.source].id if item.source else None,
+                    occurred_on=item.occurred_on,
+                    actor=item.actor or load.actor,
+                    at=item.at or load.now,
+                )
             )
-        )
-        report.add("status_change", "inserted")
+            known.add(item.key)
+            report.add_inserted(
+                "status_change", item.key, f"{item.record_type.value} {item.record_key}"
+            )
+        load.tick()
 
 
 def _as_text(value: Any) -> str | None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    Message,
+)
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -17,12 +24,15 @@ from telegram.ext import (
 )
 
 from bot.rendering import Renderer
+from bot.services import admins
 from bot.telegram.answer_cache import AnswerCache
 from bot.telegram.errors import ErrorHandler
+from bot.telegram.handlers.admin import AdminHandlers
 from bot.telegram.handlers.buttons import ButtonHandlers
 from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.questions import COMMAND_INTENTS, QuestionHandlers
 from bot.telegram.services import BotServices
+from bot.vocabulary import Role
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,6 +50,22 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 # New messages only: an edited message is not a new question.
 NEW_MESSAGES = filters.UpdateType.MESSAGE
+# Callback verbs of editors' drafts (see bot/telegram/callbacks.py).
+ADMIN_BUTTONS = r"^tw1\|(ok|no|ek|er|ef|ev|es)\|"
+EDITOR_COMMANDS = ("set", "edit", "undo", "cancel", "addfigure", "addsource")
+OWNER_COMMANDS = ("grant", "revoke", "admins")
+
+
+class _Admins(filters.MessageFilter):
+    """Messages from users who hold a role (see BotServices.is_admin)."""
+
+    def __init__(self, services: BotServices) -> None:
+        super().__init__(name="admins")
+        self.services = services
+
+    def filter(self, message: Message) -> bool:
+        user = message.from_user
+        return user is not None and self.services.is_admin(user.id)
 
 
 def build_application(
@@ -57,26 +83,55 @@ def build_application(
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
-    application = builder.post_init(_register_commands).build()
-
     services = BotServices(
         settings,
         engine,
         Renderer(settings.templates_dir),
         AnswerCache(settings.answer_cache_seconds),
     )
+    application = builder.post_init(_register_commands_for(services)).build()
     if clock is not None:
         services.clock = clock
     questions = QuestionHandlers(services)
     buttons = ButtonHandlers(services)
     inline = InlineHandlers(services)
+    admin = AdminHandlers(services)
+    # Group -1 runs first: text an editor types into a guided edit; it stops the update there
+    # (ApplicationHandlerStop) so it is not also answered as a question.
+    application.add_handler(
+        MessageHandler(
+            NEW_MESSAGES
+            & filters.ChatType.PRIVATE
+            & filters.TEXT
+            & ~filters.COMMAND
+            & _Admins(services),
+            admin.typed,
+        ),
+        group=-1,
+    )
     application.add_handlers(
         [
             # Commands first: /start (with deep links), /help, then every topic command.
             CommandHandler("start", questions.start, filters=NEW_MESSAGES),
             CommandHandler("help", questions.help, filters=NEW_MESSAGES),
             CommandHandler(list(COMMAND_INTENTS), questions.command, filters=NEW_MESSAGES),
-            # Buttons and inline mode.
+            CommandHandler("changes", admin.ticker, filters=NEW_MESSAGES),
+            # Editors and owners: each handler checks the role at the moment of the action.
+            CommandHandler("grant", admin.grant, filters=NEW_MESSAGES),
+            CommandHandler("revoke", admin.revoke, filters=NEW_MESSAGES),
+            CommandHandler("admins", admin.list_admins, filters=NEW_MESSAGES),
+            CommandHandler("set", admin.set, filters=NEW_MESSAGES),
+            CommandHandler("edit", admin.edit, filters=NEW_MESSAGES),
+            CommandHandler("undo", admin.undo, filters=NEW_MESSAGES),
+            CommandHandler("cancel", admin.cancel, filters=NEW_MESSAGES),
+            CommandHandler("addfigure", admin.add_figure, filters=NEW_MESSAGES),
+            CommandHandler("addsource", admin.add_source, filters=NEW_MESSAGES),
+            MessageHandler(NEW_MESSAGES & filters.Document.ALL, admin.document),
+            MessageHandler(
+                filters.UpdateType.CHANNEL_POST & filters.COMMAND, admin.channel_command
+            ),
+            # Buttons: editors' drafts first, then everyone's; and inline mode.
+            CallbackQueryHandler(admin.press, pattern=ADMIN_BUTTONS),
             CallbackQueryHandler(buttons.press),
             InlineQueryHandler(inline.query),
             # Plain-English questions (groups: only when the bot is mentioned or replied to).
@@ -91,14 +146,30 @@ def build_application(
     return application
 
 
-async def _register_commands(application: AnyApplication) -> None:
-    renderer = Renderer()
-    commands = [
-        BotCommand(name, renderer.label(f"commands.{name}"))
-        for name in ("start", "help", *COMMAND_INTENTS)
-    ]
-    for scope in (BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats()):
-        await application.bot.set_my_commands(commands, scope=scope)
+def _commands(renderer: Renderer, names: tuple[str, ...]) -> list[BotCommand]:
+    return [BotCommand(name, renderer.label(f"commands.{name}")) for name in names]
+
+
+def _register_commands_for(services: BotServices) -> Callable[[AnyApplication], Any]:
+    async def register(application: AnyApplication) -> None:
+        renderer = services.renderer
+        readers = ("start", "help", *COMMAND_INTENTS, "changes")
+        for scope in (BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats()):
+            await application.bot.set_my_commands(_commands(renderer, readers), scope=scope)
+        # Editors and owners see their commands too, in their private chat with the bot.
+        with services.session() as session:
+            team = admins.admins(session)
+        for member in team:
+            extra = EDITOR_COMMANDS + (OWNER_COMMANDS if member.role is Role.OWNER else ())
+            try:
+                await application.bot.set_my_commands(
+                    _commands(renderer, (*readers, *extra)),
+                    scope=BotCommandScopeChat(member.user_id),
+                )
+            except TelegramError as error:  # e.g. an editor who never opened the bot
+                logger.info("No command menu for %s: %s", member.user_id, error)
+
+    return register
 
 
 def run_bot(settings: Settings, engine: Engine) -> None:

@@ -31,6 +31,14 @@ _PATTERNS: Final = {
     "sources": re.compile(r"(?P<page>\d{1,3})"),
     "chart": re.compile(r"(?P<kind>deficit|trade)"),
     "latest": re.compile(r"(?P<focus>deficit|trade)"),
+    # Editors' drafts: confirm, cancel, and the guided /edit steps (the draft id is hex).
+    "ok": re.compile(r"(?P<draft>[0-9a-f]{12})"),
+    "no": re.compile(r"(?P<draft>[0-9a-f]{12})"),
+    "ek": re.compile(r"(?P<kind>pass|deal|flight)"),
+    "er": re.compile(rf"(?P<kind>pass|deal|flight)\|(?P<key>{_KEY})"),
+    "ef": re.compile(r"(?P<draft>[0-9a-f]{12})\|(?P<option>[a-z_]{1,20})"),
+    "ev": re.compile(r"(?P<draft>[0-9a-f]{12})\|(?P<value>[a-z_]{1,30})"),
+    "es": re.compile(r"(?P<draft>[0-9a-f]{12})"),
 }
 
 

@@ -1,0 +1,278 @@
+"""Editors add trade figures and sources: `/addfigure` and `/addsource`.
+
+A figure needs a source and positive numbers; totals that do not reconcile with their parts
+are shown as warnings in the preview, which the editor must confirm. Re-adding an existing
+period updates its reported values, each change written to the history.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from sqlmodel import select
+
+from bot.models import Source, StatusChange, TradeFigure, utcnow
+from bot.partial_date import PartialDate
+from bot.services import figures
+from bot.services.dataset import figure_key
+from bot.services.editing import EditError, SourceRef, parse_date, parse_source, split_arguments
+from bot.services.trade import build_view
+from bot.vocabulary import Quantity, RecordType, Series, Stage
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from bot.services.figures import SeriesFigures
+    from bot.services.trade import Flag
+
+_FISCAL = re.compile(r"^FY(\d{4})-(\d{2})$")
+_QUANTITIES = ("exports", "imports", "total", "deficit")
+
+
+@dataclass(frozen=True, slots=True)
+class FigureEdit:
+    series: Series
+    period: str
+    values: dict[str, Decimal]  # quantity -> reported value
+    stage: Stage
+    source: SourceRef
+    partial: bool = False
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "series": self.series.value,
+            "period": self.period,
+            "values": {name: str(value) for name, value in self.values.items()},
+            "stage": self.stage.value,
+            "source": {"key": self.source.key, "url": self.source.url},
+            "partial": self.partial,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> FigureEdit:
+        return cls(
+            Series(payload["series"]),
+            payload["period"],
+            {name: Decimal(value) for name, value in payload["values"].items()},
+            Stage(payload["stage"]),
+            SourceRef(payload["source"]["key"], payload["source"]["url"]),
+            payload.get("partial", False),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FigurePreview:
+    edit: FigureEdit
+    series_figures: SeriesFigures
+    quantity: Quantity
+    warnings: tuple[Flag, ...]
+    replaces: bool  # the period exists already: its values are updated
+
+
+@dataclass(frozen=True, slots=True)
+class FigureResult:
+    key: str
+    period: str
+    fields: tuple[str, ...]
+    created: bool
+
+
+def period_bounds(series: Series, period: str) -> tuple[date, date]:
+    if series is Series.INDIA_FY:
+        match = _FISCAL.fullmatch(period)
+        if match is None or (int(match[1]) + 1) % 100 != int(match[2]):
+            raise EditError("bad_period", series=series.value, period=period)
+        start = int(match[1])
+        return date(start, 4, 1), date(start + 1, 3, 31)
+    if not re.fullmatch(r"\d{4}", period):
+        raise EditError("bad_period", series=series.value, period=period)
+    return date(int(period), 1, 1), date(int(period), 12, 31)
+
+
+def parse_add_figure(session: Session, text: str) -> FigureEdit:
+    """`india_fy FY2025-26 exports=18.1 imports=120.4 stage=provisional source=URL`."""
+    words, options = split_arguments(text)
+    if len(words) != 2:
+        raise EditError("figure_usage")
+    try:
+        series = Series(words[0].lower())
+    except ValueError:
+        raise EditError("bad_series", value=words[0]) from None
+    period = words[1].upper() if series is Series.INDIA_FY else words[1]
+    period_bounds(series, period)
+    values: dict[str, Decimal] = {}
+    for name in _QUANTITIES:
+        if name in options:
+            values[name] = _positive(name, options.pop(name))
+    if not values:
+        raise EditError("figure_needs_values")
+    stage_text = options.pop("stage", "provisional").lower()
+    if stage_text not in {stage.value for stage in Stage}:
+        raise EditError("bad_stage", value=stage_text)
+    source_text = options.pop("source", None)
+    if not source_text:
+        raise EditError("missing_source")
+    partial = options.pop("partial", "no").lower() in ("yes", "true", "1")
+    if options:
+        raise EditError("unknown_figure_option", options=tuple(sorted(options)))
+    return FigureEdit(series, period, values, Stage(stage_text), parse_source(source_text), partial)
+
+
+def _positive(name: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        raise EditError("bad_number", option=name, value=text) from None
+    if not value.is_finite() or (value <= 0 and name != "deficit"):
+        raise EditError("not_positive", option=name, value=text)
+    return value
+
+
+def preview(session: Session, edit: FigureEdit) -> FigurePreview:
+    existing = _existing(session, edit)
+    figure = _figure_from(edit, existing)
+    source = _find_source(session, edit.source) or Source(
+        key="new",
+        title=edit.source.url or "",
+        publisher=_host(edit.source.url or ""),
+        url=edit.source.url,
+    )
+    view = build_view(figure, source)
+    quantity = Quantity.DEFICIT if Quantity.DEFICIT in view.values else next(iter(view.values))
+    warnings = view.flags
+    picked = figures.SeriesFigures(edit.series, (view,))
+    return FigurePreview(edit, picked, quantity, warnings, existing is not None)
+
+
+def apply(
+    session: Session, edit: FigureEdit, *, actor: str, now: datetime | None = None
+) -> FigureResult:
+    moment = now or utcnow()
+    today = moment.astimezone(UTC).date()
+    source = _find_source(session, edit.source)
+    if source is None:
+        if edit.source.key is not None:
+            raise EditError("unknown_source", value=edit.source.key)
+        source = Source(
+            key=f"{_host(edit.source.url or '')}-{today.isoformat()}-{secrets.token_hex(2)}"[:64],
+            title=(edit.source.url or "")[:300],
+            publisher=_host(edit.source.url or ""),
+            url=edit.source.url,
+            published_on=PartialDate.of(today),
+        )
+        session.add(source)
+        session.flush()
+    assert source.id is not None
+    existing = _existing(session, edit)
+    key = figure_key(edit.series, edit.period)
+    batch = secrets.token_hex(8)
+    figure = existing or _figure_from(edit, None)
+    changed = []
+    for name in _QUANTITIES:
+        new = edit.values.get(name)
+        old = getattr(figure, name) if existing is not None else None
+        if new is not None and new != old:
+            changed.append(name)
+            setattr(figure, name, new)
+            session.add(
+                StatusChange(
+                    record_type=RecordType.FIGURE,
+                    record_key=key,
+                    field=name,
+                    old_value=None if old is None else str(old),
+                    new_value=str(new),
+                    source_id=source.id,
+                    actor=actor,
+                    at=moment,
+                    batch=batch,
+                )
+            )
+    if not changed and existing is not None:
+        raise EditError("no_change", kind="figure", key=key)
+    figure.stage = edit.stage
+    figure.source_id = source.id
+    figure.as_of = PartialDate.of(today)
+    figure.updated_by = actor
+    figure.updated_at = moment
+    if existing is not None:
+        figure.version += 1
+    session.add(figure)
+    session.flush()
+    return FigureResult(key, edit.period, tuple(changed), existing is None)
+
+
+def add_source(session: Session, text: str, *, today: date) -> Source:
+    """`KEY title="..." publisher="..." [url=...] [published=1 May 2026]`."""
+    words, options = split_arguments(text)
+    if (
+        len(words) != 1
+        or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", words[0])
+        or len(words[0]) > 64
+    ):
+        raise EditError("source_usage")
+    key = words[0]
+    if session.exec(select(Source.id).where(Source.key == key)).first() is not None:
+        raise EditError("source_exists", value=key)
+    title, publisher = options.pop("title", "").strip(), options.pop("publisher", "").strip()
+    if not title or not publisher:
+        raise EditError("source_usage")
+    url = options.pop("url", None)
+    if url is not None and parse_source(url).url is None:
+        raise EditError("bad_url", value=url)
+    published = options.pop("published", None)
+    if options:
+        raise EditError("unknown_figure_option", options=tuple(sorted(options)))
+    source = Source(
+        key=key,
+        title=title[:300],
+        publisher=publisher[:200],
+        url=url,
+        published_on=parse_date(published, option="published")
+        if published
+        else PartialDate.of(today),
+    )
+    session.add(source)
+    session.flush()
+    return source
+
+
+def _existing(session: Session, edit: FigureEdit) -> TradeFigure | None:
+    return session.exec(
+        select(TradeFigure).where(
+            TradeFigure.series == edit.series, TradeFigure.period == edit.period
+        )
+    ).first()
+
+
+def _figure_from(edit: FigureEdit, existing: TradeFigure | None) -> TradeFigure:
+    start, end = period_bounds(edit.series, edit.period)
+    base = {name: getattr(existing, name) for name in _QUANTITIES} if existing is not None else {}
+    values = {**base, **edit.values}
+    return TradeFigure(
+        series=edit.series,
+        period=edit.period,
+        period_start=start,
+        period_end=end,
+        partial=edit.partial,
+        stage=edit.stage,
+        source_id=0,
+        as_of=PartialDate.of(datetime.now(UTC).date()),
+        updated_by="preview",
+        **values,
+    )
+
+
+def _find_source(session: Session, ref: SourceRef) -> Source | None:
+    if ref.key is not None:
+        return session.exec(select(Source).where(Source.key == ref.key)).first()
+    return session.exec(select(Source).where(Source.url == ref.url)).first()
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc.removeprefix("www.") or "source"

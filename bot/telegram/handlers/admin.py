@@ -1,0 +1,655 @@
+"""Editors and owners: roles, one-line and guided edits with preview and confirm, undo, import.
+
+Every command, button and document checks the sender's role in the database at the moment
+of the action, not when a menu was drawn. Editing happens in private chats only. Refusals are
+neutral ("not allowed") and logged with the user id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from telegram import Message
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import ApplicationHandlerStop
+
+from bot.services import admins, drafts, editing, figure_editing, records
+from bot.services import answers as a
+from bot.services.editing import EDITABLE, KIND_NAMES, Edit, EditError, Preview
+from bot.services.events import RecordChanged
+from bot.services.records import RecordView
+from bot.telegram.callbacks import Action, decode, encode
+from bot.telegram.prepared import PreparedKeyboard
+from bot.telegram.presenter import NO_PREVIEW, Presenter, rendered_html
+from bot.vocabulary import Actor, RecordType, Role
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+    from telegram import CallbackQuery, Update, User
+    from telegram.ext import ContextTypes
+
+    from bot.models import EditDraft
+    from bot.telegram.services import BotServices
+
+logger = logging.getLogger(__name__)
+
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+_RANK = {Role.EDITOR: 1, Role.OWNER: 2}
+
+
+class AdminHandlers:
+    def __init__(self, services: BotServices) -> None:
+        self.services = services
+        self.presenter = Presenter(services)
+
+    # --- Guards -------------------------------------------------------------------------
+
+    async def _allowed(
+        self, update: Update, minimum: Role, action: str
+    ) -> tuple[Message, User] | None:
+        """The message and user when the sender holds `minimum` (or more), else refuse."""
+        message, user = update.effective_message, update.effective_user
+        if message is None:
+            return None
+        if user is None or message.chat.type != ChatType.PRIVATE:
+            logger.warning("Refused %s outside a private chat (chat %s)", action, message.chat.id)
+            if message.chat.type != ChatType.CHANNEL:
+                await self._reply(message, "admin/private_only.html.j2")
+            return None
+        with self.services.session() as session:
+            role = admins.role_of(session, user.id)
+        if role is None or _RANK[role] < _RANK[minimum]:
+            logger.warning("Refused %s from user %s (role %s)", action, user.id, role)
+            await self._reply(message, "admin/not_allowed.html.j2")
+            return None
+        return message, user
+
+    async def _allowed_press(self, query: CallbackQuery, minimum: Role, action: str) -> bool:
+        with self.services.session() as session:
+            role = admins.role_of(session, query.from_user.id)
+        if role is None or _RANK[role] < _RANK[minimum]:
+            logger.warning(
+                "Refused button %s from user %s (role %s)", action, query.from_user.id, role
+            )
+            await query.answer(
+                self.services.renderer.render("admin/not_allowed.html.j2"), show_alert=True
+            )
+            return False
+        return True
+
+    async def channel_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A command posted in a channel: nobody can be identified there, so it is refused."""
+        message = update.effective_message
+        if message is not None:
+            command = (message.text or "").split(maxsplit=1)[0][:40]
+            logger.warning("Refused %s posted in channel %s", command, message.chat.id)
+
+    # --- The ticker (everyone) ------------------------------------------------------------
+
+    async def ticker(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/changes [7d|24h|DATE]: recent changes to records, newest first."""
+        message = update.effective_message
+        if message is None:
+            return
+        now = self.services.clock()
+        try:
+            since = _since(" ".join(context.args or []), now)
+        except EditError as error:
+            await self._reply(message, "admin/error.html.j2", error=error)
+            return
+        with self.services.session() as session:
+            rows = [
+                (change, source)
+                for change, source in editing.recent_changes(session, since=since)
+                if change.record_type is not RecordType.ADMIN  # role changes stay private
+            ]
+        await self._reply(message, "admin/changes.html.j2", rows=rows, since=since)
+
+    # --- Roles (owners) -------------------------------------------------------------------
+
+    async def grant(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        allowed = await self._allowed(update, Role.OWNER, "/grant")
+        if allowed is None:
+            return
+        message, user = allowed
+        args = context.args or []
+        if (
+            len(args) != 2
+            or not args[0].lstrip("-").isdigit()
+            or args[1].lower() not in ("editor", "owner")
+        ):
+            await self._reply(message, "admin/usage.html.j2", command="grant")
+            return
+        with self.services.session() as session:
+            change = admins.grant(
+                session,
+                by=Actor.telegram(user.id),
+                by_user=user.id,
+                user_id=int(args[0]),
+                role=Role(args[1].lower()),
+            )
+        self.services.reload_admins()
+        await self._reply(message, "admin/role_changed.html.j2", change=change)
+
+    async def revoke(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        allowed = await self._allowed(update, Role.OWNER, "/revoke")
+        if allowed is None:
+            return
+        message, user = allowed
+        args = context.args or []
+        if len(args) != 1 or not args[0].lstrip("-").isdigit():
+            await self._reply(message, "admin/usage.html.j2", command="revoke")
+            return
+        try:
+            with self.services.session() as session:
+                change = admins.revoke(session, by=Actor.telegram(user.id), user_id=int(args[0]))
+        except admins.RoleError as error:
+            await self._reply(message, "admin/role_refused.html.j2", reason=str(error))
+            return
+        self.services.reload_admins()
+        await self._reply(message, "admin/role_changed.html.j2", change=change)
+
+    async def list_admins(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        allowed = await self._allowed(update, Role.OWNER, "/admins")
+        if allowed is None:
+            return
+        with self.services.session() as session:
+            team = admins.admins(session)
+        await self._reply(allowed[0], "admin/admins.html.j2", team=team)
+
+    # --- One-line edits (editors) ---------------------------------------------------------
+
+    async def set(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        allowed = await self._allowed(update, Role.EDITOR, "/set")
+        if allowed is None:
+            return
+        message, user = allowed
+        text = _arguments(message)
+        try:
+            with self.services.session() as session:
+                edit = editing.parse_set(session, a.load_catalog(session), text)
+                record = editing.load_record(session, edit.record_type, edit.key)
+                edit = replace(edit, expected_version=record.version)
+                shown = editing.preview(session, edit, self._today())
+                draft = drafts.create(
+                    session,
+                    user_id=user.id,
+                    chat_id=message.chat.id,
+                    kind="set",
+                    stage="preview",
+                    payload=edit.to_payload(),
+                    now=self.services.clock(),
+                )
+                await self._send_preview(message, shown, draft.id)
+        except EditError as error:
+            await self._reply(message, "admin/error.html.j2", error=error)
+
+    async def add_source(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        allowed = await self._allowed(update, Role.EDITOR, "/addsource")
+        if allowed is None:
+            return
+        message, user = allowed
+        try:
+            with self.services.session() as session:
+                source = figure_editing.add_source(
+                    session, _arguments(message), today=self._today()
+                )
+        except EditError as error:
+            await self._reply(message, "admin/error.html.j2", error=error)
+            return
+        logger.info("User %s added source %s", user.id, source.key)
+        await self._reply(message, "admin/source_added.html.j2", source=source)
+
+    async def add_figure(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        allowed = await self._allowed(update, Role.EDITOR, "/addfigure")
+        if allowed is None:
+            return
+        message, user = allowed
+        try:
+            with self.services.session() as session:
+                figure_edit = figure_editing.parse_add_figure(session, _arguments(message))
+                shown = figure_editing.preview(session, figure_edit)
+                draft = drafts.create(
+                    session,
+                    user_id=user.id,
+                    chat_id=message.chat.id,
+                    kind="figure",
+                    stage="preview",
+                    payload=figure_edit.to_payload(),
+                    now=self.services.clock(),
+                )
+                reader_view = self.presenter.text(
+                    a.FiguresAnswer("deficit", shown.quantity, (shown.series_figures,))
+                )
+        except EditError as error:
+            await self._reply(message, "admin/error.html.j2", error=error)
+            return
+        await self._reply(
+            message,
+            "admin/figure_preview.html.j2",
+            keyboard=_confirm_keyboard(self, draft.id),
+            preview=shown,
+            reader_view=rendered_html(reader_view),
+        )
+
+    async def undo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        allowed = await self._allowed(update, Role.EDITOR, "/undo")
+        if allowed is None:
+            return
+        message, user = allowed
+        try:
+            with self.services.session() as session:
+                applied = editing.undo(
+                    session, actor=Actor.telegram(user.id), now=self.services.clock()
+                )
+        except EditError as error:
+            await self._reply(message, "admin/error.html.j2", error=error)
+            return
+        self._published(applied, user.id)
+        await self._reply(message, "admin/undone.html.j2", applied=applied)
+
+    async def cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        allowed = await self._allowed(update, Role.EDITOR, "/cancel")
+        if allowed is None:
+            return
+        message, user = allowed
+        with self.services.session() as session:
+            draft = drafts.awaiting_input(
+                session, user_id=user.id, chat_id=message.chat.id, now=self.services.clock()
+            )
+            if draft is not None:
+                drafts.discard(session, draft)
+        await self._reply(message, "admin/cancelled.html.j2")
+
+    # --- Guided edit ----------------------------------------------------------------------
+
+    async def edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        allowed = await self._allowed(update, Role.EDITOR, "/edit")
+        if allowed is None:
+            return
+        label = self.services.renderer.label
+        keyboard = PreparedKeyboard(
+            [[_button(label("kind", kind), "ek", kind) for kind in KIND_NAMES]]
+        )
+        await self._reply(allowed[0], "admin/edit_start.html.j2", keyboard=keyboard)
+
+    async def typed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Text an editor types while a guided edit waits for a value, a note or a source."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or message.text is None:
+            return
+        now = self.services.clock()
+        with self.services.session() as session:
+            draft = drafts.awaiting_input(
+                session, user_id=user.id, chat_id=message.chat.id, now=now
+            )
+            if draft is None:
+                return  # not editing: the message is a question for the question handlers
+            if admins.role_of(session, user.id) is None:
+                drafts.discard(session, draft)
+                return
+            try:
+                await self._advance(session, message, draft, typed=message.text)
+            except EditError as error:
+                await self._reply(message, "admin/error.html.j2", error=error)
+        raise ApplicationHandlerStop
+
+    async def press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Buttons of confirmations and of the guided edit; roles are checked on every press."""
+        query = update.callback_query
+        if query is None:
+            return
+        action = decode(query.data)
+        message = query.message if isinstance(query.message, Message) else None
+        if action is None or message is None:
+            await query.answer(self.services.renderer.render("expired_button.j2"), show_alert=True)
+            return
+        if not await self._allowed_press(query, Role.EDITOR, action.verb):
+            return
+        try:
+            with self.services.session() as session:
+                await self._pressed(session, query, message, action)
+        except EditError as error:
+            await query.answer()
+            await self._reply(message, "admin/error.html.j2", error=error)
+
+    async def _pressed(
+        self, session: Session, query: CallbackQuery, message: Message, action: Action
+    ) -> None:
+        user, now = query.from_user, self.services.clock()
+        label = self.services.renderer.label
+        if action.verb == "ek":
+            kind = KIND_NAMES[action.arg("kind")]
+            rows = [
+                [_button(label("record", name), "er", kind.value, key)]
+                for key, name in editing.records_of(session, kind)
+            ]
+            await query.answer()
+            await message.edit_text(
+                self.services.renderer.render("admin/edit_pick_record.html.j2", kind=kind.value),
+                parse_mode=ParseMode.HTML,
+                reply_markup=PreparedKeyboard(rows),
+            )
+            return
+        if action.verb == "er":
+            kind = KIND_NAMES[action.arg("kind")]
+            record = editing.load_record(session, kind, action.arg("key"))
+            payload = Edit(
+                kind, action.arg("key"), {}, expected_version=record.version
+            ).to_payload()
+            started = drafts.create(
+                session,
+                user_id=user.id,
+                chat_id=message.chat.id,
+                kind="guided",
+                stage="field",
+                payload=payload,
+                now=now,
+            )
+            rows = [
+                [_button(label("option", option), "ef", started.id, option)]
+                for option in EDITABLE[kind]
+            ]
+            await query.answer()
+            await message.edit_text(
+                self.services.renderer.render(
+                    "admin/edit_pick_field.html.j2", name=editing.display_name(record)
+                ),
+                parse_mode=ParseMode.HTML,
+                reply_markup=PreparedKeyboard(rows),
+            )
+            return
+        draft = drafts.get(session, action.arg("draft"), user_id=user.id, now=now)
+        if draft is None:
+            await query.answer(
+                self.services.renderer.render("admin/draft_expired.html.j2"), show_alert=True
+            )
+            return
+        await query.answer()
+        if action.verb == "no":
+            drafts.discard(session, draft)
+            await message.edit_text(
+                self.services.renderer.render("admin/cancelled.html.j2"), parse_mode=ParseMode.HTML
+            )
+        elif action.verb == "ok":
+            await self._confirm(session, message, draft, user.id)
+        elif action.verb == "ef":
+            await self._field_chosen(session, message, draft, action.arg("option"))
+        elif action.verb == "ev":
+            await self._advance(session, message, draft, chosen=action.arg("value"))
+        elif action.verb == "es":
+            await self._advance(session, message, draft, skip=True)
+
+    async def _field_chosen(
+        self, session: Session, message: Message, draft: EditDraft, option: str
+    ) -> None:
+        edit = Edit.from_payload(draft.payload)
+        spec = EDITABLE[edit.record_type].get(option)
+        if spec is None:
+            raise EditError(
+                "unknown_option",
+                kind=edit.record_type.value,
+                option=option,
+                allowed=tuple(EDITABLE[edit.record_type]),
+            )
+        payload = {**draft.payload, "option": option}
+        drafts.update(draft, stage="value", payload=payload, now=self.services.clock())
+        label = self.services.renderer.label
+        keyboard = None
+        if spec.vocabulary:
+            keyboard = PreparedKeyboard(
+                [
+                    [_button(label("deal_status", value), "ev", draft.id, value)]
+                    for value in spec.vocabulary
+                ]
+            )
+        await message.reply_text(
+            self.services.renderer.render("admin/edit_ask_value.html.j2", option=option, spec=spec),
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard,
+            do_quote=False,
+        )
+
+    async def _advance(
+        self,
+        session: Session,
+        message: Message,
+        draft: EditDraft,
+        *,
+        typed: str | None = None,
+        chosen: str | None = None,
+        skip: bool = False,
+    ) -> None:
+        """Move a guided edit one step on: value -> note -> source -> preview."""
+        now = self.services.clock()
+        edit = Edit.from_payload(draft.payload)
+        payload = dict(draft.payload)
+        if draft.stage == "value":
+            if skip:
+                raise EditError("value_needed")
+            column, value = editing.parse_value(
+                edit.record_type, payload["option"], chosen or typed or ""
+            )
+            edit = replace(edit, changes={**edit.changes, column: value})
+            stage = "note"
+        elif draft.stage == "note":
+            if not skip and typed:
+                edit = replace(edit, note=editing.history_note(typed))
+            stage = "source"
+        elif draft.stage == "source":
+            if not skip and typed:
+                edit = replace(edit, source=editing.parse_source(typed))
+            stage = "preview"
+        else:
+            raise EditError("value_needed")
+        payload.update(edit.to_payload())
+        drafts.update(draft, stage=stage, payload=payload, now=now)
+        if stage == "preview":
+            await self._send_preview(message, editing.preview(session, edit, now.date()), draft.id)
+            return
+        skip_keyboard = PreparedKeyboard(
+            [[_button(self.services.renderer.label("skip"), "es", draft.id)]]
+        )
+        await message.reply_text(
+            self.services.renderer.render(f"admin/edit_ask_{stage}.html.j2"),
+            parse_mode=ParseMode.HTML,
+            reply_markup=skip_keyboard,
+            do_quote=False,
+        )
+
+    async def _confirm(
+        self, session: Session, message: Message, draft: EditDraft, user_id: int
+    ) -> None:
+        actor = Actor.telegram(user_id)
+        if draft.kind in ("set", "guided"):
+            applied = editing.apply(
+                session, Edit.from_payload(draft.payload), actor=actor, now=self.services.clock()
+            )
+            drafts.discard(session, draft)
+            session.flush()
+            view = self._reader_view(session, applied.record_type, applied.key)
+            self._published(applied, user_id)
+            await message.edit_text(
+                self.services.renderer.render(
+                    "admin/saved.html.j2", applied=applied, reader_view=rendered_html(view)
+                ),
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+            )
+        elif draft.kind == "figure":
+            figure_edit = figure_editing.FigureEdit.from_payload(draft.payload)
+            result = figure_editing.apply(
+                session, figure_edit, actor=actor, now=self.services.clock()
+            )
+            drafts.discard(session, draft)
+            self.services.records_changed(
+                RecordChanged(RecordType.FIGURE, result.key, result.fields, actor)
+            )
+            await message.edit_text(
+                self.services.renderer.render("admin/figure_saved.html.j2", result=result),
+                parse_mode=ParseMode.HTML,
+            )
+        elif draft.kind == "import":
+            await self._confirm_import(session, message, draft, actor)
+
+    # --- Documents (import) ---------------------------------------------------------------
+
+    async def document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        allowed = await self._allowed(update, Role.EDITOR, "document import")
+        if allowed is None:
+            return
+        message, user = allowed
+        document = message.document
+        if document is None:
+            return
+        if (document.file_size or 0) > MAX_IMPORT_BYTES:
+            await self._reply(
+                message, "admin/import_too_large.html.j2", limit=MAX_IMPORT_BYTES // 1024
+            )
+            return
+        from bot.services import importing  # the importer loads only when a file arrives
+
+        name = document.file_name or "upload.csv"
+        content = bytes(await (await document.get_file()).download_as_bytearray())
+        try:
+            dataset = importing.read_import_bytes(name, content)
+            with self.services.session() as session:
+                plan = importing.plan_import(session, dataset)
+                draft = drafts.create(
+                    session,
+                    user_id=user.id,
+                    chat_id=message.chat.id,
+                    kind="import",
+                    stage="preview",
+                    payload={"name": name, "content": content.decode("utf-8")},
+                    now=self.services.clock(),
+                )
+        except importing.ImportFileError as error:
+            await self._reply(
+                message,
+                "admin/import_errors.html.j2",
+                name=name,
+                problems=error.problems[:20],
+                more=max(0, len(error.problems) - 20),
+            )
+            return
+        await self._reply(
+            message,
+            "admin/import_plan.html.j2",
+            name=name,
+            plan=plan,
+            keyboard=_confirm_keyboard(self, draft.id),
+        )
+
+    async def _confirm_import(
+        self, session: Session, message: Message, draft: EditDraft, actor: str
+    ) -> None:
+        from bot.services import importing
+
+        dataset = importing.read_import_bytes(
+            draft.payload["name"], draft.payload["content"].encode("utf-8")
+        )
+        plan = importing.apply_import(session, dataset)
+        drafts.discard(session, draft)
+        self.services.records_changed(
+            RecordChanged(RecordType.SOURCE, draft.payload["name"], (), actor)
+        )
+        await message.edit_text(
+            self.services.renderer.render(
+                "admin/import_applied.html.j2", name=draft.payload["name"], plan=plan
+            ),
+            parse_mode=ParseMode.HTML,
+        )
+
+    # --- Helpers --------------------------------------------------------------------------
+
+    async def _send_preview(self, message: Message, shown: Preview, draft_id: str) -> None:
+        reader_view = self.presenter.text(_answer_for(shown))
+        await self._reply(
+            message,
+            "admin/preview.html.j2",
+            keyboard=_confirm_keyboard(self, draft_id),
+            preview=shown,
+            reader_view=rendered_html(reader_view),
+        )
+
+    def _reader_view(self, session: Session, record_type: RecordType, key: str) -> str:
+        freshness = self.services.freshness()
+        answer: a.Answer | None
+        if record_type is RecordType.PASS:
+            answer = a.pass_detail(session, key, freshness)
+        elif record_type is RecordType.DEAL:
+            answer = a.DealsAnswer(tuple(records.deals(session, freshness, slugs=(key,))))
+        else:
+            answer = a.FlightsAnswer(tuple(records.flights(session, freshness, slugs=(key,))))
+        return self.presenter.text(answer) if answer is not None else ""
+
+    def _published(self, applied: editing.Applied, user_id: int) -> None:
+        fields = tuple(row.field for row in applied.changes if row.field)
+        self.services.records_changed(
+            RecordChanged(
+                applied.record_type, applied.key, fields, Actor.telegram(user_id), applied.batch
+            )
+        )
+
+    def _today(self) -> Any:
+        return self.services.clock().date()
+
+    async def _reply(
+        self, message: Message, template: str, *, keyboard: Any = None, **context: Any
+    ) -> None:
+        await message.reply_text(
+            self.services.renderer.render(template, **context),
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard,
+            link_preview_options=NO_PREVIEW,
+            do_quote=False,
+        )
+
+
+def _answer_for(shown: Preview) -> a.Answer:
+    view = RecordView(shown.record, shown.source, stale=False)
+    if shown.edit.record_type is RecordType.PASS:
+        return a.PassAnswer(view)  # type: ignore[arg-type]
+    if shown.edit.record_type is RecordType.DEAL:
+        return a.DealsAnswer((view,))  # type: ignore[arg-type]
+    return a.FlightsAnswer((view,))  # type: ignore[arg-type]
+
+
+def _button(text: str, verb: str, *args: str | int) -> Any:
+    from telegram import InlineKeyboardButton
+
+    return InlineKeyboardButton(text, callback_data=encode(verb, *args))
+
+
+def _confirm_keyboard(handlers: AdminHandlers, draft_id: str) -> PreparedKeyboard:
+    label = handlers.services.renderer.label
+    return PreparedKeyboard(
+        [[_button(label("confirm"), "ok", draft_id), _button(label("cancel"), "no", draft_id)]]
+    )
+
+
+_SPAN = re.compile(r"^(\d{1,3})\s*([dh])$")
+
+
+def _since(text: str, now: datetime) -> datetime:
+    """'7d', '24h' or a date; seven days when empty."""
+    text = text.strip().lower()
+    if not text:
+        return now - timedelta(days=7)
+    span = _SPAN.fullmatch(text)
+    if span is not None:
+        amount = int(span[1])
+        return now - (timedelta(days=amount) if span[2] == "d" else timedelta(hours=amount))
+    day = editing.parse_date(text, option="since").earliest
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _arguments(message: Message) -> str:
+    """Everything after the command, quotes and all (context.args would drop the quoting)."""
+    text = message.text or ""
+    return text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
