@@ -107,6 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the progress bar even when standard error is not a terminal",
     )
     import_cmd.set_defaults(handler=_import)
+
+    admin = commands.add_parser(
+        "admin", help="owners and editors: grant, revoke, list (first set-up and recovery)"
+    )
+    admin_commands = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
+    grant = admin_commands.add_parser("grant", help="give a Telegram user a role")
+    grant.add_argument("user_id", type=int, help="the user's numeric Telegram id")
+    grant.add_argument("role", choices=("editor", "owner"))
+    grant.set_defaults(handler=_admin_grant)
+    revoke = admin_commands.add_parser("revoke", help="remove a user's role (not the last owner)")
+    revoke.add_argument("user_id", type=int)
+    revoke.set_defaults(handler=_admin_revoke)
+    listing = admin_commands.add_parser("list", help="show the owners and editors")
+    listing.set_defaults(handler=_admin_list)
     return parser
 
 
@@ -311,6 +325,47 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     folder = args.out or Path(f"tradewatch-export-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
     files = write_csv(dataset, folder)
     print(f"exported {len(files)} CSV files to {folder}/", file=sys.stderr)
+    return 0
+
+
+def _admin_grant(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services import admins
+    from bot.vocabulary import Actor, Role
+
+    engine = open_database(settings)
+    with db.session_scope(engine) as session:
+        change = admins.grant(
+            session, by=Actor.CLI, by_user=None, user_id=args.user_id, role=Role(args.role)
+        )
+    print(f"user {change.user_id}: {change.old or 'no role'} -> {change.new}")
+    return 0
+
+
+def _admin_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services import admins
+    from bot.vocabulary import Actor
+
+    engine = open_database(settings)
+    try:
+        with db.session_scope(engine) as session:
+            change = admins.revoke(session, by=Actor.CLI, user_id=args.user_id)
+    except admins.RoleError as error:
+        print(f"tradewatch: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"user {change.user_id}: {change.old} -> no role")
+    return 0
+
+
+def _admin_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services import admins
+
+    engine = open_database(settings)
+    with db.session_scope(engine) as session:
+        team = admins.admins(session)
+    if not team:
+        print("no owners or editors yet: `tradewatch admin grant USER_ID owner` (or ADMIN_IDS)")
+    for member in team:
+        print(f"{member.user_id}\t{member.role.value}\tsince {member.added_at:%Y-%m-%d}")
     return 0
 
 

@@ -34,6 +34,7 @@ def message_update(
     sticker: bool = False,
     edited: bool = False,
     forwarded: bool = False,
+    document: str | None = None,
 ) -> Update:
     message: dict[str, Any] = {
         "message_id": next(_message_ids),
@@ -41,7 +42,14 @@ def message_update(
         "chat": _chat(chat_id, chat_type),
         "from": {"id": user_id, "is_bot": False, "first_name": "Asha", "language_code": "en"},
     }
-    if sticker:
+    if document is not None:
+        message["document"] = {
+            "file_id": document,
+            "file_unique_id": document,
+            "file_name": document,
+            "file_size": 1000,
+        }
+    elif sticker:
         message["sticker"] = {
             "file_id": "sticker-1",
             "file_unique_id": "sticker-1",

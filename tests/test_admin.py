@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -353,3 +355,55 @@ async def test_a_draft_survives_a_restart_and_expires_later(
         calls = await press(restarted, EDITOR, buttons(preview)["✅ Confirm"])
     assert any("Saved." in c.get("text", "") for c in calls)
     assert nathu(seeded_engine).status is PassStatus.OPEN
+
+
+@pytest.mark.usefixtures("team")
+async def test_an_editor_imports_a_document_after_confirming(
+    bot: BotUnderTest, seeded_engine: Engine
+) -> None:
+    with Session(seeded_engine) as session:
+        from bot.services.export import build_dataset, write_csv
+
+        folder = write_csv(build_dataset(session), Path(tempfile.mkdtemp()))[0].parent
+    passes_csv = (folder / "passes.csv").read_text().replace("reopening_agreed", "open", 1)
+    bot.request.files_to_serve["passes.csv"] = passes_csv.encode()
+    update = message_update(
+        bot.application.bot, "", user_id=EDITOR, chat_id=EDITOR, document="passes.csv"
+    )
+    (plan,) = [c for c in await bot.process(update) if c["method"] == "sendMessage"]
+    assert "lipulekh" in plan["text"] or "Lipulekh" in plan["text"]
+    assert "reopening_agreed → open" in plan["text"].replace("reopening agreed", "reopening_agreed")
+    with Session(seeded_engine) as session:
+        lipulekh = session.exec(select(BorderPass).where(BorderPass.slug == "lipulekh")).one()
+    assert lipulekh.status is PassStatus.REOPENING_AGREED  # nothing before Confirm
+    calls = await press(bot, EDITOR, buttons(plan)["✅ Confirm"])
+    assert any("Imported" in c.get("text", "") for c in calls)
+    with Session(seeded_engine) as session:
+        lipulekh = session.exec(select(BorderPass).where(BorderPass.slug == "lipulekh")).one()
+    assert (lipulekh.status, lipulekh.updated_by) == (PassStatus.OPEN, "import")
+
+
+@pytest.mark.usefixtures("team")
+async def test_a_broken_document_names_the_line(bot: BotUnderTest, seeded_engine: Engine) -> None:
+    with Session(seeded_engine) as session:
+        from bot.services.export import build_dataset, write_csv
+
+        folder = write_csv(build_dataset(session), Path(tempfile.mkdtemp()))[0].parent
+    lines = (folder / "passes.csv").read_text().splitlines()
+    lines[3] = lines[3].replace("reopening_agreed", "opne")
+    bot.request.files_to_serve["passes.csv"] = "\n".join(lines).encode()
+    update = message_update(
+        bot.application.bot, "", user_id=EDITOR, chat_id=EDITOR, document="passes.csv"
+    )
+    (reply,) = [c for c in await bot.process(update) if c["method"] == "sendMessage"]
+    assert "passes.csv line 4, status" in html_to_text(reply["text"])
+    assert not buttons(reply)
+
+
+async def test_a_strangers_document_is_refused(bot: BotUnderTest) -> None:
+    bot.request.files_to_serve["passes.csv"] = b"slug\n"
+    update = message_update(
+        bot.application.bot, "", user_id=STRANGER, chat_id=STRANGER, document="passes.csv"
+    )
+    (reply,) = [c for c in await bot.process(update) if c["method"] == "sendMessage"]
+    assert reply["text"] == "Sorry, that is not allowed."

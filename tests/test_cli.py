@@ -114,3 +114,22 @@ def test_an_unknown_revision_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "9999" in result.stderr
+
+
+def test_admin_commands_for_set_up_and_recovery(tmp_path: Path) -> None:
+    assert "no owners or editors yet" in tradewatch(tmp_path, "admin", "list").stdout
+    assert (
+        "user 42: no role -> owner" in tradewatch(tmp_path, "admin", "grant", "42", "owner").stdout
+    )
+    assert (
+        "user 7: no role -> editor" in tradewatch(tmp_path, "admin", "grant", "7", "editor").stdout
+    )
+    listing = tradewatch(tmp_path, "admin", "list").stdout
+    assert "42\towner" in listing
+    assert "7\teditor" in listing
+    refused = tradewatch(tmp_path, "admin", "revoke", "42")
+    assert refused.returncode == 1
+    assert "last owner" in refused.stderr
+    assert "user 7: editor -> no role" in tradewatch(tmp_path, "admin", "revoke", "7").stdout
+    bad = tradewatch(tmp_path, "admin", "grant", "abc", "owner")
+    assert bad.returncode == 2

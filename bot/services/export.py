@@ -37,6 +37,7 @@ from bot.services.dataset import (
     SourceItem,
     TradeFigureItem,
 )
+from bot.vocabulary import RecordType
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -70,7 +71,12 @@ def build_dataset(session: Session) -> Dataset:
     figures = session.exec(
         select(TradeFigure).order_by(col(TradeFigure.series), col(TradeFigure.period_start))
     ).all()
-    history = session.exec(select(StatusChange).order_by(col(StatusChange.id))).all()
+    # Role changes are audited in the same table but are not part of any record's history.
+    history = session.exec(
+        select(StatusChange)
+        .where(StatusChange.record_type != RecordType.ADMIN)
+        .order_by(col(StatusChange.id))
+    ).all()
 
     return Dataset(
         exported_at=utcnow(),

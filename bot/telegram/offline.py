@@ -33,6 +33,8 @@ class OfflineRequest(BaseRequest):
 
     def __init__(self) -> None:
         self.calls: list[ApiCall] = []
+        # Files a test puts where Telegram keeps uploads: getFile and the download serve them.
+        self.files_to_serve: dict[str, bytes] = {}
         self._message_ids = itertools.count(1)
 
     @property
@@ -55,6 +57,10 @@ class OfflineRequest(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
+        if "/file/bot" in url:
+            path = url.split("/file/bot", 1)[1].split("/", 1)[1]
+            content = self.files_to_serve.get(path)
+            return (200, content) if content is not None else (404, b"")
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
         files: dict[str, bytes] = {}
@@ -98,4 +104,8 @@ class OfflineRequest(BaseRequest):
             return message
         if method == "getUpdates":
             return []
+        if method == "getFile":
+            name = str(params["file_id"])
+            size = len(self.files_to_serve.get(name, b""))
+            return {"file_id": name, "file_unique_id": name, "file_size": size, "file_path": name}
         return True
