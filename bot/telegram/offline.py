@@ -59,14 +59,14 @@ class OfflineRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         if "/file/bot" in url:
             path = url.split("/file/bot", 1)[1].split("/", 1)[1]
-            content = self.files_to_serve.get(path)
-            return (200, content) if content is not None else (404, b"")
+            served = self.files_to_serve.get(path)
+            return (200, served) if served is not None else (404, b"")
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
         files: dict[str, bytes] = {}
         if request_data is not None and request_data.contains_files:
-            for name, (_, content, _) in request_data.multipart_data.items():
-                files[name] = content if isinstance(content, bytes) else content.read()
+            for name, (_, upload, _) in request_data.multipart_data.items():
+                files[name] = upload if isinstance(upload, bytes) else upload.read()
         self.calls.append(ApiCall(api_method, params, files))
         result = self._result(api_method, params)
         return 200, json.dumps({"ok": True, "result": result}).encode()
