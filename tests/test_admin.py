@@ -407,3 +407,22 @@ async def test_a_strangers_document_is_refused(bot: BotUnderTest) -> None:
     )
     (reply,) = [c for c in await bot.process(update) if c["method"] == "sendMessage"]
     assert reply["text"] == "Sorry, that is not allowed."
+
+
+@pytest.mark.usefixtures("team")
+async def test_a_forged_confirm_is_expired(bot: BotUnderTest, seeded_engine: Engine) -> None:
+    for data in ("tw1|ok|000000000000", "tw1|ok|zz", "tw1|ev|abcdefabcdef|open"):
+        calls = await press(bot, EDITOR, data)
+        (answer,) = [c for c in calls if c["method"] == "answerCallbackQuery"]
+        assert "expired" in answer["text"]
+    assert nathu(seeded_engine).status is PassStatus.REOPENING_AGREED
+
+
+@pytest.mark.usefixtures("team")
+async def test_notes_are_escaped_where_shown(bot: BotUnderTest) -> None:
+    preview = await say(bot, EDITOR, '/set pass nathu-la open note="<b>bold</b> & <script>"')
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;" in preview["text"]
+    await press(bot, EDITOR, buttons(preview)["✅ Confirm"])
+    history = await say(bot, STRANGER, "/history nathu la")
+    assert "&lt;script&gt;" in history["text"]
+    assert "<script>" not in history["text"]
