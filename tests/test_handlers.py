@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from bot.models import BorderPass
 from bot.telegram.callbacks import MAX_BYTES, decode, encode
 from bot.telegram.offline import BOT_USERNAME
+from bot.telegram.presenter import split_html
 from tests.factories import callback_update, message_update
 
 if TYPE_CHECKING:
@@ -261,3 +262,14 @@ async def test_chart_is_a_png_with_a_sourced_caption_and_is_reused(bot: BotUnder
     (second,) = [c for c in await bot.send("/chart deficit") if c["method"] == "sendPhoto"]
     assert second["photo"] == "photo-1" or isinstance(second["photo"], str)
     assert not bot.request.calls[-1].files  # re-sent by file_id, not uploaded again
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["short", ("para " * 300 + "\n\n") * 10, "x" * 9000, ("<b>line</b>\n" * 900) + "end"],
+)
+def test_long_answers_split_within_telegram_limits_losing_nothing(text: str) -> None:
+    chunks = split_html(text)
+    assert all(0 < len(chunk) <= 4096 for chunk in chunks)
+    assert "".join(chunks).replace("\n", "") == text.replace("\n", "")
+    assert all(chunk.count("<b>") == chunk.count("</b>") for chunk in chunks)

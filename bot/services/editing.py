@@ -396,8 +396,8 @@ def check_version(record: EditableRecord, edit: Edit) -> None:
         )
 
 
-def preview(session: Session, edit: Edit, today: date) -> Preview:
-    """Validate `edit` against the record as it is now and show the result, writing nothing."""
+def _pending(session: Session, edit: Edit, today: date) -> tuple[EditableRecord, dict[str, Any]]:
+    """The record as it is now and the columns the edit would change (refusing none)."""
     record = load_record(session, edit.record_type, edit.key)
     check_version(record, edit)
     changed = {
@@ -407,6 +407,12 @@ def preview(session: Session, edit: Edit, today: date) -> Preview:
     }
     if not changed:
         raise EditError("no_change", kind=edit.record_type.value, key=edit.key)
+    return record, changed
+
+
+def preview(session: Session, edit: Edit, today: date) -> Preview:
+    """Validate `edit` against the record as it is now and show the result, writing nothing."""
+    record, changed = _pending(session, edit, today)
     source = find_source(session, edit.source) if edit.source else None
     if edit.source is not None and edit.source.key is not None and source is None:
         raise EditError("unknown_source", value=edit.source.key)
@@ -443,15 +449,7 @@ def apply(session: Session, edit: Edit, *, actor: str, now: datetime | None = No
     """Write the edit (in the caller's transaction) with its history rows."""
     moment = now or utcnow()
     today = moment.astimezone(UTC).date()
-    record = load_record(session, edit.record_type, edit.key)
-    check_version(record, edit)
-    changes = {
-        name: value
-        for name, value in _effective(edit, record, today).items()
-        if getattr(record, name) != value
-    }
-    if not changes:
-        raise EditError("no_change", kind=edit.record_type.value, key=edit.key)
+    record, changes = _pending(session, edit, today)
     source = _source_for(session, edit.source, today)
     batch = secrets.token_hex(8)
     since_column = STATUS_SINCE[edit.record_type]

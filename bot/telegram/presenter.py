@@ -27,41 +27,35 @@ def split_html(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     """Split at blank lines (then lines) so no tag is cut: templates close tags per line."""
     if len(text) <= limit:
         return [text]
+    pieces: list[str] = []
+    for block in text.split("\n\n"):
+        if len(block) <= limit:
+            pieces.append(block)
+            continue
+        # A paragraph longer than a message: pack its lines (a longer line is cut, rarely).
+        lines = [
+            line[i : i + limit]
+            for line in block.split("\n")
+            for i in range(0, max(len(line), 1), limit)
+        ]
+        pieces.extend(_pack(lines, "\n", limit))
+    return _pack(pieces, "\n\n", limit)
+
+
+def _pack(parts: list[str], separator: str, limit: int) -> list[str]:
+    """Join consecutive parts with `separator` into as few chunks of at most `limit` as fit."""
     chunks: list[str] = []
     current = ""
-    for block in text.split("\n\n"):
-        pieces = [block] if len(block) <= limit else _hard_split(block, limit)
-        for piece in pieces:
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                chunks.append(current)
-                current = piece
-    if current:
-        chunks.append(current)
-    return chunks
-
-
-def _hard_split(block: str, limit: int) -> list[str]:
-    lines: list[str] = []
-    for line in block.split("\n"):
-        while len(line) > limit:  # a single line longer than a message: cut it (rare)
-            lines.append(line[:limit])
-            line = line[limit:]
-        lines.append(line)
-    pieces: list[str] = []
-    current = ""
-    for line in lines:
-        candidate = f"{current}\n{line}" if current else line
+    for part in parts:
+        candidate = f"{current}{separator}{part}" if current else part
         if len(candidate) <= limit:
             current = candidate
         else:
-            pieces.append(current)
-            current = line
+            chunks.append(current)
+            current = part
     if current:
-        pieces.append(current)
-    return pieces
+        chunks.append(current)
+    return chunks
 
 
 def rendered_html(text: str) -> Markup:
