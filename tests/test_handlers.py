@@ -273,3 +273,9 @@ def test_long_answers_split_within_telegram_limits_losing_nothing(text: str) -> 
     assert all(0 < len(chunk) <= 4096 for chunk in chunks)
     assert "".join(chunks).replace("\n", "") == text.replace("\n", "")
     assert all(chunk.count("<b>") == chunk.count("</b>") for chunk in chunks)
+
+
+async def test_a_fiscal_year_is_never_compared_with_a_calendar_year(bot: BotUnderTest) -> None:
+    (text,) = await bot.replies("how did the deficit change from FY2022-23 to 2022")
+    assert "two series that are never compared" in text
+    assert "0 bn" not in text

@@ -37,7 +37,6 @@ class Note(StrEnum):
 
     FISCAL_ONLY = "fiscal_only"  # a fiscal year was asked of the calendar-year series
     CALENDAR_FOR_INDIA = "calendar_for_india"  # a calendar year was asked of India's FY series
-    PARTIAL_SKIPPED = "partial_skipped"  # a partial period is left out of a comparison
     MIXED_SERIES = "mixed_series"  # a comparison across the two series was refused
 
 
@@ -322,6 +321,10 @@ def change_answer(session: Session, question: Question, today: date) -> ChangeAn
         )
         return ChangeAnswer(quantity, changes)
     first, second = question.periods[0], question.periods[1]
+    dated = {PeriodKind.FISCAL, PeriodKind.CALENDAR}
+    if {first.kind, second.kind} == dated:
+        # A fiscal year against a calendar year would compare the two series: refuse.
+        return ChangeAnswer(quantity, (), notes=(Note.MIXED_SERIES,))
     changes_found: list[Change] = []
     missing: list[tuple[Series, str]] = []
     for series in _series_asked(question):
@@ -332,7 +335,7 @@ def change_answer(session: Session, question: Question, today: date) -> ChangeAn
         views = figures.load_series(session, series)
         picked = figures.pick(views, series, [before_labels[-1], after_labels[-1]])
         missing.extend((series, label) for label in picked.missing)
-        if len(picked.views) == 2:
+        if len(picked.views) == 2 and picked.views[0] is not picked.views[1]:
             before, after = sorted(picked.views, key=lambda v: v.figure.period_start)
             found = figures.change(series, quantity, before, after)
             if found is not None:
