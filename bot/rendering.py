@@ -40,6 +40,16 @@ def human_date(value: PartialDate | None) -> str:
     return "date not reported" if value is None else value.human()
 
 
+def readable(value: str | None) -> str:
+    """A stored value as readers read it: '2025-12-15' is 15 Dec 2025, 'in_effect' in effect."""
+    if value is None or value == "":
+        return "not set"
+    try:
+        return PartialDate.parse(value).human()
+    except ValueError:
+        return value.replace("_", " ")
+
+
 def capitalize_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -61,6 +71,7 @@ class Renderer:
         self.environment.filters["human_date"] = human_date
         self.environment.filters["signed"] = signed
         self.environment.filters["capitalize_first"] = capitalize_first
+        self.environment.filters["readable"] = readable
 
     def render(self, template: str, /, **context: Any) -> str:
         return self.environment.get_template(template).render(**context).strip()

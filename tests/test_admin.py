@@ -426,3 +426,21 @@ async def test_notes_are_escaped_where_shown(bot: BotUnderTest) -> None:
     history = await say(bot, STRANGER, "/history nathu la")
     assert "&lt;script&gt;" in history["text"]
     assert "<script>" not in history["text"]
+
+
+@pytest.mark.usefixtures("team")
+async def test_typing_skip_skips_and_an_unknown_source_key_is_caught_early(
+    bot: BotUnderTest, seeded_engine: Engine
+) -> None:
+    start = await say(bot, EDITOR, "/edit")
+    step = await press(bot, EDITOR, buttons(start)["Flight route"])
+    pick = next(c for c in step if c["method"] == "editMessageText")
+    step = await press(bot, EDITOR, buttons(pick)["Kolkata–Guangzhou"])
+    fields = next(c for c in step if c["method"] == "editMessageText")
+    step = await press(bot, EDITOR, buttons(fields)["Frequency"])
+    await say(bot, EDITOR, "twice daily")
+    assert "source" in (await say(bot, EDITOR, "skip"))["plain"]
+    assert "no source with the key “nope”" in (await say(bot, EDITOR, "nope"))["plain"]
+    preview = await say(bot, EDITOR, "-")
+    assert "frequency: daily → twice daily" in preview["plain"]
+    assert "Trade Watch editors" in preview["plain"]

@@ -31,7 +31,7 @@ from bot.models import (
 )
 from bot.partial_date import PartialDate
 from bot.services.questions import Catalog, parse_question
-from bot.vocabulary import DealStatus, FlightStatus, PassStatus, RecordType
+from bot.vocabulary import Actor, DealStatus, FlightStatus, PassStatus, RecordType
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -551,12 +551,19 @@ def records_of(session: Session, record_type: RecordType) -> list[tuple[str, str
 def recent_changes(
     session: Session, *, since: datetime, limit: int = 30
 ) -> list[tuple[StatusChange, Source | None]]:
-    """The ticker: newest changes first, to records and roles alike."""
+    """The ticker: changes made since `since`, newest first.
+
+    Role changes stay private, and the bundled history loaded by the seed is not news.
+    """
     return list(
         session.exec(
             select(StatusChange, Source)
             .join(Source, col(Source.id) == StatusChange.source_id, isouter=True)
-            .where(col(StatusChange.at) >= since)
+            .where(
+                col(StatusChange.at) >= since,
+                col(StatusChange.record_type) != RecordType.ADMIN,
+                col(StatusChange.actor) != Actor.SEED,
+            )
             .order_by(col(StatusChange.at).desc(), col(StatusChange.id).desc())
             .limit(limit)
         ).all()

