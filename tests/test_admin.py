@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from bot.db import session_scope
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 OWNER, EDITOR, STRANGER, OTHER_EDITOR = 1001, 1002, 1003, 1004
+FAKE_TOKEN_SECRET = SecretStr(FAKE_TOKEN)
 
 
 @pytest.fixture
@@ -444,3 +446,28 @@ async def test_typing_skip_skips_and_an_unknown_source_key_is_caught_early(
     preview = await say(bot, EDITOR, "-")
     assert "frequency: daily → twice daily" in preview["plain"]
     assert "Trade Watch editors" in preview["plain"]
+
+
+@pytest.mark.postgres
+async def test_edit_and_undo_on_postgres(postgres_settings: Settings) -> None:
+    from bot.bootstrap import open_database
+
+    settings = postgres_settings.model_copy(
+        update={"telegram_bot_token": FAKE_TOKEN_SECRET, "admin_ids": (EDITOR,)}
+    )
+    engine = open_database(settings)
+    application = build_application(
+        settings, engine=engine, request=OfflineRequest(), clock=lambda: TODAY
+    )
+    async with application:
+        bot = BotUnderTest(application, application.bot.request)  # type: ignore[arg-type]
+        preview = await say(bot, EDITOR, "/set pass nathu-la reopening_scheduled since=2026-05-01")
+        await press(bot, EDITOR, buttons(preview)["✅ Confirm"])
+        assert nathu(engine).status is PassStatus.REOPENING_SCHEDULED
+        assert (
+            "reopening scheduled since 1 May 2026"
+            in (await say(bot, STRANGER, "/pass nathu la"))["plain"]
+        )
+        await say(bot, EDITOR, "/undo")
+        assert nathu(engine).status is PassStatus.REOPENING_AGREED
+    engine.dispose()
