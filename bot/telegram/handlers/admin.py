@@ -38,6 +38,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
+# The record type of each table an import can change, for its change events.
+TABLE_RECORD_TYPES = {
+    "trade_figure": RecordType.FIGURE,
+    "border_pass": RecordType.PASS,
+    "commodity_deal": RecordType.DEAL,
+    "flight_route": RecordType.FLIGHT,
+    "context_note": RecordType.NOTE,
+}
 # Typed instead of pressing Skip in a guided edit.
 SKIP_WORDS = frozenset({"skip", "-", "none", "no"})
 _RANK = {Role.EDITOR: 1, Role.OWNER: 2}
@@ -558,9 +566,12 @@ class AdminHandlers:
         )
         plan = importing.apply_import(session, dataset)
         drafts.discard(session, draft)
-        self.services.records_changed(
-            RecordChanged(RecordType.SOURCE, draft.payload["name"], (), actor)
-        )
+        touched = [*plan.changed_records, *((row.kind, row.key) for row in plan.inserted)]
+        for table, key in dict.fromkeys(touched):
+            record_type = TABLE_RECORD_TYPES.get(table)
+            if record_type is not None:
+                fields = tuple(c.field for c in plan.changes if (c.kind, c.key) == (table, key))
+                self.services.records_changed(RecordChanged(record_type, key, fields, actor))
         await message.edit_text(
             self.services.renderer.render(
                 "admin/import_applied.html.j2", name=draft.payload["name"], plan=plan
