@@ -18,13 +18,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlmodel import select
 
 from bot import db
 from bot.bootstrap import seed
 from bot.config import Settings
+from bot.models import BorderPass, StatusChange
 from bot.telegram.app import build_application
 from bot.telegram.offline import OfflineRequest
 from bot.telegram.plain import html_to_text
+from bot.vocabulary import Actor, PassStatus, RecordType
 from tests.factories import message_update
 
 FAKE_TOKEN = "123456789:AAE-fake-token-for-tests-0123456789abc"
@@ -61,6 +64,27 @@ def engine(settings: Settings) -> Iterator[Engine]:
 def seeded_engine(engine: Engine) -> Engine:
     seed(engine)
     return engine
+
+
+@pytest.fixture
+def edited_engine(seeded_engine: Engine) -> Engine:
+    """The seeded database after an editor changed Nathu La, with its history row."""
+    with db.session_scope(seeded_engine) as session:
+        nathu = session.exec(select(BorderPass).where(BorderPass.slug == "nathu-la")).one()
+        nathu.status = PassStatus.REOPENING_SCHEDULED
+        nathu.updated_by = Actor.telegram(42)
+        session.add(
+            StatusChange(
+                record_type=RecordType.PASS,
+                record_key="nathu-la",
+                field="status",
+                old_value="reopening_agreed",
+                new_value="reopening_scheduled",
+                note="Dates announced.",
+                actor=Actor.telegram(42),
+            )
+        )
+    return seeded_engine
 
 
 def _postgres_server_url() -> str:

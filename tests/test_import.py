@@ -27,7 +27,7 @@ from bot.services.importing import (
     read_import_file,
 )
 from bot.services.loading import FieldChange
-from bot.vocabulary import Actor, PassStatus, RecordType
+from bot.vocabulary import Actor, PassStatus
 from tests.test_cli import tradewatch
 
 if TYPE_CHECKING:
@@ -70,27 +70,6 @@ def empty_engine(make_settings: Callable[..., Settings], path: Path) -> Engine:
     engine = db.make_engine(make_settings(database_url=f"sqlite:///{path}"))
     db.upgrade(engine)
     return engine
-
-
-@pytest.fixture
-def edited_engine(seeded_engine: Engine) -> Engine:
-    """The seeded database after an editor changed Nathu La (a history row without a key)."""
-    with db.session_scope(seeded_engine) as session:
-        nathu = session.exec(select(BorderPass).where(BorderPass.slug == "nathu-la")).one()
-        nathu.status = PassStatus.REOPENING_SCHEDULED
-        nathu.updated_by = Actor.telegram(42)
-        session.add(
-            StatusChange(
-                record_type=RecordType.PASS,
-                record_key="nathu-la",
-                field="status",
-                old_value="reopening_agreed",
-                new_value="reopening_scheduled",
-                note="Dates announced.",
-                actor=Actor.telegram(42),
-            )
-        )
-    return seeded_engine
 
 
 def export_csv(engine: Engine, folder: Path) -> Path:

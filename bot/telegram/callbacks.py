@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from telegram import Message
 
 from bot.vocabulary import DealStatus, RecordType, Series
+
+if TYPE_CHECKING:
+    from telegram import CallbackQuery
 
 PREFIX: Final = "tw1"
 MAX_BYTES: Final = 64  # Telegram's limit for callback_data
@@ -92,3 +97,10 @@ def decode(data: str | None) -> Action | None:
     if verb == "deals" and action.args["status"] not in known_statuses:
         return None
     return action
+
+
+def read_press(query: CallbackQuery) -> tuple[Action, Message] | None:
+    """What a pressed button asks for, on a message the bot can still edit; None if neither."""
+    action = decode(query.data)
+    message = query.message if isinstance(query.message, Message) else None
+    return None if action is None or message is None else (action, message)

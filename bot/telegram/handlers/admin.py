@@ -22,7 +22,7 @@ from bot.services import answers as a
 from bot.services.editing import EDITABLE, KIND_NAMES, Edit, EditError, Preview
 from bot.services.events import RecordChanged
 from bot.services.records import RecordView
-from bot.telegram.callbacks import Action, decode, encode
+from bot.telegram.callbacks import Action, encode, read_press
 from bot.telegram.prepared import PreparedKeyboard
 from bot.telegram.presenter import NO_PREVIEW, Presenter, rendered_html
 from bot.vocabulary import Actor, RecordType, Role
@@ -309,11 +309,11 @@ class AdminHandlers:
         query = update.callback_query
         if query is None:
             return
-        action = decode(query.data)
-        message = query.message if isinstance(query.message, Message) else None
-        if action is None or message is None:
+        pressed = read_press(query)
+        if pressed is None:
             await query.answer(self.services.renderer.render("expired_button.j2"), show_alert=True)
             return
+        action, message = pressed
         if not await self._allowed_press(query, Role.EDITOR, action.verb):
             return
         try:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from telegram import Message
 from telegram.error import BadRequest
 
 from bot.services import answers as a
 from bot.services.questions import Intent, PeriodKind, PeriodRef, Question
-from bot.telegram.callbacks import Action, decode
+from bot.telegram.callbacks import Action, read_press
 from bot.telegram.presenter import Presenter
 from bot.vocabulary import DealStatus, Series
 
@@ -33,11 +32,11 @@ class ButtonHandlers:
         query = update.callback_query
         if query is None:
             return
-        action = decode(query.data)
-        message = query.message if isinstance(query.message, Message) else None
-        if action is None or message is None:
+        pressed = read_press(query)
+        if pressed is None:
             await self._expired(query)
             return
+        action, message = pressed
         key = ("button", query.data, self.services.clock().date())
         rendered = self.services.answers.get(key)
         if rendered is None:
