@@ -28,12 +28,14 @@ def create(
     payload: dict[str, Any],
     now: datetime,
 ) -> EditDraft:
-    # A new draft replaces any unfinished one of the same editor in the same chat.
+    # A new draft replaces any unfinished one of the same editor in the same chat, and
+    # drafts nobody confirmed in time are cleared away.
     session.exec(
         delete(EditDraft).where(
             col(EditDraft.user_id) == user_id, col(EditDraft.chat_id) == chat_id
         )
     )
+    purge_expired(session, now=now)
     draft = EditDraft(
         id=secrets.token_hex(6),
         user_id=user_id,
