@@ -260,7 +260,7 @@ async def test_authorization_matrix(
     command: str,
     who: str,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.telegram.handlers.admin")
+    caplog.set_level(logging.WARNING, logger="bot.telegram.handlers.editors")
     with Session(seeded_engine) as session:
         before = (session.exec(select(StatusChange)).all().__len__(), admins.admin_ids(session))
     user = {

@@ -27,8 +27,8 @@ from bot.rendering import Renderer
 from bot.services import admins
 from bot.telegram.answer_cache import AnswerCache
 from bot.telegram.errors import ErrorHandler
-from bot.telegram.handlers.admin import AdminHandlers
 from bot.telegram.handlers.buttons import ButtonHandlers
+from bot.telegram.handlers.editors import EditHandlers, ImportHandlers, RoleHandlers
 from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.questions import COMMAND_INTENTS, QuestionHandlers
 from bot.telegram.services import BotServices
@@ -95,7 +95,9 @@ def build_application(
     questions = QuestionHandlers(services)
     buttons = ButtonHandlers(services)
     inline = InlineHandlers(services)
-    admin = AdminHandlers(services)
+    roles = RoleHandlers(services)
+    imports = ImportHandlers(services)
+    edits = EditHandlers(services, imports)
     # Group -1 runs first: text an editor types into a guided edit; it stops the update there
     # (ApplicationHandlerStop) so it is not also answered as a question.
     application.add_handler(
@@ -105,7 +107,7 @@ def build_application(
             & filters.TEXT
             & ~filters.COMMAND
             & _Admins(services),
-            admin.typed,
+            edits.typed,
         ),
         group=-1,
     )
@@ -115,23 +117,23 @@ def build_application(
             CommandHandler("start", questions.start, filters=NEW_MESSAGES),
             CommandHandler("help", questions.help, filters=NEW_MESSAGES),
             CommandHandler(list(COMMAND_INTENTS), questions.command, filters=NEW_MESSAGES),
-            CommandHandler("changes", admin.ticker, filters=NEW_MESSAGES),
+            CommandHandler("changes", edits.ticker, filters=NEW_MESSAGES),
             # Editors and owners: each handler checks the role at the moment of the action.
-            CommandHandler("grant", admin.grant, filters=NEW_MESSAGES),
-            CommandHandler("revoke", admin.revoke, filters=NEW_MESSAGES),
-            CommandHandler("admins", admin.list_admins, filters=NEW_MESSAGES),
-            CommandHandler("set", admin.set, filters=NEW_MESSAGES),
-            CommandHandler("edit", admin.edit, filters=NEW_MESSAGES),
-            CommandHandler("undo", admin.undo, filters=NEW_MESSAGES),
-            CommandHandler("cancel", admin.cancel, filters=NEW_MESSAGES),
-            CommandHandler("addfigure", admin.add_figure, filters=NEW_MESSAGES),
-            CommandHandler("addsource", admin.add_source, filters=NEW_MESSAGES),
-            MessageHandler(NEW_MESSAGES & filters.Document.ALL, admin.document),
+            CommandHandler("grant", roles.grant, filters=NEW_MESSAGES),
+            CommandHandler("revoke", roles.revoke, filters=NEW_MESSAGES),
+            CommandHandler("admins", roles.list_admins, filters=NEW_MESSAGES),
+            CommandHandler("set", edits.set, filters=NEW_MESSAGES),
+            CommandHandler("edit", edits.edit, filters=NEW_MESSAGES),
+            CommandHandler("undo", edits.undo, filters=NEW_MESSAGES),
+            CommandHandler("cancel", edits.cancel, filters=NEW_MESSAGES),
+            CommandHandler("addfigure", edits.add_figure, filters=NEW_MESSAGES),
+            CommandHandler("addsource", edits.add_source, filters=NEW_MESSAGES),
+            MessageHandler(NEW_MESSAGES & filters.Document.ALL, imports.document),
             MessageHandler(
-                filters.UpdateType.CHANNEL_POST & filters.COMMAND, admin.channel_command
+                filters.UpdateType.CHANNEL_POST & filters.COMMAND, edits.channel_command
             ),
             # Buttons: editors' drafts first, then everyone's; and inline mode.
-            CallbackQueryHandler(admin.press, pattern=ADMIN_BUTTONS),
+            CallbackQueryHandler(edits.press, pattern=ADMIN_BUTTONS),
             CallbackQueryHandler(buttons.press),
             InlineQueryHandler(inline.query),
             # Plain-English questions (groups: only when the bot is mentioned or replied to).

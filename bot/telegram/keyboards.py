@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 _DEAL_FILTERS = (DealStatus.IN_EFFECT, DealStatus.RESTRICTED, DealStatus.PROPOSED)
 
 
-def _button(text: str, verb: str, *args: str | int) -> InlineKeyboardButton:
+def button(text: str, verb: str, *args: str | int) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=encode(verb, *args))
 
 
@@ -25,14 +25,14 @@ def main_menu(labels: Renderer) -> InlineKeyboardMarkup:
     return PreparedKeyboard(
         [
             [
-                _button(labels.label("deficit"), "latest", "deficit"),
-                _button(labels.label("passes"), "passes"),
+                button(labels.label("deficit"), "latest", "deficit"),
+                button(labels.label("passes"), "passes"),
             ],
             [
-                _button(labels.label("deals"), "deals", "all"),
-                _button(labels.label("flights"), "flights"),
+                button(labels.label("deals"), "deals", "all"),
+                button(labels.label("flights"), "flights"),
             ],
-            [_button(labels.label("sources"), "sources", 0)],
+            [button(labels.label("sources"), "sources", 0)],
         ]
     )
 
@@ -41,7 +41,7 @@ def for_answer(answer: a.Answer, labels: Renderer) -> InlineKeyboardMarkup | Non
     match answer:
         case a.PassesAnswer(views=views):
             rows = [
-                [_button(labels.label("record", v.record.name), "pass", v.record.slug)]
+                [button(labels.label("record", v.record.name), "pass", v.record.slug)]
                 for v in views
             ]
             return PreparedKeyboard(rows)
@@ -49,8 +49,8 @@ def for_answer(answer: a.Answer, labels: Renderer) -> InlineKeyboardMarkup | Non
             return PreparedKeyboard(
                 [
                     [
-                        _button(labels.label("history"), "hist", "pass", view.record.slug, 0),
-                        _button(labels.label("all_passes"), "passes"),
+                        button(labels.label("history"), "hist", "pass", view.record.slug, 0),
+                        button(labels.label("all_passes"), "passes"),
                     ]
                 ]
             )
@@ -59,7 +59,7 @@ def for_answer(answer: a.Answer, labels: Renderer) -> InlineKeyboardMarkup | Non
         case a.FlightsAnswer(views=views):
             rows = [
                 [
-                    _button(
+                    button(
                         labels.label("history_of", v.record.route),
                         "hist",
                         "flight",
@@ -75,9 +75,9 @@ def for_answer(answer: a.Answer, labels: Renderer) -> InlineKeyboardMarkup | Non
         case a.SourcesAnswer(page=page, pages=pages):
             row = []
             if page > 0:
-                row.append(_button(labels.label("page_back"), "sources", page - 1))
+                row.append(button(labels.label("page_back"), "sources", page - 1))
             if page + 1 < pages:
-                row.append(_button(labels.label("page_more"), "sources", page + 1))
+                row.append(button(labels.label("page_more"), "sources", page + 1))
             return PreparedKeyboard([row]) if row else None
         case a.FiguresAnswer():
             return _figures_keyboard(answer, labels)
@@ -89,14 +89,14 @@ def for_answer(answer: a.Answer, labels: Renderer) -> InlineKeyboardMarkup | Non
 
 def _deals_keyboard(answer: a.DealsAnswer, labels: Renderer) -> InlineKeyboardMarkup:
     filters = [
-        _button(labels.label("deal_status", status.value), "deals", status.value)
+        button(labels.label("deal_status", status.value), "deals", status.value)
         for status in _DEAL_FILTERS
         if status is not answer.status
     ]
-    rows = [filters, [_button(labels.label("all_deals"), "deals", "all")]]
+    rows = [filters, [button(labels.label("all_deals"), "deals", "all")]]
     if len(answer.views) == 1:
         deal = answer.views[0].record
-        rows.insert(0, [_button(labels.label("history"), "hist", "deal", deal.slug, 0)])
+        rows.insert(0, [button(labels.label("history"), "hist", "deal", deal.slug, 0)])
     return PreparedKeyboard(rows)
 
 
@@ -104,16 +104,16 @@ def _history_keyboard(answer: a.HistoryAnswer, labels: Renderer) -> InlineKeyboa
     kind, key = answer.history.record_type, answer.history.key
     row = []
     if answer.page > 0:
-        row.append(_button(labels.label("page_previous"), "hist", kind.value, key, answer.page - 1))
+        row.append(button(labels.label("page_previous"), "hist", kind.value, key, answer.page - 1))
     if answer.page + 1 < answer.pages:
-        row.append(_button(labels.label("page_next"), "hist", kind.value, key, answer.page + 1))
+        row.append(button(labels.label("page_next"), "hist", kind.value, key, answer.page + 1))
     rows = [row] if row else []
     if kind is RecordType.PASS:
-        rows.append([_button(labels.label("back_to", answer.history.name), "pass", key)])
+        rows.append([button(labels.label("back_to", answer.history.name), "pass", key)])
     elif kind is RecordType.FLIGHT:
-        rows.append([_button(labels.label("flights"), "flights")])
+        rows.append([button(labels.label("flights"), "flights")])
     elif kind is RecordType.DEAL:
-        rows.append([_button(labels.label("all_deals"), "deals", "all")])
+        rows.append([button(labels.label("all_deals"), "deals", "all")])
     return PreparedKeyboard(rows)
 
 
@@ -126,7 +126,7 @@ def _figures_keyboard(answer: a.FiguresAnswer, labels: Renderer) -> InlineKeyboa
         if neighbours is not None:
             before, after = neighbours
             row = [
-                _button(
+                button(
                     labels.label(name, view.figure.period),
                     "fig",
                     answer.focus,
@@ -139,7 +139,7 @@ def _figures_keyboard(answer: a.FiguresAnswer, labels: Renderer) -> InlineKeyboa
             rows.append(row)
     rows.append(
         [
-            _button(
+            button(
                 labels.label("chart"), "chart", "deficit" if answer.focus == "deficit" else "trade"
             )
         ]

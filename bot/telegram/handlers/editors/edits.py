@@ -1,8 +1,6 @@
-"""Editors and owners: roles, one-line and guided edits with preview and confirm, undo, import.
+"""Editors change records: /set, the guided /edit, /addfigure, /addsource, /undo, /changes.
 
-Every command, button and document checks the sender's role in the database at the moment
-of the action, not when a menu was drawn. Editing happens in private chats only. Refusals are
-neutral ("not allowed") and logged with the user id.
+An edit is previewed as readers will see it and stored as a draft; Confirm applies it.
 """
 
 from __future__ import annotations
@@ -11,10 +9,9 @@ import logging
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
-from telegram import Message
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop
 
 from bot.services import admins, drafts, editing, figure_editing, records
@@ -22,74 +19,33 @@ from bot.services import answers as a
 from bot.services.editing import EDITABLE, KIND_NAMES, Edit, EditError, Preview
 from bot.services.events import RecordChanged
 from bot.services.records import RecordView
-from bot.telegram.callbacks import Action, encode, read_press
+from bot.telegram.callbacks import Action, read_press
+from bot.telegram.handlers.editors.base import EditorHandlers, arguments, confirm_keyboard
+from bot.telegram.keyboards import button
 from bot.telegram.prepared import PreparedKeyboard
-from bot.telegram.presenter import NO_PREVIEW, Presenter, rendered_html
+from bot.telegram.presenter import NO_PREVIEW, rendered_html
 from bot.vocabulary import Actor, RecordType, Role
 
 if TYPE_CHECKING:
     from sqlmodel import Session
-    from telegram import CallbackQuery, Update, User
+    from telegram import CallbackQuery, Message, Update
     from telegram.ext import ContextTypes
 
-    from bot.models import EditDraft
+    from bot.models import BorderPass, CommodityDeal, EditDraft, FlightRoute
+    from bot.telegram.handlers.editors.imports import ImportHandlers
     from bot.telegram.services import BotServices
 
 logger = logging.getLogger(__name__)
 
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
-# The record type of each table an import can change, for its change events.
-TABLE_RECORD_TYPES = {
-    "trade_figure": RecordType.FIGURE,
-    "border_pass": RecordType.PASS,
-    "commodity_deal": RecordType.DEAL,
-    "flight_route": RecordType.FLIGHT,
-    "context_note": RecordType.NOTE,
-}
 # Typed instead of pressing Skip in a guided edit.
 SKIP_WORDS = frozenset({"skip", "-", "none", "no"})
-_RANK = {Role.EDITOR: 1, Role.OWNER: 2}
+_SPAN = re.compile(r"^(\d{1,3})\s*([dh])$")
 
 
-class AdminHandlers:
-    def __init__(self, services: BotServices) -> None:
-        self.services = services
-        self.presenter = Presenter(services)
-
-    # --- Guards -------------------------------------------------------------------------
-
-    async def _allowed(
-        self, update: Update, minimum: Role, action: str
-    ) -> tuple[Message, User] | None:
-        """The message and user when the sender holds `minimum` (or more), else refuse."""
-        message, user = update.effective_message, update.effective_user
-        if message is None:
-            return None
-        if user is None or message.chat.type != ChatType.PRIVATE:
-            logger.warning("Refused %s outside a private chat (chat %s)", action, message.chat.id)
-            if message.chat.type != ChatType.CHANNEL:
-                await self._reply(message, "admin/private_only.html.j2")
-            return None
-        with self.services.session() as session:
-            role = admins.role_of(session, user.id)
-        if role is None or _RANK[role] < _RANK[minimum]:
-            logger.warning("Refused %s from user %s (role %s)", action, user.id, role)
-            await self._reply(message, "admin/not_allowed.html.j2")
-            return None
-        return message, user
-
-    async def _allowed_press(self, query: CallbackQuery, minimum: Role, action: str) -> bool:
-        with self.services.session() as session:
-            role = admins.role_of(session, query.from_user.id)
-        if role is None or _RANK[role] < _RANK[minimum]:
-            logger.warning(
-                "Refused button %s from user %s (role %s)", action, query.from_user.id, role
-            )
-            await query.answer(
-                self.services.renderer.render("admin/not_allowed.html.j2"), show_alert=True
-            )
-            return False
-        return True
+class EditHandlers(EditorHandlers):
+    def __init__(self, services: BotServices, imports: ImportHandlers) -> None:
+        super().__init__(services)
+        self.imports = imports  # confirms import drafts
 
     async def channel_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command posted in a channel: nobody can be identified there, so it is refused."""
@@ -97,8 +53,6 @@ class AdminHandlers:
         if message is not None:
             command = (message.text or "").split(maxsplit=1)[0][:40]
             logger.warning("Refused %s posted in channel %s", command, message.chat.id)
-
-    # --- The ticker (everyone) ------------------------------------------------------------
 
     async def ticker(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/changes [7d|24h|DATE]: recent changes to records, newest first."""
@@ -115,66 +69,12 @@ class AdminHandlers:
             rows = editing.recent_changes(session, since=since)
         await self._reply(message, "admin/changes.html.j2", rows=rows, since=since)
 
-    # --- Roles (owners) -------------------------------------------------------------------
-
-    async def grant(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        allowed = await self._allowed(update, Role.OWNER, "/grant")
-        if allowed is None:
-            return
-        message, user = allowed
-        args = context.args or []
-        if (
-            len(args) != 2
-            or not args[0].lstrip("-").isdigit()
-            or args[1].lower() not in ("editor", "owner")
-        ):
-            await self._reply(message, "admin/usage.html.j2", command="grant")
-            return
-        with self.services.session() as session:
-            change = admins.grant(
-                session,
-                by=Actor.telegram(user.id),
-                by_user=user.id,
-                user_id=int(args[0]),
-                role=Role(args[1].lower()),
-            )
-        self.services.reload_admins()
-        await self._reply(message, "admin/role_changed.html.j2", change=change)
-
-    async def revoke(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        allowed = await self._allowed(update, Role.OWNER, "/revoke")
-        if allowed is None:
-            return
-        message, user = allowed
-        args = context.args or []
-        if len(args) != 1 or not args[0].lstrip("-").isdigit():
-            await self._reply(message, "admin/usage.html.j2", command="revoke")
-            return
-        try:
-            with self.services.session() as session:
-                change = admins.revoke(session, by=Actor.telegram(user.id), user_id=int(args[0]))
-        except admins.RoleError as error:
-            await self._reply(message, "admin/role_refused.html.j2", reason=str(error))
-            return
-        self.services.reload_admins()
-        await self._reply(message, "admin/role_changed.html.j2", change=change)
-
-    async def list_admins(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        allowed = await self._allowed(update, Role.OWNER, "/admins")
-        if allowed is None:
-            return
-        with self.services.session() as session:
-            team = admins.admins(session)
-        await self._reply(allowed[0], "admin/admins.html.j2", team=team)
-
-    # --- One-line edits (editors) ---------------------------------------------------------
-
     async def set(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         allowed = await self._allowed(update, Role.EDITOR, "/set")
         if allowed is None:
             return
         message, user = allowed
-        text = _arguments(message)
+        text = arguments(message)
         try:
             with self.services.session() as session:
                 edit = editing.parse_set(session, a.load_catalog(session), text)
@@ -201,9 +101,7 @@ class AdminHandlers:
         message, user = allowed
         try:
             with self.services.session() as session:
-                source = figure_editing.add_source(
-                    session, _arguments(message), today=self._today()
-                )
+                source = figure_editing.add_source(session, arguments(message), today=self._today())
         except EditError as error:
             await self._reply(message, "admin/error.html.j2", error=error)
             return
@@ -217,7 +115,7 @@ class AdminHandlers:
         message, user = allowed
         try:
             with self.services.session() as session:
-                figure_edit = figure_editing.parse_add_figure(session, _arguments(message))
+                figure_edit = figure_editing.parse_add_figure(session, arguments(message))
                 shown = figure_editing.preview(session, figure_edit)
                 draft = drafts.create(
                     session,
@@ -237,7 +135,7 @@ class AdminHandlers:
         await self._reply(
             message,
             "admin/figure_preview.html.j2",
-            keyboard=_confirm_keyboard(self, draft.id),
+            keyboard=confirm_keyboard(self, draft.id),
             preview=shown,
             reader_view=rendered_html(reader_view),
         )
@@ -271,15 +169,13 @@ class AdminHandlers:
                 drafts.discard(session, draft)
         await self._reply(message, "admin/cancelled.html.j2")
 
-    # --- Guided edit ----------------------------------------------------------------------
-
     async def edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         allowed = await self._allowed(update, Role.EDITOR, "/edit")
         if allowed is None:
             return
         label = self.services.renderer.label
         keyboard = PreparedKeyboard(
-            [[_button(label("kind", kind), "ek", kind) for kind in KIND_NAMES]]
+            [[button(label("kind", kind), "ek", kind) for kind in KIND_NAMES]]
         )
         await self._reply(allowed[0], "admin/edit_start.html.j2", keyboard=keyboard)
 
@@ -331,7 +227,7 @@ class AdminHandlers:
         if action.verb == "ek":
             kind = KIND_NAMES[action.arg("kind")]
             rows = [
-                [_button(label("record", name), "er", kind.value, key)]
+                [button(label("record", name), "er", kind.value, key)]
                 for key, name in editing.records_of(session, kind)
             ]
             await query.answer()
@@ -357,7 +253,7 @@ class AdminHandlers:
                 now=now,
             )
             rows = [
-                [_button(label("option", option), "ef", started.id, option)]
+                [button(label("option", option), "ef", started.id, option)]
                 for option in EDITABLE[kind]
             ]
             await query.answer()
@@ -409,7 +305,7 @@ class AdminHandlers:
         if spec.vocabulary:
             keyboard = PreparedKeyboard(
                 [
-                    [_button(label("deal_status", value), "ev", draft.id, value)]
+                    [button(label("deal_status", value), "ev", draft.id, value)]
                     for value in spec.vocabulary
                 ]
             )
@@ -463,7 +359,7 @@ class AdminHandlers:
             await self._send_preview(message, editing.preview(session, edit, now.date()), draft.id)
             return
         skip_keyboard = PreparedKeyboard(
-            [[_button(self.services.renderer.label("skip"), "es", draft.id)]]
+            [[button(self.services.renderer.label("skip"), "es", draft.id)]]
         )
         await message.reply_text(
             self.services.renderer.render(f"admin/edit_ask_{stage}.html.j2"),
@@ -505,88 +401,14 @@ class AdminHandlers:
                 parse_mode=ParseMode.HTML,
             )
         elif draft.kind == "import":
-            await self._confirm_import(session, message, draft, actor)
-
-    # --- Documents (import) ---------------------------------------------------------------
-
-    async def document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        allowed = await self._allowed(update, Role.EDITOR, "document import")
-        if allowed is None:
-            return
-        message, user = allowed
-        document = message.document
-        if document is None:
-            return
-        if (document.file_size or 0) > MAX_IMPORT_BYTES:
-            await self._reply(
-                message, "admin/import_too_large.html.j2", limit=MAX_IMPORT_BYTES // 1024
-            )
-            return
-        from bot.services import importing  # the importer loads only when a file arrives
-
-        name = document.file_name or "upload.csv"
-        content = bytes(await (await document.get_file()).download_as_bytearray())
-        try:
-            dataset = importing.read_import_bytes(name, content)
-            with self.services.session() as session:
-                plan = importing.plan_import(session, dataset)
-                draft = drafts.create(
-                    session,
-                    user_id=user.id,
-                    chat_id=message.chat.id,
-                    kind="import",
-                    stage="preview",
-                    payload={"name": name, "content": content.decode("utf-8")},
-                    now=self.services.clock(),
-                )
-        except importing.ImportFileError as error:
-            await self._reply(
-                message,
-                "admin/import_errors.html.j2",
-                name=name,
-                problems=error.problems[:20],
-                more=max(0, len(error.problems) - 20),
-            )
-            return
-        await self._reply(
-            message,
-            "admin/import_plan.html.j2",
-            name=name,
-            plan=plan,
-            keyboard=_confirm_keyboard(self, draft.id),
-        )
-
-    async def _confirm_import(
-        self, session: Session, message: Message, draft: EditDraft, actor: str
-    ) -> None:
-        from bot.services import importing
-
-        dataset = importing.read_import_bytes(
-            draft.payload["name"], draft.payload["content"].encode("utf-8")
-        )
-        plan = importing.apply_import(session, dataset)
-        drafts.discard(session, draft)
-        touched = [*plan.changed_records, *((row.kind, row.key) for row in plan.inserted)]
-        for table, key in dict.fromkeys(touched):
-            record_type = TABLE_RECORD_TYPES.get(table)
-            if record_type is not None:
-                fields = tuple(c.field for c in plan.changes if (c.kind, c.key) == (table, key))
-                self.services.records_changed(RecordChanged(record_type, key, fields, actor))
-        await message.edit_text(
-            self.services.renderer.render(
-                "admin/import_applied.html.j2", name=draft.payload["name"], plan=plan
-            ),
-            parse_mode=ParseMode.HTML,
-        )
-
-    # --- Helpers --------------------------------------------------------------------------
+            await self.imports.confirm(session, message, draft, actor)
 
     async def _send_preview(self, message: Message, shown: Preview, draft_id: str) -> None:
         reader_view = self.presenter.text(_answer_for(shown))
         await self._reply(
             message,
             "admin/preview.html.j2",
-            keyboard=_confirm_keyboard(self, draft_id),
+            keyboard=confirm_keyboard(self, draft_id),
             preview=shown,
             reader_view=rendered_html(reader_view),
         )
@@ -602,52 +424,15 @@ class AdminHandlers:
             answer = a.FlightsAnswer(tuple(records.flights(session, freshness, slugs=(key,))))
         return self.presenter.text(answer) if answer is not None else ""
 
-    def _published(self, applied: editing.Applied, user_id: int) -> None:
-        fields = tuple(row.field for row in applied.changes if row.field)
-        self.services.records_changed(
-            RecordChanged(
-                applied.record_type, applied.key, fields, Actor.telegram(user_id), applied.batch
-            )
-        )
-
-    def _today(self) -> Any:
-        return self.services.clock().date()
-
-    async def _reply(
-        self, message: Message, template: str, *, keyboard: Any = None, **context: Any
-    ) -> None:
-        await message.reply_text(
-            self.services.renderer.render(template, **context),
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard,
-            link_preview_options=NO_PREVIEW,
-            do_quote=False,
-        )
-
 
 def _answer_for(shown: Preview) -> a.Answer:
-    view = RecordView(shown.record, shown.source, stale=False)
+    """The readers' answer for the previewed record (its type follows the edit's kind)."""
+    record, source = shown.record, shown.source
     if shown.edit.record_type is RecordType.PASS:
-        return a.PassAnswer(view)  # type: ignore[arg-type]
+        return a.PassAnswer(RecordView(cast("BorderPass", record), source, stale=False))
     if shown.edit.record_type is RecordType.DEAL:
-        return a.DealsAnswer((view,))  # type: ignore[arg-type]
-    return a.FlightsAnswer((view,))  # type: ignore[arg-type]
-
-
-def _button(text: str, verb: str, *args: str | int) -> Any:
-    from telegram import InlineKeyboardButton
-
-    return InlineKeyboardButton(text, callback_data=encode(verb, *args))
-
-
-def _confirm_keyboard(handlers: AdminHandlers, draft_id: str) -> PreparedKeyboard:
-    label = handlers.services.renderer.label
-    return PreparedKeyboard(
-        [[_button(label("confirm"), "ok", draft_id), _button(label("cancel"), "no", draft_id)]]
-    )
-
-
-_SPAN = re.compile(r"^(\d{1,3})\s*([dh])$")
+        return a.DealsAnswer((RecordView(cast("CommodityDeal", record), source, stale=False),))
+    return a.FlightsAnswer((RecordView(cast("FlightRoute", record), source, stale=False),))
 
 
 def _since(text: str, now: datetime) -> datetime:
@@ -661,9 +446,3 @@ def _since(text: str, now: datetime) -> datetime:
         return now - (timedelta(days=amount) if span[2] == "d" else timedelta(hours=amount))
     day = editing.parse_date(text, option="since").earliest
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def _arguments(message: Message) -> str:
-    """Everything after the command, quotes and all (context.args would drop the quoting)."""
-    text = message.text or ""
-    return text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
