@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -14,7 +15,7 @@ from sqlmodel import Session, SQLModel, select
 
 from bot import db
 from bot.bootstrap import seed
-from bot.models import BorderPass, FigureReport, StatusChange
+from bot.models import BorderPass, FigureReport, Source, StatusChange
 from bot.services.dataset import DatasetError, parse_dataset
 from bot.services.export import build_dataset, write_csv, write_json
 from bot.services.importing import (
@@ -641,3 +642,41 @@ def test_a_json_backup_applies_into_an_empty_postgres_database(
     assert not again.changed_anything
     assert exported(engine) == exported(edited_engine)
     engine.dispose()
+
+
+def test_an_import_updates_a_sources_details(seeded_engine: Engine, tmp_path: Path) -> None:
+    folder = export_csv(seeded_engine, tmp_path / "backup")
+    changed = edit_csv(
+        folder / "sources.csv",
+        tmp_path / "sources.csv",
+        "pti-2025-12-15",
+        url="https://example.org/pti-shipki-la",
+    )
+    with Session(seeded_engine) as session:
+        plan = plan_import(session, read_import_file(changed))
+    assert [(c.kind, c.key, c.field, c.new) for c in plan.changes] == [
+        ("source", "pti-2025-12-15", "url", "https://example.org/pti-shipki-la")
+    ]
+    apply_file(seeded_engine, changed)
+    with Session(seeded_engine) as session:
+        source = session.exec(select(Source).where(Source.key == "pti-2025-12-15")).one()
+    assert source.url == "https://example.org/pti-shipki-la"
+    with Session(seeded_engine) as session:
+        assert not plan_import(session, read_import_file(changed)).changes
+
+
+def test_an_import_updates_another_sources_reported_value(
+    seeded_engine: Engine, tmp_path: Path
+) -> None:
+    backup = exported(seeded_engine)
+    cy2025 = next(f for f in backup["trade_figures"] if f["period"] == "2025")
+    cy2025["reports"][0]["value"] = "20.4"
+    path = tmp_path / "backup.json"
+    path.write_text(json.dumps(backup), encoding="utf-8")
+    plan = apply_file(seeded_engine, path)
+    assert [(c.kind, c.field, c.old, c.new) for c in plan.changes] == [
+        ("figure_report", "value", "20.5", "20.4")
+    ]
+    with Session(seeded_engine) as session:
+        values = session.exec(select(FigureReport.value)).all()
+    assert Decimal("20.4") in values

@@ -8,7 +8,8 @@ Rules, so that loading is safe to repeat:
   An import is an editor's action (`overwrite=True`): it brings every record up to date,
   whoever changed it last, with the same history rows;
 - sources, figure reports and history rows are inserted once, keyed by their natural keys
-  (history rows an editor wrote have no key: they are matched by what they say and when).
+  (every history row carries an `event_key`); an import also updates the details of a source
+  and the value of a figure report that differ.
 
 The report lists every field change and inserted row, so an import can show its plan first.
 """
@@ -20,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -45,7 +46,10 @@ from bot.services.dataset import (
     HistoryItem,
     TradeFigureItem,
 )
-from bot.vocabulary import RecordType
+from bot.vocabulary import Quantity, RecordType
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +170,7 @@ def load_dataset(
             where = {column: getattr(item, column) for column in identity}
             record = _upsert(session, model, item, where, record_type, sources, load, report)
             if isinstance(item, TradeFigureItem):
-                _load_reports(session, record, item, sources, report)
+                _load_reports(session, record, item, sources, load, report)
             load.tick()
     _load_history(session, dataset.history, sources, load, report)
     session.flush()
@@ -179,7 +183,7 @@ def _load_sources(
     existing = {source.key: source for source in session.exec(select(Source)).all()}
     for item in dataset.sources:
         if item.key in existing:
-            report.add("source", "unchanged")
+            _refresh(existing[item.key], item, "source", item.key, load, report)
         else:
             source = Source(**{name: getattr(item, name) for name in type(item).model_fields})
             session.add(source)
@@ -276,35 +280,64 @@ def _load_reports(
     figure: EditableRecord,
     item: TradeFigureItem,
     sources: dict[str, Source],
+    load: _Load,
     report: LoadReport,
 ) -> None:
     session.flush()
-    known = {
-        (row.quantity, row.source_id)
+    known: dict[tuple[Quantity, int | None], FigureReport] = {
+        (row.quantity, row.source_id): row
         for row in session.exec(
             select(FigureReport).where(FigureReport.trade_figure_id == figure.id)
         ).all()
     }
     for entry in item.reports:
         source_id = sources[entry.source].id
-        if (entry.quantity, source_id) in known:
-            report.add("figure_report", "unchanged")
+        found = known.get((entry.quantity, source_id))
+        if found is not None:
+            label = f"{entry.quantity} by {entry.source} on {item.key}"
+            _refresh(found, entry, "figure_report", label, load, report, skip=("source",))
             continue
         assert figure.id is not None
         assert source_id is not None
-        session.add(
-            FigureReport(
-                trade_figure_id=figure.id,
-                quantity=entry.quantity,
-                value=entry.value,
-                source_id=source_id,
-                note=entry.note,
-            )
+        added = FigureReport(
+            trade_figure_id=figure.id,
+            quantity=entry.quantity,
+            value=entry.value,
+            source_id=source_id,
+            note=entry.note,
         )
-        known.add((entry.quantity, source_id))
+        session.add(added)
+        known[(entry.quantity, source_id)] = added
         report.add_inserted(
             "figure_report", f"{entry.quantity} by {entry.source}", f"figure {item.key}"
         )
+
+
+def _refresh(
+    row: Source | FigureReport,
+    item: BaseModel,
+    kind: str,
+    label: str,
+    load: _Load,
+    report: LoadReport,
+    *,
+    skip: tuple[str, ...] = (),
+) -> None:
+    """Bring a source or a figure report up to date on an import; the seed leaves them be."""
+    changed = {
+        name: getattr(item, name)
+        for name in type(item).model_fields
+        if name not in skip and hasattr(row, name) and getattr(row, name) != getattr(item, name)
+    }
+    if not changed or not load.overwrite:
+        report.add(kind, "unchanged")
+        return
+    for name, value in changed.items():
+        report.changes.append(
+            FieldChange(kind, label, name, _as_text(getattr(row, name)), _as_text(value))
+        )
+        setattr(row, name, value)
+    report.add(kind, "updated")
 
 
 def _load_history(
