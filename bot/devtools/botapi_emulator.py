@@ -1075,11 +1075,9 @@ class BotApiEmulator:
         tally = _Tally(method)
         deadline = time.monotonic() + timeout
         while True:
-            with self._lock:
-                if tally.update(self._records_of(chat_id)) >= count:
-                    return self._select(chat_id, method)
-                if time.monotonic() >= deadline:
-                    raise TimeoutError(self._describe_shortfall(chat_id, count, timeout, method))
+            found = self._arrived(tally, chat_id, count, deadline, timeout, method)
+            if found is not None:
+                return found
             time.sleep(_WAIT_POLL_SECONDS)
 
     async def wait_for_messages_async(
@@ -1094,12 +1092,27 @@ class BotApiEmulator:
         tally = _Tally(method)
         deadline = time.monotonic() + timeout
         while True:
-            with self._lock:
-                if tally.update(self._records_of(chat_id)) >= count:
-                    return self._select(chat_id, method)
-                if time.monotonic() >= deadline:
-                    raise TimeoutError(self._describe_shortfall(chat_id, count, timeout, method))
+            found = self._arrived(tally, chat_id, count, deadline, timeout, method)
+            if found is not None:
+                return found
             await asyncio.sleep(_WAIT_POLL_SECONDS)
+
+    def _arrived(
+        self,
+        tally: _Tally,
+        chat_id: ChatKey | None,
+        count: int,
+        deadline: float,
+        timeout: float,
+        method: str | None,
+    ) -> list[SentMessage] | None:
+        """One look for the awaited messages: them, None to keep waiting, or TimeoutError."""
+        with self._lock:
+            if tally.update(self._records_of(chat_id)) >= count:
+                return self._select(chat_id, method)
+            if time.monotonic() >= deadline:
+                raise TimeoutError(self._describe_shortfall(chat_id, count, timeout, method))
+        return None
 
     def _describe_shortfall(
         self, chat_id: ChatKey | None, count: int, timeout: float, method: str | None

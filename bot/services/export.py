@@ -90,7 +90,7 @@ def build_dataset(session: Session) -> Dataset:
         notes=tuple(item(ContextNoteItem, r) for r in _ordered(session, ContextNote)),
         history=tuple(
             HistoryItem(
-                # Rows an editor wrote have no key yet; their id makes one that stays stable.
+                # Every row gets a key when written; only rows from before keys existed use this.
                 key=row.event_key or f"history-{row.id}",
                 record_type=row.record_type,
                 record_key=row.record_key,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.constants import ChatType, ParseMode
 
-from bot.services import admins
+from bot.services import admins, drafts
 from bot.services.events import RecordChanged
 from bot.telegram.keyboards import button
 from bot.telegram.prepared import PreparedKeyboard
@@ -22,8 +22,10 @@ from bot.vocabulary import Actor, Role
 if TYPE_CHECKING:
     from datetime import date
 
+    from sqlmodel import Session
     from telegram import CallbackQuery, Message, Update, User
 
+    from bot.models import EditDraft
     from bot.services import editing
     from bot.telegram.services import BotServices
 
@@ -78,6 +80,27 @@ class EditorHandlers:
             RecordChanged(
                 applied.record_type, applied.key, fields, Actor.telegram(user_id), applied.batch
             )
+        )
+
+    def _draft(
+        self,
+        session: Session,
+        message: Message,
+        user: User,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        stage: str = "preview",
+    ) -> EditDraft:
+        """Keep an edit awaiting this editor's next step in this chat."""
+        return drafts.create(
+            session,
+            user_id=user.id,
+            chat_id=message.chat.id,
+            kind=kind,
+            stage=stage,
+            payload=payload,
+            now=self.services.clock(),
         )
 
     def _today(self) -> date:

@@ -81,15 +81,7 @@ class EditHandlers(EditorHandlers):
                 record = editing.load_record(session, edit.record_type, edit.key)
                 edit = replace(edit, expected_version=record.version)
                 shown = editing.preview(session, edit, self._today())
-                draft = drafts.create(
-                    session,
-                    user_id=user.id,
-                    chat_id=message.chat.id,
-                    kind="set",
-                    stage="preview",
-                    payload=edit.to_payload(),
-                    now=self.services.clock(),
-                )
+                draft = self._draft(session, message, user, "set", edit.to_payload())
                 await self._send_preview(message, shown, draft.id)
         except EditError as error:
             await self._reply(message, "admin/error.html.j2", error=error)
@@ -117,15 +109,7 @@ class EditHandlers(EditorHandlers):
             with self.services.session() as session:
                 figure_edit = figure_editing.parse_add_figure(session, arguments(message))
                 shown = figure_editing.preview(session, figure_edit)
-                draft = drafts.create(
-                    session,
-                    user_id=user.id,
-                    chat_id=message.chat.id,
-                    kind="figure",
-                    stage="preview",
-                    payload=figure_edit.to_payload(),
-                    now=self.services.clock(),
-                )
+                draft = self._draft(session, message, user, "figure", figure_edit.to_payload())
                 reader_view = self.presenter.text(
                     a.FiguresAnswer("deficit", shown.quantity, (shown.series_figures,))
                 )
@@ -243,15 +227,7 @@ class EditHandlers(EditorHandlers):
             payload = Edit(
                 kind, action.arg("key"), {}, expected_version=record.version
             ).to_payload()
-            started = drafts.create(
-                session,
-                user_id=user.id,
-                chat_id=message.chat.id,
-                kind="guided",
-                stage="field",
-                payload=payload,
-                now=now,
-            )
+            started = self._draft(session, message, user, "guided", payload, stage="field")
             rows = [
                 [button(label("option", option), "ef", started.id, option)]
                 for option in EDITABLE[kind]

@@ -51,15 +51,8 @@ class ImportHandlers(EditorHandlers):
             dataset = importing.read_import_bytes(name, content)
             with self.services.session() as session:
                 plan = importing.plan_import(session, dataset)
-                draft = drafts.create(
-                    session,
-                    user_id=user.id,
-                    chat_id=message.chat.id,
-                    kind="import",
-                    stage="preview",
-                    payload={"name": name, "content": content.decode("utf-8")},
-                    now=self.services.clock(),
-                )
+                payload = {"name": name, "content": content.decode("utf-8")}
+                draft = self._draft(session, message, user, "import", payload)
         except importing.ImportFileError as error:
             await self._reply(
                 message,
