@@ -361,10 +361,13 @@ class Subscriber(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     topics: list[str] = json_list_column()
     alerts_enabled: bool = True
-    quiet_hours: bool = True
+    quiet_hours: bool = True  # hold alerts between 22:00 and 07:00 local
+    include_chart: bool = False  # the trade chart after the digest text
     language: str = Field(default="en", max_length=8)
     active: bool = True
     deactivated_reason: str | None = Field(default=None, max_length=200)
+    # Who subscribed a channel or group (a Telegram user id); None for a private chat.
+    added_by: int | None = telegram_id_column(optional=True)
     next_digest_at: datetime | None = utc_column(index=True)
     last_digest_at: datetime | None = utc_column()
     created_at: datetime = utc_column(default=True)
@@ -389,9 +392,31 @@ class Delivery(SQLModel, table=True):
     due_at: datetime = Field(sa_type=UTCDateTime)
     state: DeliveryState = enum_column(DeliveryState)
     attempts: int = 0
+    # Pending: not before this moment (a retry's backoff, a 429, quiet hours).
+    # Sending: the claim's lease; past it, the claimant is presumed dead and the row is resumed.
     next_attempt_at: datetime | None = utc_column()
+    # A digest reports what changed after `since` (the previous digest's due time).
+    since: datetime | None = utc_column()
+    # An alert reports the history rows with after_change_id < id <= up_to_change_id.
+    after_change_id: int | None = None
+    up_to_change_id: int | None = None
+    # A long digest is several messages: a resumed delivery continues after the last sent part.
+    parts_sent: int = 0
     message_id: int | None = telegram_id_column(optional=True)
     last_error: str | None = Field(default=None, max_length=1000)
     created_at: datetime = utc_column(default=True)
     updated_at: datetime = utc_column(default=True)
     sent_at: datetime | None = utc_column()
+
+
+class DispatchCursor(SQLModel, table=True):
+    """How far a dispatcher has read the history (`status_change.id`): alerts resume from here.
+
+    Its row is locked while alerts are written, so two instances never alert the same change.
+    """
+
+    __tablename__ = "dispatch_cursor"
+
+    name: str = Field(primary_key=True, max_length=32)
+    position: int = 0
+    updated_at: datetime = utc_column(default=True)
