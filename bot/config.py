@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     stale_after_days: int = Field(default=120, ge=1)
     answer_cache_seconds: int = Field(default=30, ge=0)
+    # Digests and alerts: messages per second across all chats (0: no throttle, e.g. towards a
+    # local Bot API server); requests in flight at once; how long a claimed delivery is held
+    # before another run (or instance) may presume its sender dead and resume it.
+    broadcast_rate: float = Field(default=25.0, ge=0)
+    broadcast_concurrency: int = Field(default=4, ge=1, le=256)
+    delivery_lease_seconds: int = Field(default=60, ge=5)
+    # Changes made within this many seconds of the first one go out as one alert.
+    alert_batch_seconds: int = Field(default=30, ge=0, le=300)
 
     @field_validator("telegram_bot_token")
     @classmethod

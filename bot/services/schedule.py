@@ -112,3 +112,40 @@ def quiet_until(*, timezone: str, at: datetime) -> datetime | None:
 def local_time(at: datetime, timezone: str) -> datetime:
     """`at` on the subscriber's clock, for telling them when something will arrive."""
     return at.astimezone(_zone(timezone))
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_moment(text: str, *, timezone: str, now: datetime) -> datetime:
+    """A moment an operator types: ISO 8601 ("2026-11-23T09:00", with or without an offset;
+    without one it is read in `timezone`), or a weekday and time ("monday 09:00"), meaning
+    the next such moment on `timezone`'s clock after `now`.
+
+    Raises ValueError with a message fit to show.
+    """
+    cleaned = text.strip()
+    try:
+        moment = datetime.fromisoformat(cleaned)
+    except ValueError:
+        pass
+    else:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=_zone(timezone))
+        return moment.astimezone(UTC)
+    day, _, clock = cleaned.lower().partition(" ")
+    hour, _, minute = clock.strip().partition(":")
+    if day[:3] in _WEEKDAYS and hour.isdigit() and (minute or "0").isdigit():
+        wanted = _WEEKDAYS.index(day[:3])
+        at = time(int(hour) % 24, int(minute or 0) % 60) if int(hour) < 24 else None
+        if at is not None and int(minute or 0) < 60:
+            today = now.astimezone(_zone(timezone)).date()
+            for offset in range(8):
+                candidate = today + timedelta(days=offset)
+                moment = datetime.combine(candidate, at, tzinfo=_zone(timezone))
+                if candidate.weekday() == wanted and moment.astimezone(UTC) > now:
+                    return moment.astimezone(UTC)
+    raise ValueError(
+        f"{text!r} is not a moment: use ISO 8601 (2026-11-23T09:00, 2026-11-23T03:30Z) "
+        "or a weekday and time (monday 09:00)"
+    )

@@ -26,6 +26,7 @@ from telegram.ext import (
 from bot.rendering import Renderer
 from bot.services import admins
 from bot.telegram.answer_cache import AnswerCache
+from bot.telegram.broadcast import DeliveryJobs
 from bot.telegram.errors import ErrorHandler
 from bot.telegram.handlers.buttons import ButtonHandlers
 from bot.telegram.handlers.editors import EditHandlers, ImportHandlers, RoleHandlers
@@ -74,7 +75,10 @@ def build_application(
     engine: Engine,
     request: BaseRequest | None = None,
     clock: Callable[[], datetime] | None = None,
+    deliver: bool = False,
 ) -> AnyApplication:
+    """The bot's application; with `deliver`, it also sends digests and alerts on schedule
+    (off for the terminal chat and for tests that only talk to it)."""
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the Telegram application")
     builder = ApplicationBuilder().token(settings.telegram_bot_token.get_secret_value())
@@ -89,9 +93,19 @@ def build_application(
         Renderer(settings.templates_dir),
         AnswerCache(settings.answer_cache_seconds),
     )
-    application = builder.post_init(_register_commands_for(services)).build()
     if clock is not None:
         services.clock = clock
+    deliveries = DeliveryJobs(services) if deliver else None
+    register_commands = _register_commands_for(services)
+
+    async def post_init(application: AnyApplication) -> None:
+        await register_commands(application)
+        if deliveries is not None:
+            await deliveries.start(application)
+
+    if deliveries is not None:
+        builder = builder.post_stop(deliveries.stop).post_shutdown(deliveries.shutdown)
+    application = builder.post_init(post_init).build()
     questions = QuestionHandlers(services)
     buttons = ButtonHandlers(services)
     inline = InlineHandlers(services)
@@ -176,6 +190,6 @@ def _register_commands_for(services: BotServices) -> Callable[[AnyApplication], 
 
 def run_bot(settings: Settings, engine: Engine) -> None:
     """Polling in the foreground until interrupted."""
-    application = build_application(settings, engine=engine)
+    application = build_application(settings, engine=engine, deliver=True)
     logger.info("Starting the Telegram bot (polling).")
     application.run_polling()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
     from bot.telegram.services import BotServices
 
 NO_PREVIEW = PreparedLinkPreview(is_disabled=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    key: str  # the data it shows: an upload is reused until the data changes
+    photo: str | bytes  # a Telegram file id, or PNG bytes to upload
+    caption: str
 
 
 def rendered_html(text: str) -> Markup:
@@ -69,13 +77,21 @@ class Presenter:
         )
 
     async def send_chart(self, message: Message, answer: a.ChartAnswer, session: Session) -> None:
+        chart = self.chart(answer.kind, session)
+        sent = await message.reply_photo(
+            chart.photo, caption=chart.caption, parse_mode=ParseMode.HTML, do_quote=False
+        )
+        self.remember_upload(chart, sent)
+
+    def chart(self, kind: charts.ChartKind, session: Session) -> Chart:
+        """The chart of both series, as a Telegram file id when this one was uploaded before."""
         india = figures.load_series(session, Series.INDIA_FY)
         china = figures.load_series(session, Series.CHINA_CY)
-        key = charts.data_key(answer.kind, (india, china))
+        key = charts.data_key(kind, (india, china))
         sources = sorted(
             {v.source.publisher for v in (*charts.charted(india), *charts.charted(china))}
         )
-        caption = self.services.renderer.render(answer.template, kind=answer.kind, sources=sources)
+        caption = self.services.renderer.render(a.ChartAnswer.template, kind=kind, sources=sources)
         photo: str | bytes
         if key in self.services.chart_uploads:
             photo = self.services.chart_uploads[key]
@@ -86,15 +102,12 @@ class Presenter:
                 for name in ("imports", "exports", "deficit", "total", "unit")
             }
             photo = charts.render_png(
-                answer.kind,
+                kind,
                 ((label("chart.india_title"), india), (label("chart.china_title"), china)),
                 texts,
             )
-        sent = await message.reply_photo(
-            photo,
-            caption=caption[: MessageLimit.CAPTION_LENGTH],
-            parse_mode=ParseMode.HTML,
-            do_quote=False,
-        )
+        return Chart(key, photo, caption[: MessageLimit.CAPTION_LENGTH])
+
+    def remember_upload(self, chart: Chart, sent: Message) -> None:
         if sent.photo:
-            self.services.chart_uploads[key] = sent.photo[-1].file_id
+            self.services.chart_uploads[chart.key] = sent.photo[-1].file_id

@@ -1,0 +1,446 @@
+"""Sending digests and alerts: the ledger's deliveries, throttled, through a bot of their own.
+
+Broadcasts use their own `Bot` and HTTP connection pool and their own throttle, so a digest run
+never queues in front of the answers to questions (those go through the application's bot).
+The run itself is a background task: updates keep being handled while it sends.
+
+Per message: wait for the throttle, send, record the message in the ledger at once. Telegram's
+answers decide what happens next (DESIGN section 4): 429 pauses every sender for `retry_after`;
+403 and "chat not found" deactivate the subscriber and are never retried; a group that became a
+supergroup is followed to its new id; timeouts and network errors back off and retry; other
+refusals fail the delivery with the reason kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from aiolimiter import AsyncLimiter
+from telegram import Bot, Message
+from telegram.constants import ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.rendering import Renderer
+from bot.services import delivery
+from bot.services import digest as content
+from bot.telegram.answer_cache import AnswerCache
+from bot.telegram.presenter import NO_PREVIEW, Chart, Presenter
+from bot.telegram.services import BotServices
+from bot.vocabulary import DeliveryKind, DeliveryState
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from bot.config import Settings
+    from bot.services.delivery import Claim
+    from bot.telegram.app import AnyApplication
+
+logger = logging.getLogger(__name__)
+
+# Between two messages to the same chat (a digest in several parts): Telegram asks for at most
+# one a second in a private chat and 20 a minute in a group or channel.
+PRIVATE_SPACING = 1.05
+GROUP_SPACING = 3.05
+# Deliveries in progress per request in flight: the others wait for their chat's spacing
+# (a digest in two parts) without holding a connection.
+DELIVERIES_PER_REQUEST = 8
+# Telegram's "chat not found" is a 400, but means the same as a 403 for a subscriber.
+GONE_CHAT_ERRORS = ("chat not found", "user not found", "peer_id_invalid", "group chat was deleted")
+
+
+@dataclass(slots=True)
+class RunReport:
+    """What one run did, for logs, the CLI and the benchmarks."""
+
+    scheduled: int = 0
+    alerts: int = 0
+    sent: int = 0  # messages
+    delivered: int = 0  # deliveries completed
+    blocked: int = 0
+    failed: int = 0
+    retried: int = 0
+    rate_limited: int = 0  # 429s seen
+    released: int = 0  # handed back unsent (a 429 pause, a shutdown)
+    errors: list[str] = field(default_factory=list)
+
+
+Part = str | Chart
+
+
+def make_broadcast_bot(services: BotServices) -> Bot:
+    settings = services.settings
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is required to send digests")
+    base_url = "https://api.telegram.org/bot"
+    if settings.telegram_api_base_url is not None:
+        base_url = f"{str(settings.telegram_api_base_url).rstrip('/')}/bot"
+    request = HTTPXRequest(
+        connection_pool_size=settings.broadcast_concurrency + 1,
+        read_timeout=15,
+        write_timeout=15,
+        pool_timeout=15,
+    )
+    return Bot(settings.telegram_bot_token.get_secret_value(), base_url=base_url, request=request)
+
+
+class Broadcaster:
+    def __init__(self, services: BotServices, bot: Bot) -> None:
+        self.services = services
+        self.bot = bot
+        settings = services.settings
+        self.concurrency = settings.broadcast_concurrency
+        self._in_flight = asyncio.Semaphore(self.concurrency)
+        self.lease_seconds = settings.delivery_lease_seconds
+        self._limiter = (
+            AsyncLimiter(settings.broadcast_rate, 1) if settings.broadcast_rate > 0 else None
+        )
+        self._paused_until = 0.0  # monotonic: after a 429, nobody sends before this
+        self._last_sent: dict[int, float] = {}  # chat id -> monotonic time of its last message
+        self._stopping = False
+        self._draining = asyncio.Lock()
+        # Rendered messages by content key; reset by each drain, since the data may have changed.
+        self._rendered: dict[tuple[object, ...], list[Part]] = {}
+
+    # --- the run --------------------------------------------------------------------------
+
+    async def run_due(self) -> RunReport:
+        """Schedule what is due (digests, alerts), then send everything claimable."""
+        report = RunReport()
+        now = self.services.clock()
+        engine = self.services.engine
+        report.scheduled = delivery.schedule_due_digests(engine, now=now)
+        report.alerts = delivery.dispatch_alerts(
+            engine, now=now, batch_seconds=self.services.settings.alert_batch_seconds
+        )
+        await self.drain(report)
+        return report
+
+    async def drain(self, report: RunReport | None = None) -> RunReport:
+        """Send claimable deliveries until none is left; one drain at a time per process."""
+        report = report or RunReport()
+        if self._draining.locked():
+            return report
+        async with self._draining:
+            self._rendered.clear()
+            queue: deque[Claim] = deque()
+            claiming = asyncio.Lock()
+            workers = [
+                self._work(queue, claiming, report)
+                for _ in range(self.concurrency * DELIVERIES_PER_REQUEST)
+            ]
+            try:
+                await asyncio.gather(*workers)
+            finally:
+                # Claims not started (a shutdown, a cancelled run) go back at once, so a restart
+                # resumes them without waiting for the lease to run out.
+                self._release(list(queue), report, wait=0.0)
+                queue.clear()
+        if report.sent or report.blocked or report.failed:
+            logger.info(
+                "Delivery run: %d messages, %d deliveries, %d blocked, %d failed, %d retried, "
+                "%d 429s",
+                report.sent,
+                report.delivered,
+                report.blocked,
+                report.failed,
+                report.retried,
+                report.rate_limited,
+            )
+        return report
+
+    def stop(self) -> None:
+        """Finish the messages in flight, claim nothing more (graceful shutdown)."""
+        self._stopping = True
+
+    async def _work(self, queue: deque[Claim], claiming: asyncio.Lock, report: RunReport) -> None:
+        while not self._stopping:
+            if not queue:
+                async with claiming:
+                    if not queue:
+                        await self._wait_for_pause()
+                        queue.extend(
+                            delivery.claim(
+                                self.services.engine,
+                                now=self.services.clock(),
+                                limit=self.concurrency * DELIVERIES_PER_REQUEST,
+                                lease_seconds=self.lease_seconds,
+                            )
+                        )
+                        if not queue:
+                            return
+                continue
+            claimed = queue.popleft()
+            try:
+                await self._deliver(claimed, queue, report)
+            except Exception as error:  # a bug must not stop the other deliveries
+                logger.exception("Delivery %d failed unexpectedly", claimed.delivery_id)
+                report.errors.append(repr(error))
+                self._retry(claimed, repr(error), report)
+
+    # --- one delivery ---------------------------------------------------------------------
+
+    async def _deliver(self, claimed: Claim, queue: deque[Claim], report: RunReport) -> None:
+        engine = self.services.engine
+        if not claimed.active:
+            delivery.block(
+                engine,
+                claimed,
+                reason=claimed.deactivated_reason or "unsubscribed",
+                now=self._now(),
+            )
+            report.blocked += 1
+            return
+        parts = self._content(claimed)
+        if not parts:  # e.g. an alert about topics this subscriber no longer follows
+            delivery.record_sent_part(
+                engine, claimed, parts_sent=0, total=0, message_id=None, now=self._now()
+            )
+            report.delivered += 1
+            return
+        chat_id = claimed.chat_id
+        index = claimed.parts_sent
+        while index < len(parts):
+            await self._space(chat_id, claimed.chat_type)
+            try:
+                async with self._in_flight:
+                    await self._wait_for_pause()
+                    if self._limiter is not None:
+                        await self._limiter.acquire()
+                    self._mark_sending(chat_id)
+                    message = await self._send(chat_id, parts[index])
+            except RetryAfter as error:
+                report.rate_limited += 1
+                wait = _seconds(error)
+                self._paused_until = max(self._paused_until, time.monotonic() + wait)
+                logger.warning("Telegram asked us to wait %.0f s (429)", wait)
+                pending = [claimed, *queue]
+                queue.clear()
+                self._release(pending, report, wait=wait)
+                return
+            except ChatMigrated as error:
+                chat_id = error.new_chat_id
+                delivery.move_chat(engine, claimed, new_chat_id=chat_id, now=self._now())
+                continue
+            except Forbidden as error:
+                self._block(claimed, error.message, report)
+                return
+            except BadRequest as error:
+                if any(text in error.message.lower() for text in GONE_CHAT_ERRORS):
+                    self._block(claimed, error.message, report)
+                else:
+                    delivery.fail(engine, claimed, error=error.message, now=self._now())
+                    report.failed += 1
+                return
+            except (NetworkError, TelegramError) as error:  # timeouts included
+                self._retry(claimed, f"{type(error).__name__}: {error.message}", report)
+                return
+            index += 1
+            report.sent += 1
+            delivery.record_sent_part(
+                engine,
+                claimed,
+                parts_sent=index,
+                total=len(parts),
+                message_id=message.message_id,
+                now=self._now(),
+            )
+        report.delivered += 1
+
+    def _content(self, claimed: Claim) -> list[Part]:
+        """The messages of a delivery, rendered once per distinct content in this process."""
+        key = claimed.content_key
+        cached = self._rendered.get(key)
+        if cached is not None:
+            return cached
+        renderer = self.services.renderer
+        parts: list[Part]
+        with self.services.session() as session:
+            if claimed.kind is DeliveryKind.DIGEST:
+                built = content.build_digest(
+                    session,
+                    topics=claimed.topics,
+                    since=claimed.since,
+                    freshness=self.services.freshness(),
+                    frequency=claimed.frequency,
+                )
+                parts = list(content.render_digest(renderer, built))
+                if claimed.include_chart:
+                    parts.append(Presenter(self.services).chart("deficit", session))
+            else:
+                alert = content.build_alert(
+                    session,
+                    topics=claimed.topics,
+                    after_change_id=claimed.after_change_id or 0,
+                    up_to_change_id=claimed.up_to_change_id or 0,
+                )
+                parts = [] if alert is None else list(content.render_alert(renderer, alert))
+        if len(self._rendered) >= 512:
+            self._rendered.clear()
+        self._rendered[key] = parts
+        return parts
+
+    async def _send(self, chat_id: int, part: Part) -> Message:
+        if isinstance(part, Chart):
+            sent = await self.bot.send_photo(
+                chat_id, part.photo, caption=part.caption, parse_mode=ParseMode.HTML
+            )
+            Presenter(self.services).remember_upload(part, sent)
+            return sent
+        return await self.bot.send_message(
+            chat_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+        )
+
+    # --- pacing ---------------------------------------------------------------------------
+
+    async def _wait_for_pause(self) -> None:
+        wait = self._paused_until - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _space(self, chat_id: int, chat_type: str) -> None:
+        """Wait until this chat may get its next message (Telegram's per-chat limits)."""
+        spacing = PRIVATE_SPACING if chat_type == ChatType.PRIVATE else GROUP_SPACING
+        last = self._last_sent.get(chat_id)
+        if last is not None:
+            wait = last + spacing - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    def _mark_sending(self, chat_id: int) -> None:
+        now = time.monotonic()
+        self._last_sent[chat_id] = now
+        if len(self._last_sent) > 10_000:  # only recent chats matter for spacing
+            self._last_sent = {
+                chat: at for chat, at in self._last_sent.items() if now - at < GROUP_SPACING
+            }
+
+    # --- outcomes -------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self.services.clock()
+
+    def _block(self, claimed: Claim, reason: str, report: RunReport) -> None:
+        logger.info("Chat %s is gone (%s): subscriber deactivated", claimed.chat_id, reason)
+        delivery.block(self.services.engine, claimed, reason=reason, now=self._now())
+        report.blocked += 1
+
+    def _retry(self, claimed: Claim, error: str, report: RunReport) -> None:
+        state = delivery.retry_later(self.services.engine, claimed, error=error, now=self._now())
+        if state is DeliveryState.FAILED:
+            logger.warning("Delivery %d failed for good: %s", claimed.delivery_id, error)
+            report.failed += 1
+        else:
+            report.retried += 1
+
+    def _release(self, claims: list[Claim], report: RunReport, *, wait: float) -> None:
+        if not claims:
+            return
+        now = self._now()
+        delivery.release(
+            self.services.engine, claims, not_before=now + timedelta(seconds=wait), now=now
+        )
+        report.released += len(claims)
+
+
+def _seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():  # an int today, a timedelta in PTB's next major version
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class DeliveryJobs:
+    """The minutely digest tick and the alert check on PTB's JobQueue, and their one sender.
+
+    The ticks only write to the ledger and start a drain in the background, so a long run never
+    holds up the JobQueue (or the next tick), and the drain stops cleanly with the application.
+    """
+
+    ALERT_CHECK_SECONDS = 10
+
+    def __init__(self, services: BotServices) -> None:
+        self.services = services
+        self.broadcaster: Broadcaster | None = None
+        self._drain_task: asyncio.Task[RunReport] | None = None
+
+    async def start(self, application: AnyApplication) -> None:
+        bot = make_broadcast_bot(self.services)
+        await bot.initialize()
+        self.broadcaster = Broadcaster(self.services, bot)
+        jobs = application.job_queue
+        if jobs is None:
+            raise RuntimeError("python-telegram-bot[job-queue] is required for deliveries")
+        # Digests at once (what fell due while we were down), then on each minute (a due time
+        # is always a whole hour); alerts every few seconds.
+        now = self.services.clock()
+        jobs.run_once(self.digest_tick, when=0.5, name="digests-on-start")
+        jobs.run_repeating(
+            self.digest_tick,
+            interval=60,
+            first=61 - now.second - now.microsecond / 1e6,
+            name="digests",
+        )
+        jobs.run_repeating(
+            self.alert_tick, interval=self.ALERT_CHECK_SECONDS, first=1, name="alerts"
+        )
+        logger.info(
+            "Deliveries on: digest tick every minute, alert check every %d s",
+            self.ALERT_CHECK_SECONDS,
+        )
+
+    async def digest_tick(self, _context: object) -> None:
+        delivery.schedule_due_digests(self.services.engine, now=self.services.clock())
+        self._start_drain()
+
+    async def alert_tick(self, _context: object) -> None:
+        delivery.dispatch_alerts(
+            self.services.engine,
+            now=self.services.clock(),
+            batch_seconds=self.services.settings.alert_batch_seconds,
+        )
+        self._start_drain()
+
+    def _start_drain(self) -> None:
+        if self.broadcaster is None or (self._drain_task and not self._drain_task.done()):
+            return
+        self._drain_task = asyncio.create_task(self.broadcaster.drain(), name="deliveries")
+
+    async def stop(self, _application: AnyApplication) -> None:
+        """Let messages in flight finish (bounded), claim nothing more."""
+        if self.broadcaster is not None:
+            self.broadcaster.stop()
+        if self._drain_task is not None and not self._drain_task.done():
+            try:
+                await asyncio.wait_for(self._drain_task, timeout=20)
+            except TimeoutError:
+                logger.warning("Deliveries still in flight at shutdown; they resume on restart")
+
+    async def shutdown(self, _application: AnyApplication) -> None:
+        if self.broadcaster is not None:
+            await self.broadcaster.bot.shutdown()
+
+
+async def send_due_now(settings: Settings, engine: Engine, *, now: datetime) -> RunReport:
+    """One run from the command line, as the bot's tick would do it, at `now`."""
+    services = BotServices(
+        settings, engine, Renderer(settings.templates_dir), AnswerCache(0), clock=lambda: now
+    )
+    bot = make_broadcast_bot(services)
+    async with bot:
+        return await Broadcaster(services, bot).run_due()
