@@ -133,3 +133,37 @@ def test_admin_commands_for_set_up_and_recovery(tmp_path: Path) -> None:
     assert "user 7: editor -> no role" in tradewatch(tmp_path, "admin", "revoke", "7").stdout
     bad = tradewatch(tmp_path, "admin", "grant", "abc", "owner")
     assert bad.returncode == 2
+
+
+def test_digest_run_due_dry_run_replays_a_moment(tmp_path: Path) -> None:
+    from bot import db
+    from bot.config import Settings
+    from tests.test_delivery import MONDAY_0900_IST, add_subscribers
+
+    assert tradewatch(tmp_path, "seed").returncode == 0
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    engine = db.make_engine(settings)
+    add_subscribers(engine, 2, first_chat=777)
+    engine.dispose()
+
+    before = tradewatch(tmp_path, "digest", "run-due", "--dry-run", "--now", "2026-11-23T08:59")
+    assert before.returncode == 0, before.stderr
+    assert "no digest is due" in before.stdout
+
+    at_nine = tradewatch(tmp_path, "digest", "run-due", "--dry-run", "--now", "2026-11-23T09:00")
+    assert at_nine.returncode == 0, at_nine.stderr
+    assert f"At {MONDAY_0900_IST:%Y-%m-%d %H:%M} UTC" in at_nine.stdout
+    assert "777\tprivate\tweekly digest due Mon 23 Nov 09:00 Asia/Kolkata" in at_nine.stdout
+    assert "778\t" in at_nine.stdout
+    assert "digests due by 2026-11-23 03:30 UTC: 2" in at_nine.stdout
+
+    # A dry run changes nothing; a real run needs the token and says so.
+    status = tradewatch(tmp_path, "digest", "status")
+    assert "deliveries: none" in status.stdout
+    real = tradewatch(tmp_path, "digest", "run-due", "--now", "2026-11-23T09:00")
+    assert real.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN is not set" in real.stderr
+
+    bad = tradewatch(tmp_path, "digest", "run-due", "--dry-run", "--now", "someday")
+    assert bad.returncode == 2
+    assert "--now: 'someday' is not a moment" in bad.stderr

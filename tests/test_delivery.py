@@ -20,13 +20,14 @@ from bot.bootstrap import seed
 from bot.devtools.botapi_emulator import BotApiEmulator
 from bot.models import BorderPass, Delivery, StatusChange, Subscriber
 from bot.rendering import Renderer
-from bot.services import delivery
+from bot.services import admins, delivery
 from bot.telegram.answer_cache import AnswerCache
 from bot.telegram.broadcast import Broadcaster, RunReport, make_broadcast_bot
 from bot.telegram.plain import html_to_text
 from bot.telegram.services import BotServices
 from bot.vocabulary import Actor, DeliveryKind, DeliveryState, Frequency, PassStatus, RecordType
-from tests.conftest import FAKE_TOKEN
+from tests.conftest import FAKE_TOKEN, TODAY, BotUnderTest
+from tests.factories import callback_update
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -511,3 +512,50 @@ async def test_two_instances_on_postgresql_send_each_delivery_once(
     finally:
         for engine in engines:
             engine.dispose()
+
+
+async def test_an_editors_change_in_telegram_reaches_followers_as_one_alert(
+    bot: BotUnderTest,
+    make_sender: Callable[..., Sender],
+    emulator: BotApiEmulator,
+    seeded_engine: Engine,
+) -> None:
+    editor = 4242
+    with db.session_scope(seeded_engine) as session:
+        admins.bootstrap_owners(session, [editor])
+    [follower] = add_subscribers(seeded_engine, 1, first_chat=100, topics=["passes"], due=None)
+    [other] = add_subscribers(seeded_engine, 1, first_chat=200, topics=["flights"], due=None)
+    sender = make_sender(alert_batch_seconds=30)
+    sender.now = TODAY  # the application's clock: edits are recorded at this time
+    await sender.run()  # the alert cursor starts here
+
+    # Two edits within the batch window, through the real application.
+    for command in ("/set pass nathu-la reopening_scheduled", "/set pass shipki-la open"):
+        [preview] = [c for c in await bot.send(command, user_id=editor) if "reply_markup" in c]
+        confirm = preview["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        await bot.process(callback_update(bot.application.bot, confirm, user_id=editor))
+
+    assert (await sender.run()).alerts == 0  # still collecting
+    sender.now = TODAY + timedelta(seconds=31)
+    report = await sender.run()
+    assert report.alerts == 1
+    [alert] = texts(emulator, follower)
+    assert "Nathu La" in alert
+    assert "reopening scheduled" in alert
+    assert "Shipki La" in alert
+    assert texts(emulator, other) == []
+
+
+async def test_a_long_digest_resumes_after_its_last_sent_part(
+    make_sender: Callable[..., Sender], emulator: BotApiEmulator, seeded_engine: Engine
+) -> None:
+    [chat] = add_subscribers(seeded_engine, 1)
+    delivery.schedule_due_digests(seeded_engine, now=MONDAY_0900_IST)
+    with db.session_scope(seeded_engine) as session:
+        row = session.exec(select(Delivery)).one()
+        row.parts_sent = 1  # a crash after the first part was recorded
+    await make_sender().run()
+    [second_part] = texts(emulator, chat)
+    assert DIGEST_TITLE not in second_part
+    [row] = deliveries(seeded_engine)
+    assert (row.state, row.parts_sent) == (DeliveryState.SENT, 2)

@@ -10,6 +10,7 @@ import pytest
 from bot.services.schedule import (
     UnknownTimezoneError,
     next_digest_at,
+    parse_moment,
     quiet_until,
     resolve_timezone,
 )
@@ -161,3 +162,28 @@ def test_an_unknown_time_zone_is_refused_with_suggestions() -> None:
     for nonsense in ("", "../../etc/passwd", "x" * 100, "Mars/Olympus"):
         with pytest.raises(UnknownTimezoneError):
             resolve_timezone(nonsense)
+
+
+NOW = utc("2026-11-21 12:00")  # a Saturday
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("2026-11-23T09:00", "2026-11-23 03:30"),  # read in the default zone
+        ("2026-11-23T09:00+00:00", "2026-11-23 09:00"),
+        ("2026-11-23T03:30Z", "2026-11-23 03:30"),
+        ("monday 09:00", "2026-11-23 03:30"),
+        ("Mon 9", "2026-11-23 03:30"),
+        ("saturday 18:00", "2026-11-21 12:30"),  # later today in Kolkata
+        ("saturday 17:00", "2026-11-28 11:30"),  # already past today: next week
+    ],
+)
+def test_operators_moments(typed: str, expected: str) -> None:
+    assert parse_moment(typed, timezone="Asia/Kolkata", now=NOW) == utc(expected)
+
+
+@pytest.mark.parametrize("typed", ["someday", "monday 25:00", "monday 09:75", "", "2026-13-01"])
+def test_moments_that_are_not(typed: str) -> None:
+    with pytest.raises(ValueError, match="is not a moment"):
+        parse_moment(typed, timezone="Asia/Kolkata", now=NOW)
