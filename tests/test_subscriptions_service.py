@@ -259,6 +259,13 @@ def test_an_unknown_time_zone_comes_with_suggestions(engine: Engine) -> None:
     with pytest.raises(SettingError) as refused:
         change(engine, Setting.TIMEZONE, "Berlinn")
     assert refused.value.reason == "unknown_timezone"
+    assert refused.value.details["suggestions"] == ("Europe/Berlin",)
+    with pytest.raises(SettingError) as refused:
+        change(engine, Setting.TIMEZONE, "Asia/Kolkatta")
+    assert refused.value.details["suggestions"] == ("Asia/Kolkata",)
+    with pytest.raises(SettingError) as refused:
+        change(engine, Setting.TIMEZONE, "Qwertyuiop")
+    assert refused.value.details["suggestions"] == ()
     with pytest.raises(SettingError) as refused:
         change(engine, Setting.TIMEZONE, "Kolk")
     assert refused.value.details["suggestions"] == ("Asia/Kolkata",)

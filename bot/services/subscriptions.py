@@ -11,8 +11,11 @@ import logging
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import TYPE_CHECKING, Any
+from zoneinfo import available_timezones
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import update
 from sqlmodel import col, select
 
@@ -37,6 +40,7 @@ MIGRATED = "migrated to a supergroup"
 _HOUR = re.compile(r"^(\d{1,2})(?::00)?$")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
+_TYPO_CUTOFF = 80.0  # rapidfuzz ratio of a mistyped city to the real one ("Berlinn", "Kolkatta")
 
 
 class Outcome(StrEnum):
@@ -266,8 +270,9 @@ def change_setting(
             try:
                 subscriber.timezone = schedule.resolve_timezone(text)
             except schedule.UnknownTimezoneError as error:
+                suggestions = error.suggestions or _close_timezones(text)
                 raise SettingError(
-                    "unknown_timezone", text=text[:64], suggestions=error.suggestions
+                    "unknown_timezone", text=text[:64], suggestions=suggestions
                 ) from None
         case Setting.TOPIC:
             subscriber.topics = _toggled(subscriber.topics, text.lower())
@@ -281,6 +286,26 @@ def change_setting(
     session.add(subscriber)
     session.flush()
     return subscriber
+
+
+@cache
+def _cities() -> dict[str, str]:
+    """Each suggestable zone by the city it is named after ("Europe/Berlin": "berlin")."""
+    return {
+        name: name.rsplit("/", 1)[-1].replace("_", " ").lower()
+        for name in sorted(available_timezones())
+        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/"))
+    }
+
+
+def _close_timezones(text: str) -> tuple[str, ...]:
+    """Zones whose city is a likely typo of what was typed; `resolve_timezone` only offers
+    zones containing the text, which a misspelt city never is."""
+    typed = text.strip().rsplit("/", 1)[-1].replace("_", " ").lower()
+    if len(typed) < 4:
+        return ()
+    found = process.extract(typed, _cities(), scorer=fuzz.ratio, score_cutoff=_TYPO_CUTOFF, limit=3)
+    return tuple(name for _, _, name in found)
 
 
 def _schedule_of(subscriber: Subscriber) -> tuple[Frequency, int, int, str]:
