@@ -19,6 +19,10 @@ from bot.resources import templates_dir
 if TYPE_CHECKING:
     from pathlib import Path
 
+# Telegram's limit for one text message (telegram.constants.MessageLimit.MAX_TEXT_LENGTH),
+# repeated here so services and tests can split text without importing telegram.
+MAX_MESSAGE_LENGTH = 4096
+
 
 def amount(value: Decimal | None, places: int = 2) -> str:
     """'99.2', '113.45', '76.27': at most `places` decimals, trailing zeros dropped."""
@@ -82,3 +86,38 @@ class Renderer:
         module = self.environment.get_template(f"{template or 'buttons'}.j2").module
         text = str(getattr(module, macro)(*args))
         return html.unescape(text).strip()
+
+
+def split_html(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
+    """Split at blank lines (then lines) so no tag is cut: templates close tags per line."""
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    for block in text.split("\n\n"):
+        if len(block) <= limit:
+            pieces.append(block)
+            continue
+        # A paragraph longer than a message: pack its lines (a longer line is cut, rarely).
+        lines = [
+            line[i : i + limit]
+            for line in block.split("\n")
+            for i in range(0, max(len(line), 1), limit)
+        ]
+        pieces.extend(_pack(lines, "\n", limit))
+    return _pack(pieces, "\n\n", limit)
+
+
+def _pack(parts: list[str], separator: str, limit: int) -> list[str]:
+    """Join consecutive parts with `separator` into as few chunks of at most `limit` as fit."""
+    chunks: list[str] = []
+    current = ""
+    for part in parts:
+        candidate = f"{current}{separator}{part}" if current else part
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            chunks.append(current)
+            current = part
+    if current:
+        chunks.append(current)
+    return chunks

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from markupsafe import Markup
 from telegram.constants import MessageLimit, ParseMode
 
+from bot.rendering import split_html as split_html  # moved there; still importable here
 from bot.services import answers as a
 from bot.services import charts, figures
 from bot.telegram import keyboards
@@ -21,41 +22,6 @@ if TYPE_CHECKING:
     from bot.telegram.services import BotServices
 
 NO_PREVIEW = PreparedLinkPreview(is_disabled=True)
-
-
-def split_html(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Split at blank lines (then lines) so no tag is cut: templates close tags per line."""
-    if len(text) <= limit:
-        return [text]
-    pieces: list[str] = []
-    for block in text.split("\n\n"):
-        if len(block) <= limit:
-            pieces.append(block)
-            continue
-        # A paragraph longer than a message: pack its lines (a longer line is cut, rarely).
-        lines = [
-            line[i : i + limit]
-            for line in block.split("\n")
-            for i in range(0, max(len(line), 1), limit)
-        ]
-        pieces.extend(_pack(lines, "\n", limit))
-    return _pack(pieces, "\n\n", limit)
-
-
-def _pack(parts: list[str], separator: str, limit: int) -> list[str]:
-    """Join consecutive parts with `separator` into as few chunks of at most `limit` as fit."""
-    chunks: list[str] = []
-    current = ""
-    for part in parts:
-        candidate = f"{current}{separator}{part}" if current else part
-        if len(candidate) <= limit:
-            current = candidate
-        else:
-            chunks.append(current)
-            current = part
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 def rendered_html(text: str) -> Markup:
