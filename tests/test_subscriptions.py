@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.db import session_scope
-from bot.models import Delivery, Subscriber
+from bot.models import Delivery, StatusChange, Subscriber
 from bot.services import admins
 from bot.telegram.plain import html_to_text
-from bot.vocabulary import DeliveryKind, DeliveryState, Frequency, Role
+from bot.vocabulary import DeliveryKind, DeliveryState, Frequency, RecordType, Role
 from tests.factories import (
     callback_update,
     migration_update,
@@ -667,7 +667,66 @@ async def test_the_command_menu_lists_the_subscription_commands(
     await bot.application.post_init(bot.application)
     menus = [c.params["commands"] for c in bot.request.calls if c.method == "setMyCommands"]
     readers = {command["command"]: command["description"] for command in menus[0]}
-    assert {"subscribe", "unsubscribe", "settings", "timezone"} <= set(readers)
+    assert {"subscribe", "unsubscribe", "settings", "timezone", "digest"} <= set(readers)
     assert readers["subscribe"] == "Weekly digest and instant alerts for this chat"
     owner = {command["command"] for command in menus[-1]}
     assert {"subscribe_channel", "unsubscribe_channel"} <= owner
+
+
+# -- /digest -------------------------------------------------------------------------------
+
+
+async def test_digest_for_anyone_is_the_weekly_digest_of_every_topic(bot: BotUnderTest) -> None:
+    text = "\n\n".join(texts(await bot.send("/digest")))
+    assert "Your weekly Trade Watch digest, 21 Nov 2026" in text
+    for fact in (
+        "FY2024-25",
+        "USD 99.2 bn",
+        "2025",
+        "USD 116.12 bn",
+        "Reuters / Business Standard",
+    ):
+        assert fact in text
+    for section in (
+        "Recent changes",
+        "Trade (USD bn)",
+        "Commodity deals and restrictions",
+        "Border trade passes",
+        "Direct flights",
+        "Sources",
+    ):
+        assert section in text
+
+
+async def test_digest_for_a_subscriber_follows_its_settings(
+    bot: BotUnderTest, seeded_engine: Engine
+) -> None:
+    await bot.send("/subscribe")
+    for data in ("tw1|opt|555|topic|deals", "tw1|opt|555|frequency|daily", "tw1|opt|555|chart|on"):
+        await press(bot, data)
+    with session_scope(seeded_engine) as session:
+        subscriber = session.exec(select(Subscriber).where(Subscriber.chat_id == ASHA)).one()
+        subscriber.last_digest_at = utc("2026-11-20 03:30")
+        session.add(
+            StatusChange(
+                record_type=RecordType.PASS,
+                record_key="shipki-la",
+                field="status",
+                old_value="reopening_scheduled",
+                new_value="open",
+                actor="tg:1002",
+                at=utc("2026-11-20 10:00"),
+            )
+        )
+    calls = await bot.send("/digest")
+    text = "\n\n".join(texts(calls))
+    assert "Your daily Trade Watch digest" in text
+    assert "What changed since your last digest (20 Nov 2026 03:30 UTC)" in text
+    assert "Shipki La" in text
+    assert "Commodity deals and restrictions" not in text
+    assert "Border trade passes" in text
+    (chart,) = [call for call in calls if call["method"] == "sendPhoto"]
+    assert "India–China trade" in chart["caption"]
+    assert calls[-1]["method"] == "sendPhoto"  # after the digest text
+    # Asking for it changes nothing: the next digest is still due, with the same "since".
+    assert subscribed(seeded_engine).last_digest_at == utc("2026-11-20 03:30")

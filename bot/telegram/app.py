@@ -56,7 +56,7 @@ NEW_MESSAGES = filters.UpdateType.MESSAGE
 ADMIN_BUTTONS = r"^tw1\|(ok|no|ek|er|ef|ev|es)\|"
 # Callback verbs of the subscription settings.
 SUBSCRIPTION_BUTTONS = r"^tw1\|(sub|cfg|opt)\|"
-SUBSCRIPTION_COMMANDS = ("subscribe", "unsubscribe", "settings", "timezone")
+SUBSCRIPTION_COMMANDS = ("subscribe", "unsubscribe", "settings", "timezone", "digest")
 EDITOR_COMMANDS = (
     "set",
     "edit",
@@ -148,6 +148,7 @@ def build_application(
             CommandHandler("unsubscribe", subscriptions.unsubscribe, filters=NEW_MESSAGES),
             CommandHandler("settings", subscriptions.settings, filters=NEW_MESSAGES),
             CommandHandler("timezone", subscriptions.timezone, filters=NEW_MESSAGES),
+            CommandHandler("digest", subscriptions.digest, filters=NEW_MESSAGES),
             CommandHandler(
                 "subscribe_channel", subscriptions.subscribe_channel, filters=NEW_MESSAGES
             ),

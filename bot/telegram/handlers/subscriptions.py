@@ -20,7 +20,7 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, filters
 
-from bot.services import admins, schedule, subscriptions
+from bot.services import admins, digest, schedule, subscriptions
 from bot.services import answers as a
 from bot.services.questions import Intent, Question
 from bot.services.subscriptions import Outcome, Setting, SettingError
@@ -28,6 +28,7 @@ from bot.telegram import keyboards
 from bot.telegram.callbacks import Action, read_press
 from bot.telegram.prepared import PreparedKeyboard
 from bot.telegram.presenter import NO_PREVIEW, Presenter, rendered_html
+from bot.vocabulary import Frequency, Topic
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -59,6 +60,8 @@ _CHANNEL_ID = re.compile(r"^-100\d{5,13}$")
 _GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
 _ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 _IN_CHAT = (*_ADMINS, ChatMemberStatus.MEMBER)
+# The chart a subscriber with "chart in digest" gets after the digest text.
+DIGEST_CHART = a.ChartAnswer("trade")
 
 
 def timezone_prompt_target(message: Message) -> int | None:
@@ -161,6 +164,34 @@ class SubscriptionHandlers:
         else:
             text, keyboard = self._settings_page(subscriber, "main")
         await self._reply(message, text, keyboard)
+
+    async def digest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/digest: the digest now, as it would arrive (anyone may read it, as any answer).
+
+        A subscribed chat gets its own topics and frequency, with the changes since its last
+        digest; any other chat the weekly digest of every topic with recent changes.
+        """
+        message = update.effective_message
+        if message is None:
+            return
+        with self.services.session() as session:
+            subscriber = _active(subscriptions.find(session, chat_id=message.chat.id))
+            if subscriber is None:
+                topics, since, frequency = frozenset(digest.FOLLOWABLE), None, Frequency.WEEKLY
+            else:
+                topics = frozenset(Topic(topic) for topic in subscriber.topics)
+                since, frequency = subscriber.last_digest_at, subscriber.frequency
+            built = digest.build_digest(
+                session,
+                topics=topics,
+                since=since,
+                freshness=self.services.freshness(),
+                frequency=frequency,
+            )
+            for part in digest.render_digest(self.services.renderer, built):
+                await self._reply(message, part)
+            if subscriber is not None and subscriber.include_chart:
+                await self.presenter.send_chart(message, DIGEST_CHART, session)
 
     async def timezone(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/timezone NAME sets this chat's zone; /timezone alone asks for one."""
