@@ -423,7 +423,7 @@ async def test_a_group_prompt_mentions_the_administrator_who_asked(
     calls = await bot.send("UTC", reply_to=last_sent_message(bot), **in_group(MEMBER))
     assert "Only the group's administrators" in only(calls, "sendMessage")["plain"]
     assert subscribed(seeded_engine, GROUP).timezone == "Asia/Kolkata"
-    calls = await bot.send("UTC", reply_to=prompt_of(bot, GROUP), **in_group(ADMIN))
+    calls = await bot.send("@TradeWatchBot UTC", reply_to=prompt_of(bot, GROUP), **in_group(ADMIN))
     assert "Time zone set to UTC" in only(calls, "sendMessage")["plain"]
 
 

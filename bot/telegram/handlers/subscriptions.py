@@ -245,7 +245,9 @@ class SubscriptionHandlers:
             )
             return
         try:
-            subscriber = self._change(target, Setting.TIMEZONE, message.text or "")
+            # In a group a reply may also mention the bot: "@TradeWatchBot Europe/Paris".
+            typed = (message.text or "").replace(f"@{bot.username}", " ")
+            subscriber = self._change(target, Setting.TIMEZONE, typed)
         except SettingError as error:
             with self.services.session() as session:
                 current = _active(subscriptions.find(session, chat_id=target))
