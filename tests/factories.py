@@ -15,6 +15,13 @@ if TYPE_CHECKING:
 
 _update_ids = itertools.count(1)
 _message_ids = itertools.count(1000)
+# Telegram's sender of an anonymous group administrator's messages.
+ANONYMOUS_ADMIN = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
 
 
 def _chat(chat_id: int, chat_type: str) -> dict[str, Any]:
@@ -35,13 +42,25 @@ def message_update(
     edited: bool = False,
     forwarded: bool = False,
     document: str | None = None,
+    reply_to: dict[str, Any] | None = None,
+    anonymous_admin: bool = False,
 ) -> Update:
+    """A message as Telegram sends it.
+
+    `reply_to`: the message replied to, e.g. what the bot sent (`ApiCall.result`);
+    `anonymous_admin`: sent by a group administrator who posts as the group.
+    """
     message: dict[str, Any] = {
         "message_id": next(_message_ids),
         "date": int(time.time()),
         "chat": _chat(chat_id, chat_type),
         "from": {"id": user_id, "is_bot": False, "first_name": "Asha", "language_code": "en"},
     }
+    if anonymous_admin:
+        message["from"] = ANONYMOUS_ADMIN
+        message["sender_chat"] = _chat(chat_id, chat_type)
+    if reply_to is not None:
+        message["reply_to_message"] = reply_to
     if document is not None:
         message["document"] = {
             "file_id": document,
@@ -84,7 +103,13 @@ def message_update(
 
 
 def callback_update(
-    bot: Bot, data: str, *, message_id: int = 1, user_id: int = 555, chat_id: int = 555
+    bot: Bot,
+    data: str,
+    *,
+    message_id: int = 1,
+    user_id: int = 555,
+    chat_id: int = 555,
+    chat_type: str = "private",
 ) -> Update:
     query = {
         "id": str(next(_update_ids)),
@@ -94,7 +119,7 @@ def callback_update(
         "message": {
             "message_id": message_id,
             "date": int(time.time()),
-            "chat": _chat(chat_id, "private"),
+            "chat": _chat(chat_id, chat_type),
             "from": {
                 "id": BOT_ID,
                 "is_bot": True,
@@ -117,5 +142,62 @@ def inline_update(bot: Bot, query: str, *, user_id: int = 555) -> Update:
         "offset": "",
     }
     update = Update.de_json({"update_id": next(_update_ids), "inline_query": inline}, bot)
+    assert update is not None
+    return update
+
+
+def migration_update(bot: Bot, *, group_id: int, supergroup_id: int, in_supergroup: bool) -> Update:
+    """The service message of a group's upgrade: sent in the old group and in the new one."""
+    message: dict[str, Any] = {
+        "message_id": next(_message_ids),
+        "date": int(time.time()),
+        "from": {"id": 555, "is_bot": False, "first_name": "Asha"},
+    }
+    if in_supergroup:
+        message.update(chat=_chat(supergroup_id, "supergroup"), migrate_from_chat_id=group_id)
+    else:
+        message.update(chat=_chat(group_id, "group"), migrate_to_chat_id=supergroup_id)
+    update = Update.de_json({"update_id": next(_update_ids), "message": message}, bot)
+    assert update is not None
+    return update
+
+
+def my_chat_member_update(
+    bot: Bot,
+    *,
+    chat_id: int,
+    chat_type: str,
+    old: str,
+    new: str,
+    user_id: int = 555,
+    can_post_messages: bool = True,
+) -> Update:
+    """The bot's own membership changed (blocked, kicked, added, promoted, demoted)."""
+
+    def member(status: str) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "status": status,
+            "user": {"id": BOT_ID, "is_bot": True, "first_name": "Trade Watch"},
+        }
+        if status == "administrator":
+            rights = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+                      "can_restrict_members", "can_promote_members", "can_change_info",
+                      "can_invite_users", "can_post_stories", "can_edit_stories",
+                      "can_delete_stories")  # fmt: skip
+            data.update(dict.fromkeys(rights, False), can_be_edited=False, is_anonymous=False)
+            if chat_type == "channel":
+                data["can_post_messages"] = can_post_messages
+        elif status == "kicked":
+            data["until_date"] = 0
+        return data
+
+    change = {
+        "chat": _chat(chat_id, chat_type),
+        "from": {"id": user_id, "is_bot": False, "first_name": "Asha"},
+        "date": int(time.time()),
+        "old_chat_member": member(old),
+        "new_chat_member": member(new),
+    }
+    update = Update.de_json({"update_id": next(_update_ids), "my_chat_member": change}, bot)
     assert update is not None
     return update

@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
 
 from bot.db import session_scope
 from bot.models import Delivery, DispatchCursor, StatusChange, Subscriber
-from bot.services import schedule
+from bot.services import schedule, subscriptions
 from bot.services.digest import topics_of_changes
 from bot.vocabulary import DeliveryKind, DeliveryState, Frequency, Topic
 
@@ -191,7 +192,6 @@ def schedule_due_digests(
 
 def due_subscribers(engine: Engine, *, now: datetime, limit: int = 1000) -> list[Subscriber]:
     """Subscribers whose digest is due at `now` (read only: what a run at `now` would send)."""
-    from sqlmodel import col, select
 
     with session_scope(engine) as session:
         return list(
@@ -235,8 +235,6 @@ def dispatch_alerts(engine: Engine, *, now: datetime, batch_seconds: int) -> int
             .where(_cursor.c.name == ALERTS_CURSOR)
             .values(position=up_to, updated_at=now)
         )
-        from sqlmodel import Session
-
         with Session(bind=connection) as session:
             topics = topics_of_changes(session, after_change_id=position, up_to_change_id=up_to)
         if not topics:
@@ -483,47 +481,25 @@ def fail(engine: Engine, claim: Claim, *, error: str, now: datetime) -> None:
 
 def block(engine: Engine, claim: Claim, *, reason: str, now: datetime) -> None:
     """The chat is gone for us (blocked, kicked, deleted): never retried, subscriber inactive."""
-    with engine.begin() as connection:
-        deactivate_chat(connection, subscriber_id=claim.subscriber_id, reason=reason, now=now)
-        connection.execute(
-            sa.update(_delivery)
-            .where(_delivery.c.id == claim.delivery_id)
-            .values(
-                state=DeliveryState.BLOCKED,
-                next_attempt_at=None,
-                last_error=reason[:1000],
-                updated_at=now,
-            )
-        )
-
-
-def deactivate_chat(
-    connection: Connection, *, subscriber_id: int, reason: str, now: datetime
-) -> None:
-    """Stop everything owed to a subscriber: no digest scheduled, nothing pending sent."""
-    connection.execute(
-        sa.update(_subscriber)
-        .where(_subscriber.c.id == subscriber_id)
-        .values(active=False, deactivated_reason=reason[:200], next_digest_at=None, updated_at=now)
-    )
-    connection.execute(
-        sa.update(_delivery)
-        .where(
-            _delivery.c.subscriber_id == subscriber_id,
-            _delivery.c.state == DeliveryState.PENDING,
-        )
-        .values(state=DeliveryState.BLOCKED, last_error=reason[:1000], updated_at=now)
+    with session_scope(engine) as session:
+        chat_id = session.exec(
+            select(Subscriber.chat_id).where(Subscriber.id == claim.subscriber_id)
+        ).one()
+        subscriptions.deactivate(session, chat_id=chat_id, reason=reason, now=now)
+    _update(
+        engine,
+        claim.delivery_id,
+        state=DeliveryState.BLOCKED,
+        next_attempt_at=None,
+        last_error=reason[:1000],
+        updated_at=now,
     )
 
 
-def move_chat(engine: Engine, claim: Claim, *, new_chat_id: int, now: datetime) -> None:
+def move_chat(engine: Engine, *, old_chat_id: int, new_chat_id: int) -> None:
     """A group became a supergroup while we were sending to it: follow it to its new id."""
-    with engine.begin() as connection:
-        connection.execute(
-            sa.update(_subscriber)
-            .where(_subscriber.c.id == claim.subscriber_id)
-            .values(chat_id=new_chat_id, updated_at=now)
-        )
+    with session_scope(engine) as session:
+        subscriptions.migrate_chat(session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
 
 
 # --- Reporting ----------------------------------------------------------------------------

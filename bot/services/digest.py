@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from bot.partial_date import PartialDate
     from bot.rendering import Renderer
+    from bot.services.charts import ChartKind
     from bot.services.figures import Change
     from bot.services.records import Freshness, RecordView
     from bot.services.trade import FigureView
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
 DIGEST_TEMPLATE = "digest.html.j2"
 ALERT_TEMPLATE = "alert.html.j2"
 DIGEST_CHANGES_LIMIT = 10  # the rest is one "and N more" line pointing at /changes
+# The chart sent after the digest to chats that want one: exports, imports and total per series.
+DIGEST_CHART: ChartKind = "trade"
 ALERT_CHANGES_LIMIT = 20
 
 # Sections of the digest, in the order they appear.

@@ -17,6 +17,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
@@ -32,6 +33,7 @@ from bot.telegram.handlers.buttons import ButtonHandlers
 from bot.telegram.handlers.editors import EditHandlers, ImportHandlers, RoleHandlers
 from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.questions import COMMAND_INTENTS, QuestionHandlers
+from bot.telegram.handlers.subscriptions import SubscriptionHandlers, TimezonePromptReplies
 from bot.telegram.services import BotServices
 from bot.vocabulary import Role
 
@@ -53,7 +55,19 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 NEW_MESSAGES = filters.UpdateType.MESSAGE
 # Callback verbs of editors' drafts (see bot/telegram/callbacks.py).
 ADMIN_BUTTONS = r"^tw1\|(ok|no|ek|er|ef|ev|es)\|"
-EDITOR_COMMANDS = ("set", "edit", "undo", "cancel", "addfigure", "addsource")
+# Callback verbs of the subscription settings.
+SUBSCRIPTION_BUTTONS = r"^tw1\|(sub|cfg|opt)\|"
+SUBSCRIPTION_COMMANDS = ("subscribe", "unsubscribe", "settings", "timezone", "digest")
+EDITOR_COMMANDS = (
+    "set",
+    "edit",
+    "undo",
+    "cancel",
+    "addfigure",
+    "addsource",
+    "subscribe_channel",
+    "unsubscribe_channel",
+)
 OWNER_COMMANDS = ("grant", "revoke", "admins")
 
 
@@ -112,7 +126,17 @@ def build_application(
     roles = RoleHandlers(services)
     imports = ImportHandlers(services)
     edits = EditHandlers(services, imports)
-    # Group -1 runs first: text an editor types into a guided edit; it stops the update there
+    subscriptions = SubscriptionHandlers(services)
+    # Group -2 runs before everything: a reply to the bot's time-zone prompt sets the zone and
+    # stops the update there, so it is neither editor input nor a question.
+    application.add_handler(
+        MessageHandler(
+            NEW_MESSAGES & filters.TEXT & ~filters.COMMAND & TimezonePromptReplies(),
+            subscriptions.timezone_reply,
+        ),
+        group=-2,
+    )
+    # Group -1 runs next: text an editor types into a guided edit; it stops the update there
     # (ApplicationHandlerStop) so it is not also answered as a question.
     application.add_handler(
         MessageHandler(
@@ -132,6 +156,23 @@ def build_application(
             CommandHandler("help", questions.help, filters=NEW_MESSAGES),
             CommandHandler(list(COMMAND_INTENTS), questions.command, filters=NEW_MESSAGES),
             CommandHandler("changes", edits.ticker, filters=NEW_MESSAGES),
+            # Subscriptions: a private chat's own; a group's by its administrators; channels
+            # by editors from a private chat. Each checks who may at the moment of the action.
+            CommandHandler("subscribe", subscriptions.subscribe, filters=NEW_MESSAGES),
+            CommandHandler("unsubscribe", subscriptions.unsubscribe, filters=NEW_MESSAGES),
+            CommandHandler("settings", subscriptions.settings, filters=NEW_MESSAGES),
+            CommandHandler("timezone", subscriptions.timezone, filters=NEW_MESSAGES),
+            CommandHandler("digest", subscriptions.digest, filters=NEW_MESSAGES),
+            CommandHandler(
+                "subscribe_channel", subscriptions.subscribe_channel, filters=NEW_MESSAGES
+            ),
+            CommandHandler(
+                "unsubscribe_channel", subscriptions.unsubscribe_channel, filters=NEW_MESSAGES
+            ),
+            # What Telegram says about chats: the bot blocked, removed or added; a group that
+            # became a supergroup (told in both chats).
+            ChatMemberHandler(subscriptions.membership, ChatMemberHandler.MY_CHAT_MEMBER),
+            MessageHandler(filters.StatusUpdate.MIGRATE, subscriptions.migrated),
             # Editors and owners: each handler checks the role at the moment of the action.
             CommandHandler("grant", roles.grant, filters=NEW_MESSAGES),
             CommandHandler("revoke", roles.revoke, filters=NEW_MESSAGES),
@@ -146,8 +187,9 @@ def build_application(
             MessageHandler(
                 filters.UpdateType.CHANNEL_POST & filters.COMMAND, edits.channel_command
             ),
-            # Buttons: editors' drafts first, then everyone's; and inline mode.
+            # Buttons: editors' drafts, subscription settings, then everyone's; and inline mode.
             CallbackQueryHandler(edits.press, pattern=ADMIN_BUTTONS),
+            CallbackQueryHandler(subscriptions.press, pattern=SUBSCRIPTION_BUTTONS),
             CallbackQueryHandler(buttons.press),
             InlineQueryHandler(inline.query),
             # Plain-English questions (groups: only when the bot is mentioned or replied to).
@@ -169,7 +211,7 @@ def _commands(renderer: Renderer, names: tuple[str, ...]) -> list[BotCommand]:
 def _register_commands_for(services: BotServices) -> Callable[[AnyApplication], Any]:
     async def register(application: AnyApplication) -> None:
         renderer = services.renderer
-        readers = ("start", "help", *COMMAND_INTENTS, "changes")
+        readers = ("start", "help", *COMMAND_INTENTS, "changes", *SUBSCRIPTION_COMMANDS)
         for scope in (BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats()):
             await application.bot.set_my_commands(_commands(renderer, readers), scope=scope)
         # Editors and owners see their commands too, in their private chat with the bot.

@@ -234,8 +234,8 @@ class Broadcaster:
                 self._release(pending, report, wait=wait)
                 return
             except ChatMigrated as error:
+                delivery.move_chat(engine, old_chat_id=chat_id, new_chat_id=error.new_chat_id)
                 chat_id = error.new_chat_id
-                delivery.move_chat(engine, claimed, new_chat_id=chat_id, now=self._now())
                 continue
             except Forbidden as error:
                 self._block(claimed, error.message, report)
@@ -281,7 +281,7 @@ class Broadcaster:
                 )
                 parts = list(content.render_digest(renderer, built))
                 if claimed.include_chart:
-                    parts.append(Presenter(self.services).chart("deficit", session))
+                    parts.append(Presenter(self.services).chart(content.DIGEST_CHART, session))
             else:
                 alert = content.build_alert(
                     session,

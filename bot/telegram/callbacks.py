@@ -22,6 +22,19 @@ PREFIX: Final = "tw1"
 MAX_BYTES: Final = 64  # Telegram's limit for callback_data
 _KEY = r"[a-z0-9:_-]{1,40}"  # slugs, and figure keys like india_fy:FY2024-25 (with ':')
 _PERIOD = r"(?:FY\d{4}-\d{2}|\d{4})"
+_CHAT = r"-?\d{1,16}"  # the chat a subscription button manages (a channel's, from a private chat)
+# Subscription settings a button may carry, and the values each accepts.
+_OPTION_VALUES: Final = {
+    "frequency": re.compile(r"weekly|daily|off"),
+    "weekday": re.compile(r"[0-6]"),
+    "hour": re.compile(r"1?\d|2[0-3]"),
+    "timezone": re.compile(r"[A-Z][A-Za-z]+(?:/[A-Za-z0-9_+-]{1,30}){0,2}"),
+    "topic": re.compile(r"trade|deals|passes|flights"),
+    "alerts": re.compile(r"on|off"),
+    "quiet": re.compile(r"on|off"),
+    "chart": re.compile(r"on|off"),
+}
+_SETTING = "|".join(_OPTION_VALUES)
 
 _PATTERNS: Final = {
     "passes": re.compile(r""),
@@ -44,6 +57,10 @@ _PATTERNS: Final = {
     "ef": re.compile(r"(?P<draft>[0-9a-f]{12})\|(?P<option>[a-z_]{1,20})"),
     "ev": re.compile(r"(?P<draft>[0-9a-f]{12})\|(?P<value>[a-z_]{1,30})"),
     "es": re.compile(r"(?P<draft>[0-9a-f]{12})"),
+    # Subscriptions: subscribe a chat, show a page of its settings, change one setting.
+    "sub": re.compile(rf"(?P<chat>{_CHAT})"),
+    "cfg": re.compile(rf"(?P<chat>{_CHAT})\|(?P<page>main|day|hour|timezone|tzother|done)"),
+    "opt": re.compile(rf"(?P<chat>{_CHAT})\|(?P<setting>{_SETTING})\|(?P<value>[\w/+-]{{1,40}})"),
 }
 
 
@@ -66,6 +83,10 @@ class Action:
     @property
     def series(self) -> Series:
         return Series(self.args["series"])
+
+    @property
+    def chat_id(self) -> int:
+        return int(self.args["chat"])
 
     @property
     def deal_status(self) -> DealStatus | None:
@@ -95,6 +116,8 @@ def decode(data: str | None) -> Action | None:
     action = Action(verb, {k: v for k, v in match.groupdict().items() if v is not None})
     known_statuses = {status.value for status in DealStatus} | {"all"}
     if verb == "deals" and action.args["status"] not in known_statuses:
+        return None
+    if verb == "opt" and not _OPTION_VALUES[action.args["setting"]].fullmatch(action.args["value"]):
         return None
     return action
 

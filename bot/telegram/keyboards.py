@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.services import answers as a
+from bot.services.subscriptions import TOPICS
 from bot.telegram.callbacks import encode
 from bot.telegram.prepared import PreparedKeyboard
-from bot.vocabulary import DealStatus, RecordType
+from bot.vocabulary import DealStatus, Frequency, RecordType
 
 if TYPE_CHECKING:
+    from bot.models import Subscriber
     from bot.rendering import Renderer
 # Deal statuses offered as filters, most asked first.
 _DEAL_FILTERS = (DealStatus.IN_EFFECT, DealStatus.RESTRICTED, DealStatus.PROPOSED)
@@ -145,3 +147,116 @@ def _figures_keyboard(answer: a.FiguresAnswer, labels: Renderer) -> InlineKeyboa
         ]
     )
     return PreparedKeyboard(rows)
+
+
+# Time zones offered as buttons in /settings; "Other…" asks for any IANA name.
+TIMEZONE_CHOICES = (
+    "Asia/Kolkata",
+    "Asia/Shanghai",
+    "Asia/Kathmandu",
+    "Asia/Singapore",
+    "Asia/Dubai",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "UTC",
+)
+
+
+def subscribe_button(chat_id: int, labels: Renderer) -> InlineKeyboardMarkup:
+    return PreparedKeyboard([[button(labels.label("sub_subscribe"), "sub", chat_id)]])
+
+
+def subscription_settings(
+    subscriber: Subscriber, page: str, labels: Renderer
+) -> InlineKeyboardMarkup | None:
+    """The /settings keyboard: the main page, or the day, hour or time zone picker."""
+    chat, label = subscriber.chat_id, labels.label
+    back = [button(label("sub_back"), "cfg", chat, "main")]
+    if page == "done":
+        return None
+    if page == "day":
+        days = [
+            button(
+                label("sub_weekday", day, day == subscriber.weekday), "opt", chat, "weekday", day
+            )
+            for day in range(7)
+        ]
+        return PreparedKeyboard([days[:4], days[4:], back])
+    if page == "hour":
+        hours = [
+            button(
+                label("sub_hour", hour, hour == subscriber.local_hour), "opt", chat, "hour", hour
+            )
+            for hour in range(24)
+        ]
+        return PreparedKeyboard([*(hours[i : i + 6] for i in range(0, 24, 6)), back])
+    if page == "timezone":
+        zones = [
+            button(
+                label("sub_timezone", zone, zone == subscriber.timezone),
+                "opt",
+                chat,
+                "timezone",
+                zone,
+            )
+            for zone in TIMEZONE_CHOICES
+        ]
+        zones.append(button(label("sub_timezone_other"), "cfg", chat, "tzother"))
+        return PreparedKeyboard([*(zones[i : i + 2] for i in range(0, len(zones), 2)), back])
+    frequencies = [
+        button(
+            label("sub_frequency", f.value, f is subscriber.frequency),
+            "opt",
+            chat,
+            "frequency",
+            f.value,
+        )
+        for f in Frequency
+    ]
+    when = [button(label("sub_hour_menu", subscriber.local_hour), "cfg", chat, "hour")]
+    if subscriber.frequency is Frequency.WEEKLY:
+        when.insert(0, button(label("sub_day_menu", subscriber.weekday), "cfg", chat, "day"))
+    topics = [
+        button(label("sub_topic", topic, topic in subscriber.topics), "opt", chat, "topic", topic)
+        for topic in TOPICS
+    ]
+    return PreparedKeyboard(
+        [
+            frequencies,
+            when,
+            [button(label("sub_timezone_menu", subscriber.timezone), "cfg", chat, "timezone")],
+            topics[:2],
+            topics[2:],
+            [
+                button(
+                    label("sub_alerts", subscriber.alerts_enabled),
+                    "opt",
+                    chat,
+                    "alerts",
+                    _switch(not subscriber.alerts_enabled),
+                ),
+                button(
+                    label("sub_quiet", subscriber.quiet_hours),
+                    "opt",
+                    chat,
+                    "quiet",
+                    _switch(not subscriber.quiet_hours),
+                ),
+            ],
+            [
+                button(
+                    label("sub_chart", subscriber.include_chart),
+                    "opt",
+                    chat,
+                    "chart",
+                    _switch(not subscriber.include_chart),
+                )
+            ],
+            [button(label("sub_done"), "cfg", chat, "done")],
+        ]
+    )
+
+
+def _switch(on: bool) -> str:
+    return "on" if on else "off"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
 from telegram.request import BaseRequest
@@ -21,11 +22,99 @@ BOT_ID = 7_000_000_001
 BOT_USERNAME = "TradeWatchBot"
 
 
+# Telegram's HTML tags and the entity each one becomes (a link is text_link or text_mention).
+_ENTITY_TAGS = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "code": "code",
+    "pre": "pre",
+    "tg-spoiler": "spoiler",
+    "blockquote": "blockquote",
+    "a": "text_link",
+}
+# The statuses getChatMember answers with (Telegram calls the owner "creator").
+MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
+_ADMIN_RIGHTS = (
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ApiCall:
     method: str
     params: dict[str, Any]
     files: dict[str, bytes]  # uploaded files by field name (e.g. a chart's PNG)
+    # What the method answered, e.g. the message as Telegram stores it (text and entities).
+    result: Any = field(default=None, compare=False)
+
+
+class OfflineApiError(Exception):
+    """An error answer, as Telegram words it ("Bad Request: chat not found")."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+class _EntityParser(HTMLParser):
+    """Telegram HTML to the plain text and entities Telegram stores (UTF-16 offsets)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.entities: list[dict[str, Any]] = []
+        self._length = 0
+        self._open: list[tuple[str, int, dict[str, Any] | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        kind = _ENTITY_TAGS.get(tag)
+        entity: dict[str, Any] | None = None if kind is None else {"type": kind}
+        if entity is not None and tag == "a":
+            href = dict(attrs).get("href") or ""
+            if href.startswith("tg://user?id=") and href[13:].isdigit():
+                user = {"id": int(href[13:]), "is_bot": False, "first_name": "User"}
+                entity = {"type": "text_mention", "user": user}
+            else:
+                entity["url"] = href
+        self._open.append((tag, self._length, entity))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open:
+            opened, offset, entity = self._open.pop()
+            if entity is not None and self._length > offset:
+                self.entities.append({**entity, "offset": offset, "length": self._length - offset})
+            if opened == tag:
+                return
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+        self._length += len(data.encode("utf-16-le")) // 2
+
+
+def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """What Telegram keeps of a message sent with parse_mode HTML: plain text and entities."""
+    parser = _EntityParser()
+    parser.feed(text)
+    parser.close()
+    entities = sorted(parser.entities, key=lambda entity: (entity["offset"], -entity["length"]))
+    return "".join(parser.parts), entities
 
 
 class OfflineRequest(BaseRequest):
@@ -35,7 +124,51 @@ class OfflineRequest(BaseRequest):
         self.calls: list[ApiCall] = []
         # Files a test puts where Telegram keeps uploads: getFile and the download serve them.
         self.files_to_serve: dict[str, bytes] = {}
+        # Chats getChat knows (see add_chat) and members getChatMember reports (set_member).
+        self.chats: dict[int, dict[str, Any]] = {}
+        self.members: dict[tuple[int, int], dict[str, Any]] = {}
         self._message_ids = itertools.count(1)
+
+    def add_chat(
+        self, chat_id: int, chat_type: str, *, title: str | None = None, username: str | None = None
+    ) -> None:
+        """A chat getChat finds by id or @username (unknown chats are "chat not found")."""
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if title is not None:
+            chat["title"] = title
+        if username is not None:
+            chat["username"] = username
+        self.chats[chat_id] = chat
+
+    def set_member(
+        self,
+        chat_id: int,
+        user_id: int,
+        status: str,
+        *,
+        can_post_messages: bool = True,
+        is_anonymous: bool = False,
+    ) -> None:
+        """What getChatMember answers for this user in this chat.
+
+        Unset, a user is a "member" of a group and has "left" a channel.
+        """
+        if status not in MEMBER_STATUSES:
+            raise ValueError(f"unknown chat member status: {status!r}")
+        user = {"id": user_id, "is_bot": user_id == BOT_ID, "first_name": f"User {user_id}"}
+        member: dict[str, Any] = {"status": status, "user": user}
+        if status == "creator":
+            member["is_anonymous"] = is_anonymous
+        elif status == "administrator":
+            member.update(dict.fromkeys(_ADMIN_RIGHTS, False))
+            member.update(can_be_edited=False, is_anonymous=is_anonymous, can_manage_chat=True)
+            if self.chats.get(chat_id, {}).get("type") == "channel":
+                member.update(can_post_messages=can_post_messages, can_edit_messages=True)
+        elif status == "restricted":
+            member.update(is_member=True, until_date=0)
+        elif status == "kicked":
+            member["until_date"] = 0
+        self.members[(chat_id, user_id)] = member
 
     @property
     def read_timeout(self) -> float | None:
@@ -67,8 +200,13 @@ class OfflineRequest(BaseRequest):
         if request_data is not None and request_data.contains_files:
             for name, (_, upload, _) in request_data.multipart_data.items():
                 files[name] = upload if isinstance(upload, bytes) else upload.read()
-        self.calls.append(ApiCall(api_method, params, files))
-        result = self._result(api_method, params)
+        try:
+            result = self._result(api_method, params)
+        except OfflineApiError as error:
+            self.calls.append(ApiCall(api_method, params, files))
+            answer = {"ok": False, "error_code": error.code, "description": error.description}
+            return error.code, json.dumps(answer).encode()
+        self.calls.append(ApiCall(api_method, params, files, result))
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
@@ -87,14 +225,29 @@ class OfflineRequest(BaseRequest):
             }
         if method in ("sendMessage", "sendPhoto", "editMessageText"):
             chat_id = int(params["chat_id"])
+            chat = self.chats.get(chat_id) or {
+                "id": chat_id,
+                "type": "private" if chat_id > 0 else "group",
+            }
             message: dict[str, Any] = {
                 "message_id": next(self._message_ids),
                 "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
-                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Trade Watch"},
+                "chat": chat,
+                "from": {
+                    "id": BOT_ID,
+                    "is_bot": True,
+                    "first_name": "Trade Watch",
+                    "username": BOT_USERNAME,
+                },
             }
             if "text" in params:
-                message["text"] = params["text"]
+                text = str(params["text"])
+                entities: list[dict[str, Any]] = []
+                if str(params.get("parse_mode", "")).upper() == "HTML":
+                    text, entities = parse_html(text)
+                message["text"] = text
+                if entities:
+                    message["entities"] = entities
             if method == "sendPhoto":
                 file_id = f"photo-{message['message_id']}"
                 message["photo"] = [
@@ -104,8 +257,44 @@ class OfflineRequest(BaseRequest):
             return message
         if method == "getUpdates":
             return []
+        if method == "getChat":
+            return self._chat(str(params["chat_id"]))
+        if method == "getChatMember":
+            return self._member(int(params["chat_id"]), int(params["user_id"]))
         if method == "getFile":
             name = str(params["file_id"])
             size = len(self.files_to_serve.get(name, b""))
             return {"file_id": name, "file_unique_id": name, "file_size": size, "file_path": name}
         return True
+
+    def _chat(self, wanted: str) -> dict[str, Any]:
+        for chat in self.chats.values():
+            username = chat.get("username")
+            if wanted == str(chat["id"]) or (
+                username is not None and wanted.lower() == f"@{username}".lower()
+            ):
+                # getChat answers a ChatFullInfo: these fields are required there.
+                gifts = dict.fromkeys(
+                    (
+                        "unlimited_gifts",
+                        "limited_gifts",
+                        "unique_gifts",
+                        "premium_subscription",
+                        "gifts_from_channels",
+                    ),
+                    False,
+                )
+                return {
+                    **chat,
+                    "accent_color_id": 0,
+                    "max_reaction_count": 11,
+                    "accepted_gift_types": gifts,
+                }
+        raise OfflineApiError(400, "Bad Request: chat not found")
+
+    def _member(self, chat_id: int, user_id: int) -> dict[str, Any]:
+        if (chat_id, user_id) not in self.members:
+            in_channel = self.chats.get(chat_id, {}).get("type") == "channel"
+            self.set_member(chat_id, user_id, "left" if in_channel else "member")
+            return self.members.pop((chat_id, user_id))
+        return self.members[(chat_id, user_id)]
