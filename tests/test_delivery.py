@@ -559,3 +559,26 @@ async def test_a_long_digest_resumes_after_its_last_sent_part(
     assert DIGEST_TITLE not in second_part
     [row] = deliveries(seeded_engine)
     assert (row.state, row.parts_sent) == (DeliveryState.SENT, 2)
+
+
+async def test_a_reader_subscribes_in_telegram_and_gets_the_digest_at_their_local_hour(
+    bot: BotUnderTest,
+    make_sender: Callable[..., Sender],
+    emulator: BotApiEmulator,
+    seeded_engine: Engine,
+) -> None:
+    reader = 3131
+    await bot.send("/subscribe", user_id=reader, chat_id=reader)
+    await bot.send("/timezone America/New_York", user_id=reader, chat_id=reader)
+    sender = make_sender()
+    # Monday 09:00 in New York is 14:00 UTC (EST).
+    sender.now = datetime(2026, 11, 23, 13, 59, tzinfo=UTC)
+    assert (await sender.run()).scheduled == 0
+    assert texts(emulator, reader) == []
+    sender.now = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+    assert (await sender.run()).delivered == 1
+    digest = "\n".join(digests(emulator, reader))
+    assert "Your weekly Trade Watch digest, 23 Nov 2026" in digest
+    assert subscriber(seeded_engine, reader).next_digest_at == datetime(
+        2026, 11, 30, 14, 0, tzinfo=UTC
+    )

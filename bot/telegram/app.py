@@ -11,6 +11,7 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     Message,
+    Update,
 )
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -234,4 +235,5 @@ def run_bot(settings: Settings, engine: Engine) -> None:
     """Polling in the foreground until interrupted."""
     application = build_application(settings, engine=engine, deliver=True)
     logger.info("Starting the Telegram bot (polling).")
-    application.run_polling()
+    # Every update type, stated: my_chat_member (blocked, removed) is how subscriptions end.
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
