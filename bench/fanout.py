@@ -14,6 +14,13 @@ rate is messages and deliveries alike. The Bot API emulator (bot/devtools/botapi
 runs in a process of its own, restarted for every scenario, so its CPU and memory are not
 measured; each scenario runs in a fresh interpreter, so peak RSS is that scenario's alone.
 Subscribers are written before the clock starts (not measured); SQLite in a temporary folder.
+Every delivery is checked afterwards: the emulator got exactly one message per subscriber and
+the ledger holds every row as sent; a failed check is printed and the exit status is 1.
+
+Concurrency is 4 by default, the bot's own BROADCAST_CONCURRENCY default, for the digest run
+and the bare loop alike; a bigger pool is slower for both here (httpcore checks every pooled
+connection on each request). The run takes about as many minutes as 110,000 messages take at
+the rates measured (over 10 minutes on 2 cores at about 300 a second); `--quick` takes 3.
 
     python bench/fanout.py [--sizes 10000,100000] [--concurrency 4] [--limited 900]
                            [--instances 2 --instances-db postgres] [--quick]
@@ -324,7 +331,10 @@ class Database:
     def drop(self) -> None:
         if self.engine is not None:
             self.engine.dispose()
-        if self.server is not None:
+        if self.server is None:  # a 100k ledger is tens of MB: gone before the next scenario
+            for suffix in ("", "-wal", "-shm"):
+                (self.folder / f"{self.name}.sqlite3{suffix}").unlink(missing_ok=True)
+        else:
             from sqlalchemy import create_engine, text
 
             admin = create_engine(self.server, isolation_level="AUTOCOMMIT")

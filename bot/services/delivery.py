@@ -87,7 +87,7 @@ def _insert_ignoring_duplicates(connection: Connection, table: sa.Table) -> Any:
         return postgresql.insert(table).on_conflict_do_nothing()
     if name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"deliveries need PostgreSQL or SQLite, not {name}")
+    raise RuntimeError(f"deliveries need PostgreSQL or SQLite, not {name}")
 
 
 def _new_delivery(
