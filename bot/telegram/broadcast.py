@@ -60,6 +60,8 @@ GROUP_SPACING = 3.05
 # Deliveries in progress per request in flight: the others wait for their chat's spacing
 # (a digest in two parts) without holding a connection.
 DELIVERIES_PER_REQUEST = 8
+# A claim is sent only within this share of its lease, leaving the rest for the request itself.
+LEASE_SAFETY = 0.5
 # Telegram's "chat not found" is a 400, but means the same as a 403 for a subscriber.
 GONE_CHAT_ERRORS = ("chat not found", "user not found", "peer_id_invalid", "group chat was deleted")
 
@@ -81,6 +83,8 @@ class RunReport:
 
 
 Part = str | Chart
+# Claimed deliveries waiting for a sender, with the monotonic time of their claim.
+Queue = deque[tuple["Claim", float]]
 
 
 def make_broadcast_bot(services: BotServices) -> Bot:
@@ -138,7 +142,7 @@ class Broadcaster:
             return report
         async with self._draining:
             self._rendered.clear()
-            queue: deque[Claim] = deque()
+            queue: Queue = deque()
             claiming = asyncio.Lock()
             workers = [
                 self._work(queue, claiming, report)
@@ -149,7 +153,7 @@ class Broadcaster:
             finally:
                 # Claims not started (a shutdown, a cancelled run) go back at once, so a restart
                 # resumes them without waiting for the lease to run out.
-                self._release(list(queue), report, wait=0.0)
+                self._release([claim for claim, _ in queue], report, wait=0.0)
                 queue.clear()
         if report.sent or report.blocked or report.failed:
             logger.info(
@@ -168,14 +172,16 @@ class Broadcaster:
         """Finish the messages in flight, claim nothing more (graceful shutdown)."""
         self._stopping = True
 
-    async def _work(self, queue: deque[Claim], claiming: asyncio.Lock, report: RunReport) -> None:
+    async def _work(self, queue: Queue, claiming: asyncio.Lock, report: RunReport) -> None:
         while not self._stopping:
             if not queue:
                 async with claiming:
                     if not queue:
                         await self._wait_for_pause()
+                        claimed_at = time.monotonic()
                         queue.extend(
-                            delivery.claim(
+                            (claim, claimed_at)
+                            for claim in delivery.claim(
                                 self.services.engine,
                                 now=self.services.clock(),
                                 limit=self.concurrency * DELIVERIES_PER_REQUEST,
@@ -185,9 +191,9 @@ class Broadcaster:
                         if not queue:
                             return
                 continue
-            claimed = queue.popleft()
+            claimed, claimed_at = queue.popleft()
             try:
-                await self._deliver(claimed, queue, report)
+                await self._deliver(claimed, queue, report, claimed_at=claimed_at)
             except Exception as error:  # a bug must not stop the other deliveries
                 logger.exception("Delivery %d failed unexpectedly", claimed.delivery_id)
                 report.errors.append(repr(error))
@@ -195,7 +201,9 @@ class Broadcaster:
 
     # --- one delivery ---------------------------------------------------------------------
 
-    async def _deliver(self, claimed: Claim, queue: deque[Claim], report: RunReport) -> None:
+    async def _deliver(
+        self, claimed: Claim, queue: Queue, report: RunReport, *, claimed_at: float
+    ) -> None:
         engine = self.services.engine
         if not claimed.active:
             delivery.block(
@@ -222,6 +230,11 @@ class Broadcaster:
                     await self._wait_for_pause()
                     if self._limiter is not None:
                         await self._limiter.acquire()
+                    if self._lease_running_out(claimed_at):
+                        # Another sender may take this row once the lease ends: sending now
+                        # could be a second copy. Hand it back instead.
+                        self._release([claimed], report, wait=0.0)
+                        return
                     self._mark_sending(chat_id)
                     message = await self._send(chat_id, parts[index])
             except RetryAfter as error:
@@ -229,7 +242,7 @@ class Broadcaster:
                 wait = _seconds(error)
                 self._paused_until = max(self._paused_until, time.monotonic() + wait)
                 logger.warning("Telegram asked us to wait %.0f s (429)", wait)
-                pending = [claimed, *queue]
+                pending = [claimed, *(waiting for waiting, _ in queue)]
                 queue.clear()
                 self._release(pending, report, wait=wait)
                 return
@@ -321,6 +334,9 @@ class Broadcaster:
             wait = last + spacing - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+
+    def _lease_running_out(self, claimed_at: float) -> bool:
+        return time.monotonic() - claimed_at > self.lease_seconds * LEASE_SAFETY
 
     def _mark_sending(self, chat_id: int) -> None:
         now = time.monotonic()
