@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,9 +19,11 @@ from bot.vocabulary import Series
 
 if TYPE_CHECKING:
     from sqlmodel import Session
-    from telegram import InlineKeyboardMarkup, Message
+    from telegram import CallbackQuery, InlineKeyboardMarkup, Message
 
     from bot.telegram.services import BotServices
+
+logger = logging.getLogger(__name__)
 
 NO_PREVIEW = PreparedLinkPreview(is_disabled=True)
 
@@ -75,6 +78,11 @@ class Presenter:
             link_preview_options=NO_PREVIEW,
             reply_markup=rendered.keyboard,
         )
+
+    async def expired(self, query: CallbackQuery) -> None:
+        """Unknown, stale or forged button data, or a message too old to edit: change nothing."""
+        logger.info("Expired or unknown button %r from user %s", query.data, query.from_user.id)
+        await query.answer(self.services.renderer.render("expired_button.j2"), show_alert=True)
 
     async def send_chart(self, message: Message, answer: a.ChartAnswer, session: Session) -> None:
         chart = self.chart(answer.kind, session)

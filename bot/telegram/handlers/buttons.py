@@ -15,7 +15,7 @@ from bot.vocabulary import DealStatus, Series
 
 if TYPE_CHECKING:
     from sqlmodel import Session
-    from telegram import CallbackQuery, Update
+    from telegram import Update
     from telegram.ext import ContextTypes
 
     from bot.telegram.services import BotServices
@@ -34,7 +34,7 @@ class ButtonHandlers:
             return
         pressed = read_press(query)
         if pressed is None:
-            await self._expired(query)
+            await self.presenter.expired(query)
             return
         action, message = pressed
         key = ("button", query.data, self.services.clock().date())
@@ -47,7 +47,7 @@ class ButtonHandlers:
                     await self.presenter.send_chart(message, answer, session)
                     return
             if answer is None:
-                await self._expired(query)
+                await self.presenter.expired(query)
                 return
             rendered = self.presenter.render(answer, bot_username=message.get_bot().username)
             self.services.answers.put(key, rendered)
@@ -57,11 +57,6 @@ class ButtonHandlers:
         except BadRequest as error:
             if "message is not modified" not in str(error).lower():
                 raise
-
-    async def _expired(self, query: CallbackQuery) -> None:
-        """Unknown, stale or forged data, or a message too old to edit: change nothing."""
-        logger.info("Expired or unknown button %r from user %s", query.data, query.from_user.id)
-        await query.answer(self.services.renderer.render("expired_button.j2"), show_alert=True)
 
     def _answer(self, session: Session, action: Action) -> a.Answer | None:
         freshness = self.services.freshness()

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from sqlmodel import Session
     from telegram import (
         Bot,
-        CallbackQuery,
         Chat,
         ChatFullInfo,
         ChatMember,
@@ -269,7 +268,7 @@ class SubscriptionHandlers:
             return
         pressed = read_press(query)
         if pressed is None:
-            await self._expired(query)
+            await self.presenter.expired(query)
             return
         action, message = pressed
         target = action.chat_id
@@ -672,10 +671,6 @@ class SubscriptionHandlers:
             reply_markup=ForceReply(selective=True, input_field_placeholder=placeholder),
             do_quote=quote,
         )
-
-    async def _expired(self, query: CallbackQuery) -> None:
-        logger.info("Expired or unknown button %r from user %s", query.data, query.from_user.id)
-        await query.answer(self._render("expired_button.j2"), show_alert=True)
 
     def _render(self, template: str, **context: Any) -> str:
         return self.services.renderer.render(template, **context)

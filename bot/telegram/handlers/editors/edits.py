@@ -191,7 +191,7 @@ class EditHandlers(EditorHandlers):
             return
         pressed = read_press(query)
         if pressed is None:
-            await query.answer(self.services.renderer.render("expired_button.j2"), show_alert=True)
+            await self.presenter.expired(query)
             return
         action, message = pressed
         if not await self._allowed_press(query, Role.EDITOR, action.verb):
