@@ -13,7 +13,6 @@ import pytest
 from sqlmodel import col, select
 
 from bot import db
-from bot.devtools.botapi_emulator import _parse_html
 from bot.models import FlightRoute, StatusChange
 from bot.partial_date import PartialDate
 from bot.rendering import MAX_MESSAGE_LENGTH, Renderer
@@ -27,6 +26,7 @@ from bot.services.digest import (
     topics_of_changes,
 )
 from bot.services.records import Freshness
+from bot.telegram.html_entities import parse_html
 from bot.telegram.plain import html_to_text
 from bot.vocabulary import Actor, FlightStatus, Frequency, RecordType, Topic
 
@@ -53,7 +53,7 @@ def checked(parts: list[str]) -> list[str]:
     assert parts
     for part in parts:
         assert 0 < len(part) <= MAX_MESSAGE_LENGTH
-        _parse_html(part)  # raises on a tag Telegram refuses or an unbalanced one
+        parse_html(part)  # raises on a tag Telegram refuses or an unbalanced one
     return parts
 
 

@@ -45,7 +45,6 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import json
 import logging
@@ -61,12 +60,13 @@ import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Final
 
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
+
+from bot.telegram.html_entities import HtmlEntityError, parse_html, utf16_len
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -331,196 +331,6 @@ class _Photo:
     file_path: str
 
 
-# -- Telegram HTML --------------------------------------------------------------------------
-
-_HTML_TAGS: Final[dict[str, str]] = {
-    "b": "bold",
-    "strong": "bold",
-    "i": "italic",
-    "em": "italic",
-    "u": "underline",
-    "ins": "underline",
-    "s": "strikethrough",
-    "strike": "strikethrough",
-    "del": "strikethrough",
-    "span": "spoiler",
-    "tg-spoiler": "spoiler",
-    "a": "text_link",
-    "code": "code",
-    "pre": "pre",
-    "blockquote": "blockquote",
-    "tg-emoji": "custom_emoji",
-}
-_NAMED_ENTITIES: Final[dict[str, str]] = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-
-
-class _EntityError(Exception):
-    pass
-
-
-@dataclass(slots=True)
-class _OpenTag:
-    tag: str
-    offset: int  # UTF-16 offset of the tag's content in the plain text
-    kind: str | None  # entity type; None when the tag makes no entity of its own
-    extra: dict[str, Any]
-
-
-def _utf16_len(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
-
-
-class _TelegramHtml(HTMLParser):
-    """Telegram's HTML parse mode: plain text plus entities, or Telegram's error wording.
-
-    Entity offsets are in UTF-16 code units, as the Bot API counts them. Only the four named
-    entities Telegram knows are decoded; other `&name;` stay literal, as on Telegram.
-    """
-
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=False)
-        self._source = source
-        self._line_starts: list[int] | None = None
-        self._parts: list[str] = []
-        self._length = 0
-        self._open: list[_OpenTag] = []
-        self._entities: list[dict[str, Any]] = []
-
-    def parse(self) -> tuple[str, list[dict[str, Any]]]:
-        # The trailing newline ends a final "&name" that HTMLParser would otherwise swallow
-        # the "&" of; it is dropped from the plain text again below.
-        self.feed(self._source + "\n")
-        self.close()
-        if self._open:
-            tag = self._open[-1].tag
-            raise _EntityError(f'Can\'t find end tag corresponding to start tag "{tag}"')
-        self._entities.sort(key=lambda entity: (entity["offset"], -entity["length"]))
-        return "".join(self._parts)[:-1], self._entities
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        kind = _HTML_TAGS.get(tag)
-        if kind is None:
-            raise _EntityError(f'Unsupported start tag "{tag}" at byte offset {self._byte_pos()}')
-        attributes = dict(attrs)
-        extra: dict[str, Any] = {}
-        if tag == "span" and attributes.get("class") != "tg-spoiler":
-            raise _EntityError(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {self._byte_pos()}'
-            )
-        if tag == "a":
-            href = (attributes.get("href") or "").strip()
-            if href.startswith("tg://user?id=") and href[13:].isdigit():
-                kind = "text_mention"
-                extra["user"] = {"id": int(href[13:]), "is_bot": False, "first_name": "User"}
-            elif href:
-                extra["url"] = href
-            else:
-                kind = None
-        elif tag == "tg-emoji":
-            emoji_id = attributes.get("emoji-id")
-            if not emoji_id:
-                raise _EntityError(
-                    f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset '
-                    f"{self._byte_pos()}"
-                )
-            extra["custom_emoji_id"] = emoji_id
-        elif tag == "blockquote" and "expandable" in attributes:
-            kind = "expandable_blockquote"
-        elif tag == "code" and self._open and self._open[-1].tag == "pre":
-            # <pre><code class="language-x"> is one pre entity with a language.
-            language = attributes.get("class") or ""
-            if language.startswith("language-"):
-                self._open[-1].extra["language"] = language[len("language-") :]
-            kind = None
-        self._open.append(_OpenTag(tag, self._length, kind, extra))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        self.handle_endtag(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self._open:
-            raise _EntityError(f"Unexpected end tag at byte offset {self._byte_pos()}")
-        top = self._open.pop()
-        if top.tag != tag:
-            raise _EntityError(
-                f'Unmatched end tag at byte offset {self._byte_pos()}, expected "</{top.tag}>", '
-                f'found "</{tag}>"'
-            )
-        if top.kind is not None and self._length > top.offset:
-            self._entities.append(
-                {
-                    "type": top.kind,
-                    "offset": top.offset,
-                    "length": self._length - top.offset,
-                    **top.extra,
-                }
-            )
-
-    def handle_data(self, data: str) -> None:
-        # With convert_charrefs off, a "<" reaching here was not part of any tag.
-        if "<" in data:
-            index = self._char_pos() + data.index("<")
-            end = index + 1
-            while end < len(self._source) and self._source[end] not in " \t\r\n>":
-                end += 1
-            offset = len(self._source[:index].encode())
-            if end == len(self._source):
-                raise _EntityError(f"Unclosed start tag at byte offset {offset}")
-            name = self._source[index + 1 : end].lower()
-            raise _EntityError(f'Unsupported start tag "{name}" at byte offset {offset}')
-        self._append(data)
-
-    def handle_entityref(self, name: str) -> None:
-        char = _NAMED_ENTITIES.get(name)
-        if char is None:
-            end = self._char_pos() + 1 + len(name)
-            char = f"&{name};" if self._source.startswith(";", end) else f"&{name}"
-        self._append(char)
-
-    def handle_charref(self, name: str) -> None:
-        try:
-            code = int(name[1:], 16) if name[0] in "xX" else int(name)
-            self._append(chr(code))
-        except (ValueError, OverflowError):
-            self._append(f"&#{name};")
-
-    def handle_comment(self, data: str) -> None:
-        raise _EntityError(f'Unsupported start tag "!--" at byte offset {self._byte_pos()}')
-
-    def handle_decl(self, decl: str) -> None:
-        raise _EntityError(f'Unsupported start tag "!" at byte offset {self._byte_pos()}')
-
-    def handle_pi(self, data: str) -> None:
-        raise _EntityError(f'Unsupported start tag "?" at byte offset {self._byte_pos()}')
-
-    def unknown_decl(self, data: str) -> None:
-        raise _EntityError(f'Unsupported start tag "!" at byte offset {self._byte_pos()}')
-
-    def _append(self, text: str) -> None:
-        self._parts.append(text)
-        self._length += _utf16_len(text)
-
-    def _char_pos(self) -> int:
-        line, column = self.getpos()
-        if line == 1:
-            return column
-        if self._line_starts is None:
-            self._line_starts = [0]
-            self._line_starts.extend(i + 1 for i, ch in enumerate(self._source) if ch == "\n")
-        return self._line_starts[line - 1] + column
-
-    def _byte_pos(self) -> int:
-        return len(self._source[: self._char_pos()].encode())
-
-
-@functools.lru_cache(maxsize=1024)
-def _parse_html(text: str) -> tuple[str, list[dict[str, Any]] | None]:
-    # Cached: a broadcast sends one text to every chat. Callers must not mutate the result.
-    plain, entities = _TelegramHtml(text).parse()
-    return plain, entities or None
-
-
 def _format_text(
     text: str, parse_mode: str | None, entities: object
 ) -> tuple[str, list[dict[str, Any]] | None]:
@@ -531,8 +341,8 @@ def _format_text(
             if "<" not in text and "&" not in text:
                 return text, None
             try:
-                return _parse_html(text)
-            except _EntityError as exc:
+                return parse_html(text)
+            except HtmlEntityError as exc:
                 raise _ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
         if mode in ("markdown", "markdownv2"):
             return text, None  # not parsed: passed through as plain text
@@ -2040,15 +1850,15 @@ def _detect_entities(text: str) -> list[dict[str, Any]]:
     entities: list[dict[str, Any]] = []
     command = _LEADING_COMMAND_RE.match(text)
     if command is not None:
-        entities.append({"type": "bot_command", "offset": 0, "length": _utf16_len(command[0])})
+        entities.append({"type": "bot_command", "offset": 0, "length": utf16_len(command[0])})
     for mention in _MENTION_RE.finditer(text):
         if command is not None and mention.start() < command.end():
             continue
         entities.append(
             {
                 "type": "mention",
-                "offset": _utf16_len(text[: mention.start()]),
-                "length": _utf16_len(mention[0]),
+                "offset": utf16_len(text[: mention.start()]),
+                "length": utf16_len(mention[0]),
             }
         )
     return entities

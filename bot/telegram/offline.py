@@ -10,10 +10,11 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
 from telegram.request import BaseRequest
+
+from bot.telegram.html_entities import HtmlEntityError, parse_html
 
 if TYPE_CHECKING:
     from telegram.request import RequestData
@@ -22,23 +23,6 @@ BOT_ID = 7_000_000_001
 BOT_USERNAME = "TradeWatchBot"
 
 
-# Telegram's HTML tags and the entity each one becomes (a link is text_link or text_mention).
-_ENTITY_TAGS = {
-    "b": "bold",
-    "strong": "bold",
-    "i": "italic",
-    "em": "italic",
-    "u": "underline",
-    "ins": "underline",
-    "s": "strikethrough",
-    "strike": "strikethrough",
-    "del": "strikethrough",
-    "code": "code",
-    "pre": "pre",
-    "tg-spoiler": "spoiler",
-    "blockquote": "blockquote",
-    "a": "text_link",
-}
 # The statuses getChatMember answers with (Telegram calls the owner "creator").
 MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
 _ADMIN_RIGHTS = (
@@ -71,50 +55,6 @@ class OfflineApiError(Exception):
         super().__init__(description)
         self.code = code
         self.description = description
-
-
-class _EntityParser(HTMLParser):
-    """Telegram HTML to the plain text and entities Telegram stores (UTF-16 offsets)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.entities: list[dict[str, Any]] = []
-        self._length = 0
-        self._open: list[tuple[str, int, dict[str, Any] | None]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        kind = _ENTITY_TAGS.get(tag)
-        entity: dict[str, Any] | None = None if kind is None else {"type": kind}
-        if entity is not None and tag == "a":
-            href = dict(attrs).get("href") or ""
-            if href.startswith("tg://user?id=") and href[13:].isdigit():
-                user = {"id": int(href[13:]), "is_bot": False, "first_name": "User"}
-                entity = {"type": "text_mention", "user": user}
-            else:
-                entity["url"] = href
-        self._open.append((tag, self._length, entity))
-
-    def handle_endtag(self, tag: str) -> None:
-        while self._open:
-            opened, offset, entity = self._open.pop()
-            if entity is not None and self._length > offset:
-                self.entities.append({**entity, "offset": offset, "length": self._length - offset})
-            if opened == tag:
-                return
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-        self._length += len(data.encode("utf-16-le")) // 2
-
-
-def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
-    """What Telegram keeps of a message sent with parse_mode HTML: plain text and entities."""
-    parser = _EntityParser()
-    parser.feed(text)
-    parser.close()
-    entities = sorted(parser.entities, key=lambda entity: (entity["offset"], -entity["length"]))
-    return "".join(parser.parts), entities
 
 
 class OfflineRequest(BaseRequest):
@@ -244,7 +184,13 @@ class OfflineRequest(BaseRequest):
                 text = str(params["text"])
                 entities: list[dict[str, Any]] = []
                 if str(params.get("parse_mode", "")).upper() == "HTML":
-                    text, entities = parse_html(text)
+                    try:
+                        text, parsed = parse_html(text)
+                    except HtmlEntityError as error:
+                        raise OfflineApiError(
+                            400, f"Bad Request: can't parse entities: {error}"
+                        ) from None
+                    entities = list(parsed or ())
                 message["text"] = text
                 if entities:
                     message["entities"] = entities
