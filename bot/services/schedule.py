@@ -32,7 +32,7 @@ def _zone(name: str) -> ZoneInfo:
 
 
 @cache
-def _zone_names() -> tuple[str, ...]:
+def suggestable_zones() -> tuple[str, ...]:
     # Legacy aliases ("US/Eastern", "Etc/GMT+5" with its inverted sign) are accepted when typed
     # exactly but never suggested.
     return tuple(
@@ -52,15 +52,17 @@ def resolve_timezone(text: str) -> str:
     typed = text.strip().replace(" ", "_")
     if not typed or len(typed) > 64:
         raise UnknownTimezoneError(text, ())
-    by_lower = {name.lower(): name for name in (*_zone_names(), *available_timezones())}
+    by_lower = {name.lower(): name for name in (*suggestable_zones(), *available_timezones())}
     if typed.lower() in by_lower:
         return by_lower[typed.lower()]
     # A city alone: the zone whose last part is that city, when only one zone has it.
-    cities = [name for name in _zone_names() if name.lower().rsplit("/", 1)[-1] == typed.lower()]
+    cities = [
+        name for name in suggestable_zones() if name.lower().rsplit("/", 1)[-1] == typed.lower()
+    ]
     if len(cities) == 1:
         return cities[0]
     fragment = typed.lower()
-    suggestions = tuple(name for name in _zone_names() if fragment in name.lower())[:3]
+    suggestions = tuple(name for name in suggestable_zones() if fragment in name.lower())[:3]
     raise UnknownTimezoneError(text, tuple(cities[:3]) or suggestions)
 
 

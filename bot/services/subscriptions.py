@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
-from zoneinfo import available_timezones
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import update
@@ -289,12 +288,13 @@ def change_setting(
 
 
 @cache
+@cache
 def _cities() -> dict[str, str]:
     """Each suggestable zone by the city it is named after ("Europe/Berlin": "berlin")."""
     return {
         name: name.rsplit("/", 1)[-1].replace("_", " ").lower()
-        for name in sorted(available_timezones())
-        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/"))
+        for name in schedule.suggestable_zones()
+        if "/" in name
     }
 
 
