@@ -107,6 +107,7 @@ class Broadcaster:
     def __init__(self, services: BotServices, bot: Bot) -> None:
         self.services = services
         self.bot = bot
+        self.presenter = Presenter(services)
         settings = services.settings
         self.concurrency = settings.broadcast_concurrency
         self._in_flight = asyncio.Semaphore(self.concurrency)
@@ -294,7 +295,7 @@ class Broadcaster:
                 )
                 parts = list(content.render_digest(renderer, built))
                 if claimed.include_chart:
-                    parts.append(Presenter(self.services).chart(content.DIGEST_CHART, session))
+                    parts.append(self.presenter.chart(content.DIGEST_CHART, session))
             else:
                 alert = content.build_alert(
                     session,
@@ -313,7 +314,7 @@ class Broadcaster:
             sent = await self.bot.send_photo(
                 chat_id, part.photo, caption=part.caption, parse_mode=ParseMode.HTML
             )
-            Presenter(self.services).remember_upload(part, sent)
+            self.presenter.remember_upload(part, sent)
             return sent
         return await self.bot.send_message(
             chat_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
