@@ -28,6 +28,7 @@ from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_SQLITE_NAME = "tradewatch.sqlite3"
+DEFAULT_WEBHOOK_PORT = 8080
 
 # Telegram accepts 1-256 characters from this set as a webhook secret token.
 _WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -59,10 +60,26 @@ class Settings(BaseSettings):
     bot_mode: Literal["polling", "webhook"] = "polling"
     webhook_url: AnyHttpUrl | None = None
     webhook_secret: SecretStr | None = None
+    # The HTTP port: the webhook (webhook mode) and /healthz, /readyz, /metrics (both modes).
     port: int | None = Field(default=None, ge=1, le=65535)
+    # All interfaces by default: in a container the load balancer is another host.
+    listen_address: str = "0.0.0.0"  # noqa: S104
+    # Start without the updates Telegram queued while the bot was down.
+    drop_pending_updates: bool = False
+    # SIGTERM: how long in-flight answers and deliveries may take to finish.
+    shutdown_grace_seconds: int = Field(default=20, ge=1, le=600)
     templates_dir: Path | None = None
     default_timezone: str = "Asia/Kolkata"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # Operators' chat: each distinct error is posted there at most once a minute.
+    error_chat_id: int | None = None
+    # PostgreSQL connection pool (per process) and timeouts; SQLite ignores them.
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_max_overflow: int = Field(default=10, ge=0, le=100)
+    db_pool_timeout: float = Field(default=10.0, gt=0)
+    db_connect_timeout: int = Field(default=5, ge=1)
+    db_statement_timeout: int = Field(default=30, ge=0)
     stale_after_days: int = Field(default=120, ge=1)
     answer_cache_seconds: int = Field(default=30, ge=0)
     # Digests and alerts: messages per second across all chats (0: no throttle, e.g. towards a
@@ -96,10 +113,12 @@ class Settings(BaseSettings):
             return tuple(int(part) for part in ids)
         return value
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
-    def _upper_log_level(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
+    def _log_case(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
 
     @field_validator("default_timezone")
     @classmethod
@@ -133,10 +152,31 @@ class Settings(BaseSettings):
         return _normalise_database_url(value.strip(), data_dir=data_dir)
 
     @model_validator(mode="after")
-    def _webhook_needs_url(self) -> Settings:
-        if self.bot_mode == "webhook" and self.webhook_url is None:
-            raise ValueError("WEBHOOK_URL must be set when BOT_MODE=webhook")
+    def _webhook_needs_url_and_secret(self) -> Settings:
+        if self.bot_mode == "webhook":
+            if self.webhook_url is None:
+                raise ValueError("WEBHOOK_URL must be set when BOT_MODE=webhook")
+            # Without a secret anyone who finds the URL could post forged updates.
+            if self.webhook_secret is None:
+                raise ValueError(
+                    "WEBHOOK_SECRET must be set when BOT_MODE=webhook "
+                    "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+                )
         return self
+
+    @property
+    def http_port(self) -> int | None:
+        """The port to serve on: PORT, or 8080 in webhook mode, which always needs one."""
+        if self.port is None and self.bot_mode == "webhook":
+            return DEFAULT_WEBHOOK_PORT
+        return self.port
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of WEBHOOK_URL, where the webhook route listens ("/" when it has none)."""
+        if self.webhook_url is None:
+            return "/"
+        return self.webhook_url.path or "/"
 
     @property
     def uses_default_data_dir(self) -> bool:

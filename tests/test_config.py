@@ -96,6 +96,50 @@ def test_webhook_mode_needs_a_webhook_url(monkeypatch: pytest.MonkeyPatch) -> No
         load_settings()
 
 
+def test_webhook_mode_needs_a_secret_and_never_echoes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOT_MODE", "webhook")
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/telegram")
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET must be set when BOT_MODE=webhook"):
+        load_settings()
+    monkeypatch.setenv("WEBHOOK_SECRET", "has spaces/and slashes")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "WEBHOOK_SECRET: must be 1-256 characters" in str(caught.value)
+    assert "slashes" not in str(caught.value)
+
+
+def test_webhook_mode_listens_on_the_url_path_and_port_8080_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOT_MODE", "webhook")
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/telegram")
+    monkeypatch.setenv("WEBHOOK_SECRET", "s3cret_token-1")
+    settings = load_settings()
+    assert (settings.http_port, settings.webhook_path) == (8080, "/telegram")
+    monkeypatch.setenv("PORT", "9000")
+    monkeypatch.setenv("BOT_MODE", "polling")
+    assert load_settings().http_port == 9000
+    monkeypatch.delenv("PORT")
+    assert load_settings().http_port is None
+
+
+def test_log_format_and_pool_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_FORMAT", "JSON")
+    monkeypatch.setenv("DB_POOL_SIZE", "3")
+    monkeypatch.setenv("ERROR_CHAT_ID", "-1001234")
+    settings = load_settings()
+    assert (settings.log_format, settings.db_pool_size, settings.error_chat_id) == (
+        "json",
+        3,
+        -1001234,
+    )
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    with pytest.raises(ConfigError, match="LOG_FORMAT: Input should be 'text' or 'json'"):
+        load_settings()
+
+
 def test_a_malformed_token_is_named_but_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
     secret = "not-a-token-but-still-secret"
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", secret)
