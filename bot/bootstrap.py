@@ -31,6 +31,21 @@ def seed(engine: Engine) -> LoadReport:
 def open_database(settings: Settings) -> Engine:
     """The engine for DATABASE_URL, with the schema at head; an empty database is seeded."""
     engine = db.make_engine(settings)
+    # Everything that writes on start-up, under the lock: replicas starting together would
+    # otherwise both migrate, seed and add the same owners.
+    with db.migration_lock(engine):
+        _migrate_and_seed(engine)
+        if settings.admin_ids:
+            from bot.services.admins import bootstrap_owners
+
+            with db.session_scope(engine) as session:
+                added = bootstrap_owners(session, settings.admin_ids)
+            if added:
+                logger.info("Owners from ADMIN_IDS: %s.", ", ".join(map(str, added)))
+    return engine
+
+
+def _migrate_and_seed(engine: Engine) -> None:
     first_start = db.is_empty(engine)
     current = None if first_start else db.current_revision(engine)
     head = db.head_revision()
@@ -47,11 +62,3 @@ def open_database(settings: Settings) -> Engine:
         )
     elif current != head:
         logger.info("Migrated the database from %s to %s.", current, head)
-    if settings.admin_ids:
-        from bot.services.admins import bootstrap_owners
-
-        with db.session_scope(engine) as session:
-            added = bootstrap_owners(session, settings.admin_ids)
-        if added:
-            logger.info("Owners from ADMIN_IDS: %s.", ", ".join(map(str, added)))
-    return engine

@@ -8,6 +8,8 @@ import gc
 import logging
 import os
 import sys
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="start the bot's main job (migrates and seeds an empty database first)"
     )
     run.set_defaults(handler=_run)
+    health = commands.add_parser(
+        "healthcheck",
+        help="ask the running bot's /healthz (or /readyz) on PORT; exit 0 when it answers OK",
+    )
+    health.add_argument(
+        "--ready", action="store_true", help="check /readyz: database reachable, schema at head"
+    )
+    health.set_defaults(handler=_healthcheck)
 
     database = commands.add_parser("db", help="database schema: upgrade, downgrade, current")
     db_commands = database.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -195,11 +205,28 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             print("Starting the terminal chat now.\n", file=sys.stderr)
             return _chat_with(settings, engine)
         return EXIT_USAGE
-    from bot.telegram.app import run_bot
+    from bot.telegram.runtime import run_bot
 
     steady_state()
     run_bot(settings, engine)
     return 0
+
+
+def _healthcheck(settings: Settings, args: argparse.Namespace) -> int:
+    port = settings.http_port
+    if port is None:
+        print("tradewatch: PORT is not set, so the bot serves no health endpoint", file=sys.stderr)
+        return EXIT_USAGE
+    url = f"http://127.0.0.1:{port}/{'readyz' if args.ready else 'healthz'}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            print(response.read().decode())
+            return 0
+    except urllib.error.HTTPError as error:  # e.g. 503 from /readyz, with the reason
+        print(f"tradewatch: {url}: {error.code} {error.read().decode()}", file=sys.stderr)
+    except (urllib.error.URLError, OSError) as error:
+        print(f"tradewatch: {url}: {getattr(error, 'reason', error)}", file=sys.stderr)
+    return EXIT_FAILURE
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -258,7 +285,8 @@ def _migrate(direction: Callable[..., None], engine: Engine, revision: str) -> N
     from alembic.util.exc import CommandError  # Alembic loads only for db commands
 
     try:
-        direction(engine, revision)
+        with db.migration_lock(engine):
+            direction(engine, revision)
     except CommandError as exc:
         raise MigrationError(_first_line(exc)) from None
 
@@ -290,8 +318,9 @@ def _db_current(settings: Settings, args: argparse.Namespace) -> int:
 def _seed(settings: Settings, args: argparse.Namespace) -> int:
     steady_state()  # loads and compares every record: let the collector run
     engine = db.make_engine(settings)
-    db.upgrade(engine, "head")
-    report = seed(engine)
+    with db.migration_lock(engine):
+        db.upgrade(engine, "head")
+        report = seed(engine)
     print(_describe_load(report))
     from bot.services.trade import all_flags
 

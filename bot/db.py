@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+# pg_advisory_lock key for schema upgrades: any constant all instances agree on ("trade").
+MIGRATION_LOCK_KEY = 0x7472616465
+
+
 def make_engine(settings: Settings, **engine_options: Any) -> Engine:
     """Build the engine for DATABASE_URL, creating the default data folder when needed."""
     url = make_url(settings.database_url)
@@ -38,7 +42,24 @@ def make_engine(settings: Settings, **engine_options: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **engine_options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **engine_options)
+    connect_args: dict[str, Any] = {
+        "connect_timeout": settings.db_connect_timeout,
+        "application_name": "tradewatch",
+    }
+    if settings.db_statement_timeout:
+        # A query stuck behind a lock or a dying server fails instead of holding an update.
+        connect_args["options"] = f"-c statement_timeout={settings.db_statement_timeout * 1000}"
+    options: dict[str, Any] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout,
+        # A connection the server dropped (restart, failover) is replaced at checkout, so the
+        # next update after an outage works; connections are also renewed every half hour.
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+        "connect_args": connect_args,
+    }
+    return create_engine(url, **(options | engine_options))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -63,6 +84,30 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Hold the schema-upgrade lock: instances starting together migrate (and seed) once.
+
+    On PostgreSQL a session-level advisory lock, released on exit or when the connection
+    dies; the others wait, then find the schema at head. SQLite has one writer at a time
+    anyway and runs on one machine.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    key = {"key": MIGRATION_LOCK_KEY}
+    with engine.connect() as connection:
+        # Waiting for another instance's migration is not a slow query.
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
+        if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar():
+            logger.info("Waiting for another instance to finish upgrading the database")
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
 
 
 # Revision files are numbered (alembic revision --rev-id 0002 ...), see README "Adding a migration".

@@ -520,3 +520,15 @@ def count_due(engine: Engine, *, now: datetime) -> int:
                 sa.select(sa.func.count()).where(_subscriber.c.next_digest_at <= now)
             ).scalar_one()
         )
+
+
+def due_backlog(engine: Engine, *, now: datetime) -> int:
+    """What is owed right now: due digests not yet scheduled, plus deliveries whose (next)
+    attempt time has come, or whose sender's lease ran out."""
+    unscheduled = sa.select(sa.func.count()).where(_subscriber.c.next_digest_at <= now)
+    waiting = sa.select(sa.func.count()).where(
+        _delivery.c.state.in_((DeliveryState.PENDING, DeliveryState.SENDING)),
+        _delivery.c.next_attempt_at <= now,
+    )
+    with engine.connect() as connection:
+        return sum(int(connection.execute(query).scalar_one()) for query in (unscheduled, waiting))

@@ -11,7 +11,6 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     Message,
-    Update,
 )
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -24,6 +23,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.rendering import Renderer
 from bot.services import admins
@@ -35,6 +35,7 @@ from bot.telegram.handlers.editors import EditHandlers, ImportHandlers, RoleHand
 from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.questions import COMMAND_INTENTS, QuestionHandlers
 from bot.telegram.handlers.subscriptions import SubscriptionHandlers, TimezonePromptReplies
+from bot.telegram.metrics import InstrumentedRequest, InstrumentedUpdateProcessor, Metrics
 from bot.telegram.services import BotServices
 from bot.vocabulary import Role
 
@@ -91,6 +92,7 @@ def build_application(
     request: BaseRequest | None = None,
     clock: Callable[[], datetime] | None = None,
     deliver: bool = False,
+    metrics: Metrics | None = None,
 ) -> AnyApplication:
     """The bot's application; with `deliver`, it also sends digests and alerts on schedule
     (off for the terminal chat and for tests that only talk to it)."""
@@ -100,8 +102,6 @@ def build_application(
     if settings.telegram_api_base_url is not None:
         base = str(settings.telegram_api_base_url).rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
     services = BotServices(
         settings,
         engine,
@@ -110,6 +110,19 @@ def build_application(
     )
     if clock is not None:
         services.clock = clock
+    if metrics is not None:
+        services.metrics = metrics
+    metrics = services.metrics
+    metrics.watch_ledger(engine, services.clock)
+    # Replies and 429s are counted on the way out; getUpdates is not a reply.
+    if request is None:
+        builder = builder.request(
+            InstrumentedRequest(HTTPXRequest(connection_pool_size=256), metrics, sender="answers")
+        )
+    else:
+        counted = InstrumentedRequest(request, metrics, sender="answers")
+        builder = builder.request(counted).get_updates_request(counted)
+    builder = builder.concurrent_updates(InstrumentedUpdateProcessor(metrics, lambda _id: None))
     deliveries = DeliveryJobs(services) if deliver else None
     register_commands = _register_commands_for(services)
 
@@ -229,11 +242,3 @@ def _register_commands_for(services: BotServices) -> Callable[[AnyApplication], 
                 logger.info("No command menu for %s: %s", member.user_id, error)
 
     return register
-
-
-def run_bot(settings: Settings, engine: Engine) -> None:
-    """Polling in the foreground until interrupted."""
-    application = build_application(settings, engine=engine, deliver=True)
-    logger.info("Starting the Telegram bot (polling).")
-    # Every update type, stated: my_chat_member (blocked, removed) is how subscriptions end.
-    application.run_polling(allowed_updates=Update.ALL_TYPES)

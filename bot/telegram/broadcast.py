@@ -40,6 +40,7 @@ from bot.rendering import Renderer
 from bot.services import delivery
 from bot.services import digest as content
 from bot.telegram.answer_cache import AnswerCache
+from bot.telegram.metrics import InstrumentedRequest
 from bot.telegram.presenter import NO_PREVIEW, Chart, Presenter
 from bot.telegram.services import BotServices
 from bot.vocabulary import DeliveryKind, DeliveryState
@@ -94,11 +95,15 @@ def make_broadcast_bot(services: BotServices) -> Bot:
     base_url = "https://api.telegram.org/bot"
     if settings.telegram_api_base_url is not None:
         base_url = f"{str(settings.telegram_api_base_url).rstrip('/')}/bot"
-    request = HTTPXRequest(
-        connection_pool_size=settings.broadcast_concurrency + 1,
-        read_timeout=15,
-        write_timeout=15,
-        pool_timeout=15,
+    request = InstrumentedRequest(
+        HTTPXRequest(
+            connection_pool_size=settings.broadcast_concurrency + 1,
+            read_timeout=15,
+            write_timeout=15,
+            pool_timeout=15,
+        ),
+        services.metrics,
+        sender="deliveries",
     )
     return Bot(settings.telegram_bot_token.get_secret_value(), base_url=base_url, request=request)
 
@@ -240,7 +245,7 @@ class Broadcaster:
                     message = await self._send(chat_id, parts[index])
             except RetryAfter as error:
                 report.rate_limited += 1
-                wait = _seconds(error)
+                wait = retry_after_seconds(error)
                 self._paused_until = max(self._paused_until, time.monotonic() + wait)
                 logger.warning("Telegram asked us to wait %.0f s (429)", wait)
                 pending = [claimed, *(waiting for waiting, _ in queue)]
@@ -375,7 +380,7 @@ class Broadcaster:
         report.released += len(claims)
 
 
-def _seconds(error: RetryAfter) -> float:
+def retry_after_seconds(error: RetryAfter) -> float:
     with warnings.catch_warnings():  # an int today, a timedelta in PTB's next major version
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = error.retry_after
@@ -437,20 +442,33 @@ class DeliveryJobs:
         if self.broadcaster is None or (self._drain_task and not self._drain_task.done()):
             return
         self._drain_task = asyncio.create_task(self.broadcaster.drain(), name="deliveries")
+        self._drain_task.add_done_callback(_log_drain_failure)
 
     async def stop(self, _application: AnyApplication) -> None:
         """Let messages in flight finish (bounded), claim nothing more."""
         if self.broadcaster is not None:
             self.broadcaster.stop()
         if self._drain_task is not None and not self._drain_task.done():
+            grace = self.services.settings.shutdown_grace_seconds
             try:
-                await asyncio.wait_for(self._drain_task, timeout=20)
+                await asyncio.wait_for(self._drain_task, timeout=grace)
             except TimeoutError:
-                logger.warning("Deliveries still in flight at shutdown; they resume on restart")
+                logger.warning(
+                    "Deliveries still in flight after %d s; they resume after their lease "
+                    "(DELIVERY_LEASE_SECONDS) on restart",
+                    grace,
+                )
 
     async def shutdown(self, _application: AnyApplication) -> None:
         if self.broadcaster is not None:
             await self.broadcaster.bot.shutdown()
+
+
+def _log_drain_failure(task: asyncio.Task[RunReport]) -> None:
+    # E.g. the database went away mid-run: the claimed rows resume once their lease ends, and
+    # the next tick starts a new drain.
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.error("Delivery run stopped: %s", error, exc_info=error)
 
 
 async def send_due_now(settings: Settings, engine: Engine, *, now: datetime) -> RunReport:

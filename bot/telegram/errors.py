@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
 
 if TYPE_CHECKING:
     from telegram.ext import ContextTypes
@@ -23,12 +24,16 @@ class ErrorHandler:
 
     async def __call__(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         logger.error("Error while handling an update", exc_info=context.error)
-        if not isinstance(update, Update) or update.effective_chat is None:
-            return
-        text = self.services.renderer.render("error.html.j2")
-        try:
-            await context.bot.send_message(
-                update.effective_chat.id, text, parse_mode=ParseMode.HTML
-            )
-        except TelegramError:
-            logger.warning("Could not tell chat %s about the error", update.effective_chat.id)
+        if not isinstance(update, Update):
+            return  # a job's error: logged, nobody to tell
+        if update.effective_chat is not None:
+            text = self.services.renderer.render("error.html.j2")
+            try:
+                await context.bot.send_message(
+                    update.effective_chat.id, text, parse_mode=ParseMode.HTML
+                )
+            except TelegramError:
+                logger.warning("Could not tell chat %s about the error", update.effective_chat.id)
+        # The update is over: handlers of later groups (the question handler after an editor's
+        # guided-edit check, say) would fail the same way and apologise a second time.
+        raise ApplicationHandlerStop

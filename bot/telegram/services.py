@@ -14,6 +14,7 @@ from bot.services import admins
 from bot.services.events import ChangeFeed, RecordChanged
 from bot.services.records import Freshness
 from bot.telegram.answer_cache import AnswerCache
+from bot.telegram.metrics import Metrics
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -37,6 +38,7 @@ class BotServices:
     renderer: Renderer
     answers: AnswerCache
     changes: ChangeFeed = field(default_factory=ChangeFeed)
+    metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], datetime] = _utcnow
     # Telegram file_id of each chart already uploaded, by chart data key: re-sent, not redrawn.
     chart_uploads: dict[str, str] = field(default_factory=dict)
