@@ -67,13 +67,14 @@ class BotProcesses:
         self.running: list[subprocess.Popen[str]] = []
         self.logs: list[str] = []
 
-    def start(self) -> subprocess.Popen[str]:
+    def start(self, **environment: str) -> subprocess.Popen[str]:
+        """Start one more bot; `environment` adds settings for this one (e.g. its PORT)."""
         log = self.workdir / f"bot-{len(self.logs)}.log"
         self.logs.append(str(log))
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"],
             cwd=self.workdir,
-            env=self.environment,
+            env=self.environment | environment,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
             text=True,

@@ -236,9 +236,10 @@ class Broadcaster:
                     await self._wait_for_pause()
                     if self._limiter is not None:
                         await self._limiter.acquire()
-                    if self._lease_running_out(claimed_at):
-                        # Another sender may take this row once the lease ends: sending now
-                        # could be a second copy. Hand it back instead.
+                    if self._stopping or self._lease_running_out(claimed_at):
+                        # Shutting down, the message waits for the next run; near the end of
+                        # the lease, another sender may take this row and sending now could be
+                        # a second copy. Hand it back either way.
                         self._release([claimed], report, wait=0.0)
                         return
                     self._mark_sending(chat_id)
