@@ -1,4 +1,4 @@
-"""End to end: digests sent by real bot processes that are killed, restarted and doubled.
+"""End to end: digests sent by real bot processes that are killed and restarted.
 
 Each test starts `python -m bot run` against the Bot API emulator and counts, per subscriber,
 the digests that arrived. The one documented gap: a message that was sent when the process
@@ -168,27 +168,3 @@ def test_killed_and_restarted_mid_run_nothing_is_lost_or_doubled(
     assert answered_in < 3, f"a question waited {answered_in:.1f} s behind the digest run"
     assert states(db.make_engine(settings)) == {"sent": SUBSCRIBERS}
     assert all("Traceback" not in log for log in logs[-1:]), logs[-1]
-
-
-@pytest.mark.postgres
-def test_two_bot_processes_on_postgresql_send_each_digest_once(
-    emulator: BotApiEmulator, tmp_path: Path, postgres_url: str
-) -> None:
-    settings = Settings(_env_file=None, database_url=postgres_url)  # type: ignore[call-arg]
-    engine = db.make_engine(settings)
-    chats = prepare(engine, 200)
-    emulator.set_delay(0.01, "sendMessage")
-    bots = BotProcesses(emulator, tmp_path, postgres_url)
-    try:
-        bots.start()
-        bots.start()
-        wait_until(lambda: states(engine).get("sent") == 200, 120, "every digest sent")
-    finally:
-        logs = bots.stop_all()
-        final = states(engine)
-        engine.dispose()
-    counts = digests_per_chat(emulator, chats)
-    assert counts == dict.fromkeys(chats, 1)
-    assert final == {"sent": 200}
-    senders = [log for log in logs if "Delivery run:" in log]
-    assert len(senders) == 2, "both instances sent part of the run"

@@ -181,3 +181,27 @@ def test_sigterm_mid_digest_run_finishes_in_flight_and_a_restart_sends_the_rest(
     assert counts == dict.fromkeys(chats, 1), "nothing lost, nothing doubled"
     assert "Stopping: finishing answers and deliveries in flight" in logs[0]
     assert re.search(r"Stopped\.", logs[0])
+
+
+@pytest.mark.postgres
+def test_two_webhook_instances_on_postgresql_send_each_digest_once(
+    emulator: BotApiEmulator, tmp_path: Path, postgres_url: str
+) -> None:
+    settings = Settings(_env_file=None, database_url=postgres_url)  # type: ignore[call-arg]
+    engine = db.make_engine(settings)
+    chats = prepare(engine, 200)
+    emulator.set_delay(0.01, "sendMessage")
+    bots = BotProcesses(emulator, tmp_path, postgres_url)
+    try:
+        for _ in range(2):
+            bots.start(**webhook_environment(free_port()))
+        wait_until(lambda: states(engine).get("sent") == 200, 120, "every digest sent")
+    finally:
+        logs = bots.stop_all()
+        final = states(engine)
+        engine.dispose()
+    counts = digests_per_chat(emulator, chats)
+    assert counts == dict.fromkeys(chats, 1)
+    assert final == {"sent": 200}
+    senders = [log for log in logs if "Delivery run:" in log]
+    assert len(senders) == 2, "both instances sent part of the run"
