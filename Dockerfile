@@ -21,19 +21,26 @@ RUN pip install --no-deps ".[postgres]"
 
 # Runtime stage: the virtualenv only, run by an unprivileged user.
 FROM python:3.11-slim
+# PORT: the HTTP server (webhook, /healthz, /readyz, /metrics) runs in both modes.
+# DATA_DIR only matters with SQLite (mount a volume at /data then); PostgreSQL needs none.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    PORT=8080
 RUN useradd --system --uid 10001 --home-dir /app --create-home tradewatch \
     && mkdir /data \
     && chown tradewatch /data
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 USER 10001
-VOLUME ["/data"]
-# Healthy while the database answers and the schema is readable.
-HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
-    CMD ["tradewatch", "db", "current"]
-# Migrations first, then the bot (which also seeds an empty database).
-CMD ["sh", "-c", "tradewatch db upgrade && exec tradewatch run"]
+EXPOSE 8080
+# Liveness: GET /healthz on PORT answers 200 while the process is alive. Readiness (/readyz:
+# the database answers and the schema is current) is for the load balancer to check.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["tradewatch", "healthcheck"]
+# The bot is PID 1 and gets SIGTERM itself: it stops taking updates and gives in-flight
+# answers and deliveries SHUTDOWN_GRACE_SECONDS to finish (stop timeouts must be longer).
+STOPSIGNAL SIGTERM
+# Migrates (once, under a lock, however many replicas start) and seeds an empty database.
+CMD ["tradewatch", "run"]
