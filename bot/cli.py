@@ -19,7 +19,8 @@ from sqlalchemy.exc import OperationalError
 
 from bot import db
 from bot.bootstrap import open_database, seed
-from bot.config import ConfigError, Settings, configure_logging, load_settings
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
 from bot.services.dataset import DatasetError
 
 if TYPE_CHECKING:

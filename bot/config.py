@@ -7,7 +7,6 @@ naming the variable, which the CLI prints before exiting with status 2.
 
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -233,15 +232,3 @@ def describe_validation_error(exc: ValidationError) -> str:
         else:
             problems.append(message)
     return "invalid configuration: " + "; ".join(problems)
-
-
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request URL, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    if settings.log_level != "DEBUG":
-        # Alembic narrates each step; bot.bootstrap logs one line per migration run instead.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
