@@ -295,3 +295,31 @@ async def test_a_digest_run_cut_off_by_a_postgres_outage_resumes_by_itself(
     assert [chat for chat in chats if counts[chat] == 0] == []
     # Messages Telegram took but the ledger could not record when the database vanished.
     assert sum(count - 1 for count in counts.values()) <= settings.broadcast_concurrency
+
+
+async def test_an_error_reaches_the_operators_chat_once_a_minute_with_its_request_id(
+    make_settings: Callable[..., Settings],
+    emulator: BotApiEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    operators = -100999
+    settings = webhook_settings(make_settings, emulator, error_chat_id=operators)
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError(f"catalogue unreadable (token {FAKE_TOKEN})")
+
+    monkeypatch.setattr("bot.services.answers.load_catalog", broken)
+    async with running(settings) as bot:
+        first, second = text_update("is nathula open"), text_update("is lipulekh open")
+        assert await bot.post_update(first) == 200
+        assert await bot.post_update(second) == 200
+        apologies = await replies(emulator, 2)
+        assert all("Sorry, something went wrong" in text for text in apologies)
+        (alert,) = await emulator.wait_for_messages_async(operators, 1, timeout=10)
+        await asyncio.sleep(0.5)
+        assert len(emulator.messages(operators)) == 1, "the same error twice: one message"
+    text = html_to_text(alert.text or "")
+    assert f"request u{first['update_id']}" in text
+    assert "RuntimeError: catalogue unreadable" in text
+    assert FAKE_TOKEN not in text
+    assert FAKE_TOKEN.split(":")[1] not in text

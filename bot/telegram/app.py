@@ -25,6 +25,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.logs import Redactor
 from bot.rendering import Renderer
 from bot.services import admins
 from bot.telegram.answer_cache import AnswerCache
@@ -36,6 +37,7 @@ from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.questions import COMMAND_INTENTS, QuestionHandlers
 from bot.telegram.handlers.subscriptions import SubscriptionHandlers, TimezonePromptReplies
 from bot.telegram.metrics import InstrumentedRequest, InstrumentedUpdateProcessor, Metrics
+from bot.telegram.operator_alerts import OperatorAlerts
 from bot.telegram.services import BotServices
 from bot.vocabulary import Role
 
@@ -122,18 +124,33 @@ def build_application(
     else:
         counted = InstrumentedRequest(request, metrics, sender="answers")
         builder = builder.request(counted).get_updates_request(counted)
-    builder = builder.concurrent_updates(InstrumentedUpdateProcessor(metrics, lambda _id: None))
+    builder = builder.concurrent_updates(InstrumentedUpdateProcessor(metrics))
     deliveries = DeliveryJobs(services) if deliver else None
+    alerts = (
+        OperatorAlerts(settings.error_chat_id, services.renderer, Redactor.from_settings(settings))
+        if settings.error_chat_id is not None
+        else None
+    )
     register_commands = _register_commands_for(services)
 
     async def post_init(application: AnyApplication) -> None:
+        if alerts is not None:
+            await alerts.start(application.bot)
         await register_commands(application)
         if deliveries is not None:
             await deliveries.start(application)
 
+    async def post_stop(application: AnyApplication) -> None:
+        if deliveries is not None:
+            await deliveries.stop(application)
+        # Last while the bot can still send: errors of the shutdown so far reach the operators.
+        if alerts is not None:
+            await alerts.stop()
+
+    builder = builder.post_init(post_init).post_stop(post_stop)
     if deliveries is not None:
-        builder = builder.post_stop(deliveries.stop).post_shutdown(deliveries.shutdown)
-    application = builder.post_init(post_init).build()
+        builder = builder.post_shutdown(deliveries.shutdown)
+    application = builder.build()
     questions = QuestionHandlers(services)
     buttons = ButtonHandlers(services)
     inline = InlineHandlers(services)

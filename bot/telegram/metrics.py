@@ -20,6 +20,7 @@ from telegram import Update
 from telegram.ext import SimpleUpdateProcessor
 from telegram.request import BaseRequest
 
+from bot.logs import NO_REQUEST, request_context
 from bot.services import delivery
 from bot.vocabulary import DeliveryState
 
@@ -131,25 +132,23 @@ class LedgerCollector(Collector):
 
 
 class InstrumentedUpdateProcessor(SimpleUpdateProcessor):
-    """Times and counts every update, with a request id bound for its log lines.
+    """Times and counts every update, with its request id bound for the log lines.
 
     One update at a time, as PTB's default: a reader's messages are answered in order.
     """
 
-    def __init__(self, metrics: Metrics, bind_request_id: Callable[[str], Any]) -> None:
+    def __init__(self, metrics: Metrics) -> None:
         super().__init__(max_concurrent_updates=1)
         self.metrics = metrics
-        self.bind_request_id = bind_request_id
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        if isinstance(update, Update):
-            self.bind_request_id(f"u{update.update_id}")
+        request_id = f"u{update.update_id}" if isinstance(update, Update) else NO_REQUEST
         started = time.perf_counter()
         try:
-            await coroutine
+            with request_context(request_id):
+                await coroutine
         finally:
             self.metrics.observe_update(update, time.perf_counter() - started)
-            self.bind_request_id("-")
 
 
 class InstrumentedRequest(BaseRequest):
