@@ -7,12 +7,20 @@ the results, and its error mapping turns our error bodies into the exceptions th
 from __future__ import annotations
 
 import asyncio
+import gc
+import json
+import logging
 import select
 import signal
+import socket
 import struct
 import subprocess
 import sys
+import time
+import warnings
 import zlib
+from collections import deque
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +36,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
+    Update,
 )
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -39,12 +48,14 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import AIORateLimiter, ExtBot
+from tornado.httpserver import HTTPServer
+from tornado.web import Application, RequestHandler
 
-from bot.devtools.botapi_emulator import BOT_ID, BOT_USERNAME, BotApiEmulator
+from bot.devtools.botapi_emulator import BOT_ID, BOT_USERNAME, BotApiEmulator, WebhookAttempt
 from bot.telegram.app import build_application
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
     from sqlalchemy import Engine
 
@@ -621,3 +632,393 @@ async def test_the_bot_answers_start_through_the_emulator(
     assert reply.method == "sendMessage"
     assert reply.parse_mode == "HTML"
     assert reply.text
+
+
+# -- webhook delivery ------------------------------------------------------------------------------
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One request the webhook receiver got, and the status it answered."""
+
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+    def update(self) -> Update:
+        return Update.de_json(json.loads(self.body))
+
+
+class WebhookReceiver:
+    """A webhook endpoint on 127.0.0.1 (ephemeral port) that answers as it is told.
+
+    The socket is bound at once but listens only after `listen()`: until then a delivery finds
+    the connection refused, with no other process able to take the port meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        self.statuses: deque[int] = deque()  # answered first, one per request
+        self.status = 200  # answered once `statuses` is used up
+        self.delays: deque[float] = deque()  # seconds to wait before answering, one per request
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.setblocking(False)
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}/hook"
+        self._server: HTTPServer | None = None
+
+    def listen(self) -> None:
+        self._socket.listen(16)
+        application = Application(
+            [(r"/hook", _HookHandler, {"receiver": self})], log_function=lambda _handler: None
+        )
+        self._server = HTTPServer(application)
+        self._server.add_sockets([self._socket])
+
+    async def received(self, count: int, within: float = 5.0) -> None:
+        """Return once `count` requests have arrived (answered or not)."""
+        deadline = time.monotonic() + within
+        while len(self.deliveries) < count:
+            assert time.monotonic() < deadline, f"{count} request(s) expected"
+            await asyncio.sleep(0.01)
+
+    def accepted(self) -> list[Update]:
+        return [d.update() for d in self.deliveries if 200 <= d.status < 300]
+
+    async def close(self) -> None:
+        if self._server is None:
+            self._socket.close()
+            return
+        self._server.stop()
+        await self._server.close_all_connections()
+
+
+class _HookHandler(RequestHandler):
+    receiver: WebhookReceiver
+
+    def initialize(self, receiver: WebhookReceiver) -> None:
+        self.receiver = receiver
+
+    async def post(self) -> None:
+        receiver = self.receiver
+        status = receiver.statuses.popleft() if receiver.statuses else receiver.status
+        delay = receiver.delays.popleft() if receiver.delays else 0.0
+        receiver.deliveries.append(Delivery(dict(self.request.headers), self.request.body, status))
+        if delay:
+            await asyncio.sleep(delay)
+        self.set_status(status)
+        self.finish()
+
+
+@pytest.fixture
+async def unready_receiver() -> AsyncIterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    yield receiver
+    await receiver.close()
+
+
+@pytest.fixture
+async def receiver(unready_receiver: WebhookReceiver) -> WebhookReceiver:
+    unready_receiver.listen()
+    return unready_receiver
+
+
+@pytest.fixture
+async def api(emulator: BotApiEmulator) -> AsyncIterator[httpx.AsyncClient]:
+    """Raw Bot API calls, as PTB makes them: a form body, JSON-encoded lists."""
+    async with httpx.AsyncClient(base_url=f"{emulator.base_url}/bot{TOKEN}") as client:
+        yield client
+
+
+async def eventually(
+    emulator: BotApiEmulator, count: int, within: float = 5.0
+) -> list[WebhookAttempt]:
+    """The webhook attempts, once there are at least `count` of them."""
+    deadline = time.monotonic() + within
+    while len(attempts := emulator.webhook_attempts()) < count:
+        assert time.monotonic() < deadline, f"{count} attempt(s) expected, got {attempts}"
+        await asyncio.sleep(0.01)
+    return attempts
+
+
+async def webhook_info(api: httpx.AsyncClient) -> dict[str, object]:
+    answer = (await api.post("/getWebhookInfo")).json()
+    assert answer["ok"]
+    result: dict[str, object] = answer["result"]
+    return result
+
+
+def texts(updates: Sequence[Update]) -> list[str | None]:
+    return [u.message.text if u.message else None for u in updates]
+
+
+async def test_webhook_delivers_updates_in_order_with_the_secret(
+    emulator: BotApiEmulator, receiver: WebhookReceiver, api: httpx.AsyncClient
+) -> None:
+    emulator.push_message(555, "queued before the webhook")
+    answer = await api.post("/setWebhook", data={"url": receiver.url, "secret_token": "s3cr-t_X"})
+    assert answer.json() == {"ok": True, "result": True}
+    emulator.push_callback_query(555, 1, "refresh")
+    emulator.push_inline_query(555, "tariffs")
+    await emulator.wait_for_webhook_idle_async(timeout=5)
+
+    updates = receiver.accepted()
+    assert [u.update_id for u in updates] == [1, 2, 3]
+    assert texts(updates)[0] == "queued before the webhook"
+    assert updates[1].callback_query is not None
+    assert updates[1].callback_query.data == "refresh"
+    assert updates[2].inline_query is not None
+    assert updates[2].inline_query.query == "tariffs"
+    for delivery in receiver.deliveries:
+        assert delivery.headers[SECRET_HEADER] == "s3cr-t_X"
+        assert delivery.headers["Content-Type"] == "application/json"
+    assert [
+        (a.update_id, a.status, a.error, a.secret_token) for a in emulator.webhook_attempts()
+    ] == [
+        (1, 200, None, "s3cr-t_X"),
+        (2, 200, None, "s3cr-t_X"),
+        (3, 200, None, "s3cr-t_X"),
+    ]
+    assert await webhook_info(api) == {
+        "url": receiver.url,
+        "has_custom_certificate": False,
+        "pending_update_count": 0,
+        "max_connections": 40,
+    }
+    async with httpx.AsyncClient(base_url=emulator.base_url) as control:
+        logged = (await control.get("/_emulator/webhook_attempts")).json()["result"]
+    assert [(a["update_id"], a["status"], a["url"]) for a in logged] == [
+        (n, 200, receiver.url) for n in (1, 2, 3)
+    ]
+    with pytest.raises(Conflict, match="webhook is active"):
+        async with make_bot(emulator) as bot:
+            await bot.get_updates()
+
+
+async def test_webhook_refusals_are_retried_until_accepted(
+    emulator: BotApiEmulator, receiver: WebhookReceiver, api: httpx.AsyncClient
+) -> None:
+    receiver.status = 403
+    await api.post("/setWebhook", data={"url": receiver.url})
+    started = int(time.time())
+    emulator.push_message(555, "knock knock")
+
+    first, _ = await eventually(emulator, 2)
+    assert (first.update_id, first.status, first.secret_token) == (1, 403, None)
+    assert first.error == "Wrong response from the webhook: 403 Forbidden"
+    info = await webhook_info(api)
+    assert info["last_error_message"] == "Wrong response from the webhook: 403 Forbidden"
+    assert isinstance(info["last_error_date"], int)
+    assert info["last_error_date"] >= started
+    assert info["pending_update_count"] == 1
+
+    receiver.statuses.append(500)
+    receiver.status = 200
+    await emulator.wait_for_webhook_idle_async(timeout=5)
+    attempts = emulator.webhook_attempts()
+    assert {a.update_id for a in attempts} == {1}
+    assert [a.status for a in attempts[-2:]] == [500, 200]
+    assert {a.status for a in attempts[:-2]} == {403}
+    assert texts(receiver.accepted()) == ["knock knock"]  # accepted once
+    assert SECRET_HEADER not in receiver.deliveries[0].headers
+    info = await webhook_info(api)
+    assert info["pending_update_count"] == 0
+    # As on Telegram, the last error stays on view after deliveries recover.
+    assert (
+        info["last_error_message"] == "Wrong response from the webhook: 500 Internal Server Error"
+    )
+
+
+async def test_webhook_retries_a_refused_connection(
+    emulator: BotApiEmulator, unready_receiver: WebhookReceiver, api: httpx.AsyncClient
+) -> None:
+    await api.post("/setWebhook", data={"url": unready_receiver.url})
+    emulator.push_message(555, "anyone there?")
+    (refused, *_) = await eventually(emulator, 1)
+    assert (refused.status, refused.error) == (None, "Connection refused")
+    assert (await webhook_info(api))["last_error_message"] == "Connection refused"
+
+    unready_receiver.listen()
+    await emulator.wait_for_webhook_idle_async(timeout=5)
+    assert texts(unready_receiver.accepted()) == ["anyone there?"]
+    assert emulator.webhook_attempts()[-1].status == 200
+
+
+async def test_webhook_read_timeout_is_retried(receiver: WebhookReceiver) -> None:
+    receiver.delays.append(1.0)
+    with BotApiEmulator(webhook_timeout_seconds=0.2, webhook_retry_seconds=0.05) as emulator:
+        async with httpx.AsyncClient(base_url=f"{emulator.base_url}/bot{TOKEN}") as api:
+            await api.post("/setWebhook", data={"url": receiver.url})
+            emulator.push_message(555, "slowly")
+            await emulator.wait_for_webhook_idle_async(timeout=5)
+            assert (await webhook_info(api))["last_error_message"] == "Read timeout expired"
+        first, *_, last = emulator.webhook_attempts()
+        assert (first.status, first.error) == (None, "Read timeout expired")
+        assert (last.status, last.error) == (200, None)
+
+
+async def test_delete_webhook_stops_delivery_and_get_updates_serves_the_queue(
+    emulator: BotApiEmulator, receiver: WebhookReceiver, api: httpx.AsyncClient
+) -> None:
+    receiver.status = 500
+    await api.post("/setWebhook", data={"url": receiver.url, "secret_token": "abc"})
+    emulator.push_message(555, "first")
+    await eventually(emulator, 1)
+    with pytest.raises(TimeoutError, match="500 Wrong response from the webhook: 500 Internal"):
+        await emulator.wait_for_webhook_idle_async(timeout=0.05)
+    conflict = await api.post("/getUpdates")
+    assert conflict.status_code == 409
+
+    assert (await api.post("/deleteWebhook")).json()["result"] is True
+    attempts = emulator.webhook_attempts()
+    emulator.push_message(555, "second")
+    async with make_bot(emulator) as bot:
+        updates = await bot.get_updates()
+    assert texts(updates) == ["first", "second"]
+    assert await webhook_info(api) == {
+        "url": "",
+        "has_custom_certificate": False,
+        "pending_update_count": 2,
+    }
+    # An attempt under way when the webhook went is abandoned, not recorded.
+    assert emulator.webhook_attempts() == attempts
+
+
+async def test_drop_pending_updates_drops_the_queue(
+    emulator: BotApiEmulator, receiver: WebhookReceiver, api: httpx.AsyncClient
+) -> None:
+    emulator.push_message(555, "stale one")
+    emulator.push_message(555, "stale two")
+    await api.post("/setWebhook", data={"url": receiver.url, "drop_pending_updates": "true"})
+    emulator.push_message(555, "fresh")
+    await asyncio.to_thread(emulator.wait_for_webhook_idle, 5)  # the blocking form, off the loop
+    assert texts(receiver.accepted()) == ["fresh"]
+
+    receiver.status = 502
+    emulator.push_message(555, "undeliverable")
+    await eventually(emulator, 2)
+    await api.post("/deleteWebhook", data={"drop_pending_updates": "true"})
+    assert emulator.pending_updates() == []
+    assert (await api.post("/getUpdates")).json() == {"ok": True, "result": []}
+
+
+@pytest.mark.parametrize("secret", ["has space", "slash/", "dots.", "é", "x" * 257])
+async def test_malformed_secret_token_is_a_bad_request(
+    api: httpx.AsyncClient, receiver: WebhookReceiver, secret: str
+) -> None:
+    answer = await api.post("/setWebhook", data={"url": receiver.url, "secret_token": secret})
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "ok": False,
+        "error_code": 400,
+        "description": "Bad Request: secret token contains unallowed characters",
+    }
+    assert (await webhook_info(api))["url"] == ""
+
+
+async def test_set_webhook_checks_what_ptb_sends(
+    bot: Bot, emulator: BotApiEmulator, receiver: WebhookReceiver
+) -> None:
+    with pytest.raises(BadRequest, match=r"(?i)secret token contains unallowed characters"):
+        await bot.set_webhook(receiver.url, secret_token="not+base64=")
+    with pytest.raises(BadRequest, match=r"(?i)bad webhook"):
+        await bot.set_webhook("ftp://127.0.0.1/hook")
+    assert await bot.set_webhook(
+        receiver.url, secret_token="x" * 256, max_connections=500, allowed_updates=["message"]
+    )
+    info = await bot.get_webhook_info()
+    assert (info.url, info.max_connections, info.allowed_updates) == (
+        receiver.url,
+        100,  # clamped, as Telegram does
+        ("message",),
+    )
+    assert info.last_error_message is None
+
+
+async def test_allowed_updates_filters_what_is_delivered(
+    emulator: BotApiEmulator, receiver: WebhookReceiver, api: httpx.AsyncClient
+) -> None:
+    emulator.push_message(555, "queued before the filter")
+    await api.post("/setWebhook", json={"url": receiver.url, "allowed_updates": ["callback_query"]})
+    emulator.push_message(555, "not wanted")
+    emulator.push_callback_query(555, 1, "wanted")
+    await emulator.wait_for_webhook_idle_async(timeout=5)
+
+    updates = receiver.accepted()
+    # Telegram's filter applies to updates made after setWebhook; earlier ones still arrive.
+    assert texts(updates[:1]) == ["queued before the filter"]
+    assert [u.callback_query.data for u in updates[1:] if u.callback_query] == ["wanted"]
+    assert len(updates) == 2
+    assert (await webhook_info(api))["allowed_updates"] == ["callback_query"]
+
+    await api.post("/setWebhook", data={"url": receiver.url, "allowed_updates": "[]"})
+    emulator.push_message(555, "everything again")
+    await emulator.wait_for_webhook_idle_async(timeout=5)
+    assert texts(receiver.accepted()[-1:]) == ["everything again"]
+    assert "allowed_updates" not in await webhook_info(api)
+
+
+async def test_reset_and_stop_end_the_pusher_cleanly(
+    receiver: WebhookReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    receiver.delays.extend([0.3, 5.0])
+    emulator = BotApiEmulator().start()
+    try:
+        async with httpx.AsyncClient(base_url=f"{emulator.base_url}/bot{TOKEN}") as api:
+            await api.post("/setWebhook", data={"url": receiver.url})
+            emulator.push_message(555, "interrupted by a reset")
+            await receiver.received(1)  # the delivery is under way
+            emulator.reset()
+            assert await webhook_info(api) == {
+                "url": "",
+                "has_custom_certificate": False,
+                "pending_update_count": 0,
+            }
+            await api.post("/setWebhook", data={"url": receiver.url})
+            emulator.push_message(555, "interrupted by stop")
+            await receiver.received(2)
+    finally:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            await asyncio.to_thread(emulator.stop)
+            attempts = emulator.webhook_attempts()
+            del emulator
+            gc.collect()  # an unclosed socket or a pending task would complain now
+    assert attempts == []  # neither abandoned delivery was recorded
+    assert [str(w.message) for w in caught] == []
+    assert [r.getMessage() for r in caplog.records] == []
+
+
+async def test_the_bot_answers_start_through_its_webhook(
+    emulator: BotApiEmulator,
+    make_settings: Callable[..., Settings],
+    seeded_engine: Engine,
+) -> None:
+    settings = make_settings(telegram_bot_token=TOKEN, telegram_api_base_url=emulator.base_url)
+    application = build_application(settings, engine=seeded_engine)
+    with socket.socket() as probe:  # a free port for PTB's webhook server
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with application:
+        assert application.updater is not None
+        await application.updater.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            url_path="hook",
+            webhook_url=f"http://127.0.0.1:{port}/hook",
+            secret_token="trade-watch_1",
+            allowed_updates=Update.ALL_TYPES,
+        )
+        await application.start()
+        try:
+            emulator.push_message(555, "/start")
+            (reply,) = await emulator.wait_for_messages_async(555, 1)
+        finally:
+            await application.updater.stop()
+            await application.stop()
+    assert reply.method == "sendMessage"
+    (attempt,) = emulator.webhook_attempts()
+    assert (attempt.status, attempt.secret_token) == (200, "trade-watch_1")

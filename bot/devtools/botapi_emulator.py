@@ -3,7 +3,7 @@
 The real bot process runs against it unchanged: set
 ``TELEGRAM_API_BASE_URL=http://127.0.0.1:PORT`` and python-telegram-bot sends
 ``POST /bot<TOKEN>/<method>`` here instead of to api.telegram.org. The server binds 127.0.0.1
-only and never opens a connection to anything.
+only and opens no connection of its own, except to the webhook URL the bot sets.
 
 In tests, run it in a background thread with its own event loop::
 
@@ -16,6 +16,22 @@ In tests, run it in a background thread with its own event loop::
 
 Every public method is thread-safe. From a coroutine on the loop that also runs the bot, use
 ``await emulator.wait_for_messages_async(...)``: the blocking version would stall that loop.
+
+Webhooks work as Telegram's do, so a bot in webhook mode runs against the emulator too. While
+``setWebhook`` has set a URL, getUpdates answers 409 Conflict and a pusher on the emulator's loop
+POSTs each queued update (those already queued first) to the URL as JSON, with the
+``X-Telegram-Bot-Api-Secret-Token`` header when a secret_token was set. A 2xx answer takes the
+update off the queue; anything else (another status, a refused connection, a timeout) keeps it
+queued, shows in getWebhookInfo's ``last_error_date`` and ``last_error_message`` in Telegram's
+words, and is retried after a backoff (``webhook_retry_seconds`` doubling up to
+``webhook_retry_max_seconds``: short, so tests stay fast). ``allowed_updates`` drops pushed
+updates of other types, as Telegram never stores them. Unlike Telegram, a plain http:// URL is
+accepted: a test's receiver has no certificate. ``webhook_attempts()`` lists every delivery and
+its outcome; ``wait_for_webhook_idle()`` waits until the queue has drained::
+
+    emulator.push_message(555, "/start")          # POSTed to the webhook, retried until a 2xx
+    emulator.wait_for_webhook_idle()
+    assert emulator.webhook_attempts()[0].status == 200
 
 As a process, for benchmarks or a manual run of the bot::
 
@@ -30,7 +46,7 @@ port); SIGTERM or SIGINT stops it. Control endpoints, all JSON, answer
   ``{"inline_query": {"user_id", "query"}}``; the result is ``{"update_id": N}``.
 - ``GET /_emulator/messages?chat_id=&method=``: the sent-message log.
 - ``GET /_emulator/calls?method=``, ``GET /_emulator/inline_answers``,
-  ``GET /_emulator/callback_answers``.
+  ``GET /_emulator/callback_answers``, ``GET /_emulator/webhook_attempts``.
 - ``POST /_emulator/faults``: an object whose keys name the Python methods below and whose
   values are their keyword arguments (or a list of them), for example
   ``{"fail_next": {"method": "sendMessage", "error_code": 429, "retry_after": 5},
@@ -52,6 +68,7 @@ import math
 import random
 import re
 import signal
+import socket
 import struct
 import sys
 import threading
@@ -61,14 +78,25 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
+from tornado.httpclient import HTTPRequest, HTTPResponse
 from tornado.httpserver import HTTPServer
-from tornado.netutil import bind_sockets
+from tornado.iostream import IOStream, StreamClosedError
+from tornado.netutil import Resolver, bind_sockets
+from tornado.simple_httpclient import (
+    HTTPStreamClosedError,
+    HTTPTimeoutError,
+    SimpleAsyncHTTPClient,
+)
+from tornado.tcpclient import TCPClient
 from tornado.web import Application, RequestHandler
 
 from bot.telegram.html_entities import HtmlEntityError, parse_html, utf16_len
 
 if TYPE_CHECKING:
+    import datetime
+    import ssl
     from types import TracebackType
 
     from tornado.httputil import HTTPServerRequest
@@ -161,6 +189,11 @@ _NOT_MODIFIED: Final = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
+# setWebhook's rules: the secret's alphabet, and max_connections (clamped into 1-100).
+_SECRET_TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
+_DEFAULT_MAX_CONNECTIONS: Final = 40
+_MAX_CONNECTIONS: Final = 100
 
 
 def _dumps(payload: object) -> bytes:
@@ -249,6 +282,18 @@ class CallbackAnswer:
     show_alert: bool
     url: str | None
     time: float
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookAttempt:
+    """One POST of an update to the webhook, and how it ended."""
+
+    update_id: int
+    url: str
+    status: int | None  # the HTTP status answered; None when no answer came
+    error: str | None  # None: delivered (2xx); else getWebhookInfo's last_error_message
+    secret_token: str | None  # the X-Telegram-Bot-Api-Secret-Token header sent, if any
+    time: float  # time.monotonic() when the attempt ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,7 +544,17 @@ class BotApiEmulator:
         enforce_limits: bool = False,
         limits: RateLimits | None = None,
         delay_seconds: float = 0.0,
+        webhook_timeout_seconds: float = 10.0,
+        webhook_retry_seconds: float = 0.1,
+        webhook_retry_max_seconds: float = 2.0,
     ) -> None:
+        """Start with no traffic; `serve()` or `start()` opens the server.
+
+        `webhook_timeout_seconds` bounds one webhook delivery (connecting, and then the whole
+        answer); after a failed one the pusher waits `webhook_retry_seconds`, doubled per
+        failure up to `webhook_retry_max_seconds`. Telegram's waits are far longer; these keep
+        a test's retries quick.
+        """
         self.enforce_limits = enforce_limits
         self.limits = limits or RateLimits()
         self._requested_port = port
@@ -512,6 +567,17 @@ class BotApiEmulator:
         self._closing = False
         self._inflight = 0
         self._pollers: list[asyncio.Future[None]] = []
+        self._webhook_timeout = webhook_timeout_seconds
+        self._webhook_retry = webhook_retry_seconds
+        self._webhook_retry_max = webhook_retry_max_seconds
+        # Loop-side webhook machinery: the pusher (with the webhook generation it serves),
+        # every pusher task not yet finished, and its wake-up (made by serve()).
+        self._pusher: tuple[int, asyncio.Task[None]] | None = None
+        self._pusher_tasks: set[asyncio.Task[None]] = set()
+        self._pusher_wake: asyncio.Event | None = None
+        # Bumped whenever the webhook is set, deleted or reset: a delivery that started under
+        # an older generation is abandoned, and its outcome is not recorded.
+        self._webhook_generation = 0
         self._methods: dict[str, tuple[str, Callable[[Params, Files], Any]]] = {
             name.lower(): (name, handler)
             for name, handler in {
@@ -564,7 +630,15 @@ class BotApiEmulator:
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._photos: dict[str, _Photo] = {}
         self._file_paths: dict[str, _Photo] = {}
+        # The webhook as setWebhook left it; "" means none, and getUpdates serves the queue.
         self._webhook_url = ""
+        self._webhook_secret: str | None = None
+        self._webhook_allowed: list[str] = []  # empty: every update type
+        self._webhook_max_connections = _DEFAULT_MAX_CONNECTIONS
+        self._webhook_error: tuple[int, str] | None = None  # Unix date and message
+        self._webhook_attempts: list[WebhookAttempt] = []
+        self._delivering: int | None = None  # the update_id being POSTed
+        self._webhook_generation += 1
         # Faults and limits.
         self._faults: list[_FaultRule] = []
         self._storm: _Storm | None = None
@@ -656,7 +730,9 @@ class BotApiEmulator:
         self._port = int(sockets[0].getsockname()[1])
         self._stop_event = asyncio.Event()
         self._closing = False
+        self._pusher_wake = asyncio.Event()
         self._loop = loop
+        self._sync_pusher()  # a webhook set before a restart resumes
         signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
         for signum in signals:
             loop.add_signal_handler(signum, self._stop_event.set)
@@ -669,6 +745,8 @@ class BotApiEmulator:
             server.stop()
             self._closing = True
             self._wake_pollers()
+            await self._stop_pushers()
+            self._pusher_wake = None
             # Let woken long polls and cut-short delays answer before the sockets close.
             for _ in range(100):
                 if not self._inflight:
@@ -828,18 +906,30 @@ class BotApiEmulator:
             update_id = self._next_update_id
             self._next_update_id += 1
             update = {"update_id": update_id, **update}
+        allowed = self._webhook_allowed
+        if self._webhook_url and allowed and _update_type(update) not in allowed:
+            return update_id  # Telegram never stores an update the webhook did not ask for
         self._updates.append(update)
+        self._call_on_loop(self._updates_arrived)
+        return update_id
+
+    def _call_on_loop(self, callback: Callable[[], None]) -> None:
         loop = self._loop
         if loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop is closing
-                loop.call_soon_threadsafe(self._wake_pollers)
-        return update_id
+                loop.call_soon_threadsafe(callback)
 
     def _new_query_id(self, prefix: str) -> str:
         query_id = f"{prefix}{self._next_query_id:012d}"
         self._next_query_id += 1
         self._open_queries.add(query_id)
         return query_id
+
+    def _updates_arrived(self) -> None:
+        # On the loop thread: whichever consumer is active (long polls or the webhook pusher).
+        self._wake_pollers()
+        if self._pusher_wake is not None:
+            self._pusher_wake.set()
 
     def _wake_pollers(self) -> None:
         pollers, self._pollers = self._pollers, []
@@ -963,9 +1053,63 @@ class BotApiEmulator:
             return list(self._callback_answers)
 
     def pending_updates(self) -> list[dict[str, Any]]:
-        """Updates not yet confirmed by a getUpdates offset."""
+        """Updates not yet confirmed by a getUpdates offset (or accepted by the webhook)."""
         with self._lock:
             return list(self._updates)
+
+    def webhook_attempts(self) -> list[WebhookAttempt]:
+        """Every webhook delivery that ended, oldest first.
+
+        setWebhook and deleteWebhook keep the log; `reset` clears it. A delivery abandoned
+        because the webhook changed meanwhile is not listed.
+        """
+        with self._lock:
+            return list(self._webhook_attempts)
+
+    def wait_for_webhook_idle(self, timeout: float = 10.0) -> None:
+        """Block until no update is queued and no webhook delivery is in flight.
+
+        Raises TimeoutError with the queue, the last error and the latest attempts. Do not call
+        it on a loop that serves the webhook (use `wait_for_webhook_idle_async`).
+        """
+        if self._loop is not None and threading.current_thread() is self._thread:
+            raise RuntimeError("wait_for_webhook_idle would block the emulator's own loop")
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._webhook_idle(deadline, timeout):
+                return
+            time.sleep(_WAIT_POLL_SECONDS)
+
+    async def wait_for_webhook_idle_async(
+        self,
+        timeout: float = 10.0,  # noqa: ASYNC109 (the same signature as wait_for_webhook_idle)
+    ) -> None:
+        """`wait_for_webhook_idle` for coroutines: polls without blocking the event loop."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._webhook_idle(deadline, timeout):
+                return
+            await asyncio.sleep(_WAIT_POLL_SECONDS)
+
+    def _webhook_idle(self, deadline: float, timeout: float) -> bool:
+        """One look at the webhook queue: True when drained, False to wait, or TimeoutError."""
+        with self._lock:
+            if not self._updates and self._delivering is None:
+                return True
+            if time.monotonic() < deadline:
+                return False
+            lines = [
+                f"the webhook queue did not drain within {timeout}s: "
+                f"{len(self._updates)} update(s) pending, webhook "
+                + (repr(self._webhook_url) if self._webhook_url else "not set")
+            ]
+            if self._webhook_error is not None:
+                lines.append(f"  last error: {self._webhook_error[1]}")
+            lines += [
+                f"  update {a.update_id}: {a.status} {a.error or 'delivered'}"
+                for a in self._webhook_attempts[-10:]
+            ]
+            raise TimeoutError("\n".join(lines))
 
     def commands(
         self, scope: Mapping[str, Any] | None = None, language_code: str = ""
@@ -986,9 +1130,13 @@ class BotApiEmulator:
             }
 
     def reset(self) -> None:
-        """Forget all traffic, chats, files and faults; `enforce_limits` and `limits` stay."""
+        """Forget all traffic, chats, files, faults and the webhook (its pusher stops).
+
+        `enforce_limits` and `limits` stay. A webhook delivery under way is cut off, unrecorded.
+        """
         with self._lock:
             self._clear_state()
+        self._call_on_loop(self._sync_pusher)
 
     # -- faults and limits ----------------------------------------------------------------------
 
@@ -1711,23 +1859,201 @@ class BotApiEmulator:
             return None if photo is None else photo.content
 
     def _set_webhook(self, params: Params, files: Files) -> Any:
-        self._webhook_url = _str_param(params, "url") or ""
-        if _bool_param(params, "drop_pending_updates"):
-            self._updates.clear()
+        url = _str_param(params, "url") or ""
+        if not url:  # Telegram: an empty URL removes the webhook
+            return self._delete_webhook(params, files)
+        try:
+            parts = urlsplit(url)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018 (raises ValueError for a malformed port)
+        except ValueError:
+            valid = False
+        if not valid:
+            raise _ApiError(
+                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            )
+        secret = _str_param(params, "secret_token") or None
+        if secret is not None and _SECRET_TOKEN_RE.fullmatch(secret) is None:
+            raise _ApiError(400, "Bad Request: secret token contains unallowed characters")
+        allowed = _json_param(params, "allowed_updates")
+        if allowed is None:
+            allowed = []
+        if not isinstance(allowed, list) or not all(isinstance(kind, str) for kind in allowed):
+            raise _ApiError(400, "Bad Request: can't parse allowed_updates JSON object")
+        max_connections = _int_param(params, "max_connections", _DEFAULT_MAX_CONNECTIONS)
+        self._configure_webhook(
+            url,
+            secret=secret,
+            allowed=allowed,
+            max_connections=min(_MAX_CONNECTIONS, max(1, max_connections or 1)),
+            drop_pending=_bool_param(params, "drop_pending_updates"),
+        )
         return True
 
     def _delete_webhook(self, params: Params, files: Files) -> Any:
-        self._webhook_url = ""
-        if _bool_param(params, "drop_pending_updates"):
-            self._updates.clear()
+        self._configure_webhook(
+            "",
+            secret=None,
+            allowed=[],
+            max_connections=_DEFAULT_MAX_CONNECTIONS,
+            drop_pending=_bool_param(params, "drop_pending_updates"),
+        )
         return True
 
+    def _configure_webhook(
+        self,
+        url: str,
+        *,
+        secret: str | None,
+        allowed: list[str],
+        max_connections: int,
+        drop_pending: bool,
+    ) -> None:
+        # Caller holds the lock. A new webhook starts with no error, and a delivery under way
+        # to the old one is abandoned: its update stays queued, for the new webhook or getUpdates.
+        self._webhook_url = url
+        self._webhook_secret = secret
+        self._webhook_allowed = allowed
+        self._webhook_max_connections = max_connections
+        self._webhook_error = None
+        self._delivering = None
+        self._webhook_generation += 1
+        if drop_pending:
+            self._updates.clear()
+        self._call_on_loop(self._sync_pusher)
+
     def _get_webhook_info(self, params: Params, files: Files) -> Any:
-        return {
+        info: dict[str, Any] = {
             "url": self._webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if self._webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self._webhook_error
+        if self._webhook_url:
+            info["max_connections"] = self._webhook_max_connections
+            if self._webhook_allowed:
+                info["allowed_updates"] = list(self._webhook_allowed)
+        return info
+
+    # -- webhook delivery (on the emulator's loop) ----------------------------------------------
+
+    def _sync_pusher(self) -> None:
+        """Start, restart or stop the pusher to match the webhook now set (on the loop thread)."""
+        wake = self._pusher_wake
+        with self._lock:
+            active = bool(self._webhook_url) and not self._closing and wake is not None
+            wanted = self._webhook_generation if active else None
+        current = self._pusher
+        if current is not None and current[0] != wanted:
+            current[1].cancel()  # mid-delivery, its connection closes and nothing is recorded
+            self._pusher = None
+        if wanted is not None and wake is not None and self._pusher is None:
+            task = asyncio.get_running_loop().create_task(
+                self._push_updates(wanted, wake), name="botapi-emulator-webhook"
+            )
+            self._pusher_tasks.add(task)
+            task.add_done_callback(self._pusher_done)
+            self._pusher = (wanted, task)
+
+    def _pusher_done(self, task: asyncio.Task[None]) -> None:
+        self._pusher_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("The webhook pusher failed", exc_info=task.exception())
+
+    async def _stop_pushers(self) -> None:
+        self._pusher = None
+        tasks = list(self._pusher_tasks)
+        for task in tasks:
+            task.cancel()
+        # Awaited, so no task is left pending (and warned about) when the loop closes.
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _push_updates(self, generation: int, wake: asyncio.Event) -> None:
+        """POST queued updates to the webhook of this generation until cancelled.
+
+        Telegram may deliver over up to max_connections connections at once. One update at a
+        time, in update_id order, is the simple faithful choice: Telegram promises no order
+        across connections, and a test gets a deterministic one.
+        """
+        backoff = self._webhook_retry
+        while True:
+            wake.clear()  # before looking: an update queued after the look sets it again
+            with self._lock:
+                if generation != self._webhook_generation:
+                    return
+                update = self._updates[0] if self._updates else None
+                url, secret = self._webhook_url, self._webhook_secret
+                if update is not None:
+                    self._delivering = update["update_id"]
+            if update is None:
+                await wake.wait()
+                continue
+            try:
+                status, error = await self._post_update(url, secret, update)
+            except asyncio.CancelledError:
+                with self._lock:
+                    if generation == self._webhook_generation:  # stopping, not reconfigured
+                        self._delivering = None
+                raise
+            with self._lock:
+                if generation != self._webhook_generation:
+                    return  # the webhook changed meanwhile: this answer is no one's
+                self._delivering = None
+                self._webhook_attempts.append(
+                    WebhookAttempt(
+                        update["update_id"], url, status, error, secret, time.monotonic()
+                    )
+                )
+                if error is None:
+                    if self._updates and self._updates[0] is update:
+                        self._updates.popleft()
+                else:
+                    self._webhook_error = (int(time.time()), error)
+            if error is None:
+                backoff = self._webhook_retry
+            else:
+                await asyncio.sleep(backoff)
+                backoff = min(self._webhook_retry_max, backoff * 2)
+
+    async def _post_update(
+        self, url: str, secret: str | None, update: dict[str, Any]
+    ) -> tuple[int | None, str | None]:
+        """One delivery: the status answered (None: none) and the error (None: a 2xx)."""
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers[_SECRET_HEADER] = secret
+        request = HTTPRequest(
+            url,
+            method="POST",
+            headers=headers,
+            body=_dumps(update),
+            connect_timeout=self._webhook_timeout,
+            request_timeout=self._webhook_timeout,
+            follow_redirects=False,  # Telegram does not follow them either
+        )
+        # The simple client whatever AsyncHTTPClient is configured to be (no new dependency),
+        # an instance per delivery with a TCP client of ours, so its connection is ours to close.
+        client = SimpleAsyncHTTPClient(force_instance=True)
+        connections = _DeliveryConnections(client.resolver)
+        client.tcp_client = connections
+        try:
+            future = client.fetch(request, raise_error=False)
+            # A pusher cancelled mid-delivery (the webhook changed, or stop) closes the
+            # connection below, which ends tornado's request with an error. Shielded, because
+            # cancelling tornado's future would make it log that error; read here, so asyncio
+            # does not warn that it was never retrieved.
+            future.add_done_callback(_discard_outcome)
+            try:
+                response = await asyncio.shield(future)
+            except Exception as exc:  # anything but an HTTP answer: the webhook failed
+                return None, _delivery_error(exc)
+        finally:
+            connections.close()  # no socket outlives its delivery
+            client.close()
+        if 200 <= response.code < 300:
+            return response.code, None
+        return response.code, f"Wrong response from the webhook: {response.code} {response.reason}"
 
     # -- control endpoints --------------------------------------------------------------------
 
@@ -1755,6 +2081,8 @@ class BotApiEmulator:
             return [dataclasses.asdict(answer) for answer in self.inline_answers()]
         if method == "GET" and action == "callback_answers":
             return [dataclasses.asdict(answer) for answer in self.callback_answers()]
+        if method == "GET" and action == "webhook_attempts":
+            return [dataclasses.asdict(attempt) for attempt in self.webhook_attempts()]
         if method == "GET" and action == "stats":
             return self.stats()
         raise _UnknownEndpointError(action)
@@ -1837,6 +2165,74 @@ def _reply_markup(params: Params) -> dict[str, Any] | None:
                     "Text buttons are unallowed in the inline keyboard",
                 )
     return markup
+
+
+class _DeliveryConnections(TCPClient):
+    """The connections of one webhook delivery, so it can be cut off when abandoned."""
+
+    def __init__(self, resolver: Resolver) -> None:
+        super().__init__(resolver)
+        self._streams: list[IOStream] = []
+        self._closed = False
+
+    async def connect(
+        self,
+        host: str,
+        port: int,
+        af: socket.AddressFamily = socket.AF_UNSPEC,
+        ssl_options: dict[str, Any] | ssl.SSLContext | None = None,
+        max_buffer_size: int | None = None,
+        source_ip: str | None = None,
+        source_port: int | None = None,
+        timeout: float | datetime.timedelta | None = None,  # noqa: ASYNC109 (TCPClient's)
+    ) -> IOStream:
+        stream = await super().connect(
+            host,
+            port,
+            af,
+            ssl_options,
+            max_buffer_size,
+            source_ip,
+            source_port,
+            timeout,
+        )
+        if self._closed:  # abandoned while connecting
+            stream.close()
+            raise StreamClosedError
+        self._streams.append(stream)
+        return stream
+
+    def close(self) -> None:
+        self._closed = True
+        for stream in self._streams:
+            stream.close()
+        super().close()
+
+
+def _update_type(update: Mapping[str, Any]) -> str | None:
+    """An update's type, as allowed_updates names it: its one key besides update_id."""
+    return next((key for key in update if key != "update_id"), None)
+
+
+def _discard_outcome(future: asyncio.Future[HTTPResponse]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _delivery_error(exc: BaseException) -> str:
+    """Telegram's last_error_message for a delivery that got no HTTP answer."""
+    if isinstance(exc, HTTPTimeoutError):
+        connecting = "connecting" in (exc.message or "")
+        return "Connection timed out" if connecting else "Read timeout expired"
+    if isinstance(exc, ConnectionRefusedError):
+        return "Connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "Failed to resolve host: Name or service not known"
+    if isinstance(exc, HTTPStreamClosedError | StreamClosedError | ConnectionResetError):
+        return "Connection reset by peer"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 def _scope_key(scope: object) -> str:
