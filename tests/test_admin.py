@@ -331,14 +331,15 @@ async def test_a_draft_survives_a_restart_and_expires_later(
     confirm = buttons(preview)["✅ Confirm"]
     settings = make_settings(telegram_bot_token=FAKE_TOKEN)
 
+    later_api = OfflineRequest()
     later = build_application(
         settings,
         engine=seeded_engine,
-        request=OfflineRequest(),
+        request=later_api,
         clock=lambda: TODAY + timedelta(hours=2),
     )
     async with later:
-        restarted = BotUnderTest(later, later.bot.request)  # type: ignore[arg-type]
+        restarted = BotUnderTest(later, later_api)
         calls = await press(restarted, EDITOR, confirm)
         assert any(
             "draft" in c.get("text", "").lower() or "expired" in c.get("text", "") for c in calls
@@ -346,14 +347,15 @@ async def test_a_draft_survives_a_restart_and_expires_later(
     assert nathu(seeded_engine).status is PassStatus.REOPENING_AGREED
 
     preview = await say(bot, EDITOR, "/set pass nathu-la open")
+    soon_api = OfflineRequest()
     soon = build_application(
         settings,
         engine=seeded_engine,
-        request=OfflineRequest(),
+        request=soon_api,
         clock=lambda: TODAY + timedelta(minutes=5),
     )
     async with soon:
-        restarted = BotUnderTest(soon, soon.bot.request)  # type: ignore[arg-type]
+        restarted = BotUnderTest(soon, soon_api)
         calls = await press(restarted, EDITOR, buttons(preview)["✅ Confirm"])
     assert any("Saved." in c.get("text", "") for c in calls)
     assert nathu(seeded_engine).status is PassStatus.OPEN
@@ -456,11 +458,10 @@ async def test_edit_and_undo_on_postgres(postgres_settings: Settings) -> None:
         update={"telegram_bot_token": FAKE_TOKEN_SECRET, "admin_ids": (EDITOR,)}
     )
     engine = open_database(settings)
-    application = build_application(
-        settings, engine=engine, request=OfflineRequest(), clock=lambda: TODAY
-    )
+    api = OfflineRequest()
+    application = build_application(settings, engine=engine, request=api, clock=lambda: TODAY)
     async with application:
-        bot = BotUnderTest(application, application.bot.request)  # type: ignore[arg-type]
+        bot = BotUnderTest(application, api)
         preview = await say(bot, EDITOR, "/set pass nathu-la reopening_scheduled since=2026-05-01")
         await press(bot, EDITOR, buttons(preview)["✅ Confirm"])
         assert nathu(engine).status is PassStatus.REOPENING_SCHEDULED

@@ -23,9 +23,11 @@ class ErrorHandler:
         self.services = services
 
     async def __call__(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not isinstance(update, Update):  # a job's error (a tick): logged, nobody to tell
+            job = context.job.name if context.job is not None else "?"
+            logger.error("Error in the background job %s", job, exc_info=context.error)
+            return
         logger.error("Error while handling an update", exc_info=context.error)
-        if not isinstance(update, Update):
-            return  # a job's error: logged, nobody to tell
         if update.effective_chat is not None:
             text = self.services.renderer.render("error.html.j2")
             try:

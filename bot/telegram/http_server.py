@@ -82,7 +82,7 @@ class HttpServer:
         if webhook is not None:
             path = "/" + webhook.path.strip("/")
             routes.append((rf"{path.rstrip('/')}/?", _WebhookUpdates, {"server": self}))
-        self._app = Application(routes)
+        self._app = Application(routes, log_function=_log_request)
         self._server: HTTPServer | None = None
 
     async def start(self, address: str, port: int) -> None:
@@ -105,6 +105,20 @@ class HttpServer:
             self._server.stop()
             await self._server.close_all_connections()
             self._server = None
+
+
+def _log_request(handler: RequestHandler) -> None:
+    # Tornado's access log puts every 5xx at ERROR: a load balancer polling /readyz through a
+    # database outage would page the operators' chat every few seconds. What matters (refused
+    # secrets, handler failures, the outage itself) is logged where it happens.
+    request = handler.request
+    logger.debug(
+        "%d %s %s %.1f ms",
+        handler.get_status(),
+        request.method,
+        request.path,
+        request.request_time() * 1000,
+    )
 
 
 class _Health(RequestHandler):
