@@ -109,11 +109,10 @@ def build_application(
         engine,
         Renderer(settings.templates_dir),
         AnswerCache(settings.answer_cache_seconds),
+        metrics=metrics or Metrics(),
     )
     if clock is not None:
         services.clock = clock
-    if metrics is not None:
-        services.metrics = metrics
     metrics = services.metrics
     metrics.watch_ledger(engine, services.clock)
     # Replies and 429s are counted on the way out; getUpdates is not a reply.
