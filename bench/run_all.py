@@ -2,10 +2,11 @@
 
 Runs each script of bench/ as a subprocess with this Python, asking it for JSON rows
 (`--json`: a list of {"scenario", "figure", "target", "result"}), and prints them as one
-Markdown table, then the machine it ran on (CPU model, cores, RAM, Python, OS). A script that
-is missing, fails without rows, prints something that is not rows, or runs past `--timeout`
-shows as one row "did not run" with the reason (its last stderr line); the report itself
-always completes. Each script's progress (stderr) is passed through as it runs.
+Markdown table, then the machine it ran on (CPU model, cores, RAM, Python, OS, and the load
+average when the report started: on a shared machine, other work slows every figure). A
+script that is missing, fails without rows, prints something that is not rows, or runs past
+`--timeout` shows as one row "did not run" with the reason (its last stderr line); the report
+itself always completes. Each script's progress (stderr) is passed through as it runs.
 
     python -m bench [--quick] [--only qa,crashloop] [--timeout 5400]
     python bench/run_all.py ...   # the same
@@ -237,13 +238,16 @@ def machine() -> dict[str, str]:
                 break
     except OSError:
         pass
-    return {
+    host = {
         "CPU": cpu,
         "cores": str(os.cpu_count()),
         "RAM": ram,
         "Python": f"{platform.python_version()} ({platform.python_implementation()})",
         "OS": platform.platform(),
     }
+    if hasattr(os, "getloadavg"):  # other work on a shared machine slows every figure
+        host["load average (1, 5, 15 min)"] = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return host
 
 
 def report(
@@ -290,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [benchmark for benchmark in BENCHMARKS if benchmark.name in wanted]
     # SIGTERM unwinds like Ctrl-C: the script running is stopped with it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    started = datetime.now(UTC)
+    started, host = datetime.now(UTC), machine()  # the load before our own work adds to it
     runs = []
     for benchmark in chosen:
         command = command_of(benchmark, quick=args.quick)
@@ -299,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     invocation = "python -m bench" + (" --quick" if args.quick else "")
     if args.only:
         invocation += f" --only {args.only}"
-    text, status = report(runs, machine(), command=invocation, started=started)
+    text, status = report(runs, host, command=invocation, started=started)
     print(text)
     return status
 

@@ -122,4 +122,4 @@ def test_the_suite_and_its_options() -> None:
     crashloop = next(b for b in run_all.BENCHMARKS if b.name == "crashloop")
     assert run_all.command_of(crashloop, quick=True)[2:] == ["--json", "--quick"]
     assert run_all.command_of(crashloop, quick=False)[2:] == ["--json"]
-    assert set(run_all.machine()) == {"CPU", "cores", "RAM", "Python", "OS"}
+    assert {"CPU", "cores", "RAM", "Python", "OS"} <= set(run_all.machine())
