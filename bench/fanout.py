@@ -27,8 +27,11 @@ connection on each request). At the 200-400 messages/s of 2 cores the default ru
 15 minutes (220,000 messages); `--quick` under 3.
 
     python bench/fanout.py [--sizes 10000,100000] [--concurrency 4] [--limited 900]
-                           [--instances 2 --instances-db postgres] [--quick]
+                           [--instances 2 --instances-db postgres] [--quick] [--json]
     python bench/fanout.py --profile fanout.prof [--sizes 10000]   # cProfile of one run
+
+`--json` prints a JSON list of rows {"scenario", "figure", "target", "result"} (the rows with a
+target) instead of the table, for bench/run_all.py.
 
 `--instances K` adds rows where K sender processes share the ledger (as K bot instances would),
 against K bare loops, each sending 1/K of the messages; `--instances-db postgres` puts that
@@ -584,6 +587,83 @@ def _check_delivery(
 # --- the table ----------------------------------------------------------------------------
 
 
+def _limited_verdict(outcome: Outcome) -> tuple[str, str, str]:
+    """Figure, target and result of the limits-on row."""
+    share = outcome.allowed_share
+    ok = outcome.too_many_requests == 0 and share >= TARGET_LIMITED_SHARE
+    return (
+        f"{share:.1%} of what the limits allow, {outcome.too_many_requests} × 429",
+        f"0 × 429, ≥ {TARGET_LIMITED_SHARE:.0%}",
+        "pass" if ok else "falls short",
+    )
+
+
+def _pipeline_verdict(outcome: Outcome, bare: Outcome) -> tuple[str, str, str]:
+    """Figure (against the bare loop), target and result of a digest-run row."""
+    ratio = bare.rate / outcome.rate  # the run's time over the bare loop's
+    shortfalls = []
+    if outcome.rate < TARGET_RATE:
+        shortfalls.append(f"< {TARGET_RATE:,.0f}/s")
+    if ratio > TARGET_RATIO:
+        shortfalls.append(f"> {TARGET_RATIO}x")
+    return (
+        f"{ratio:.2f}x the bare loop's time ({outcome.cpu_ms / bare.cpu_ms:.2f}x its CPU)",
+        f"≥ {TARGET_RATE:,.0f}/s, ≤ {TARGET_RATIO}x",
+        "pass" if not shortfalls else "falls short (" + ", ".join(shortfalls) + ")",
+    )
+
+
+def _rss_growth(pipelines: list[Outcome]) -> tuple[Outcome, Outcome, float, str]:
+    small = min(pipelines, key=lambda outcome: outcome.count)
+    large = max(pipelines, key=lambda outcome: outcome.count)
+    growth = large.rss_peak_mb - small.rss_peak_mb
+    return small, large, growth, "pass" if growth <= TARGET_RSS_GROWTH_MB else "falls short"
+
+
+def json_rows(rows: list[tuple[Outcome, Outcome | None]]) -> list[dict[str, str]]:
+    """The rows with a target, for the one-table report (bench/run_all.py)."""
+    result: list[dict[str, str]] = []
+    pipelines: list[Outcome] = []
+    for outcome, bare in rows:
+        scenario = f"digest fan-out: {outcome.label}, {outcome.count:,} subscribers"
+        if outcome.kind == "bare":
+            continue
+        if outcome.kind == "limited":
+            figure, target, verdict = _limited_verdict(outcome)
+            figure = f"{outcome.rate:,.1f} messages/s, {figure}"
+        else:
+            assert bare is not None
+            figure, target, verdict = _pipeline_verdict(outcome, bare)
+            figure = f"{outcome.rate:,.0f} messages/s, {figure}"
+            if outcome.instances == 1:
+                pipelines.append(outcome)
+        if outcome.problems:
+            figure += "; FAILED delivery check: " + "; ".join(outcome.problems)
+            verdict = "falls short"
+        result.append(
+            {
+                "scenario": scenario,
+                "figure": figure,
+                "target": target,
+                # The one-table report has two results; the shortfall's reason is in the figure.
+                "result": "pass" if verdict == "pass" else "falls short",
+            }
+        )
+    if len(pipelines) >= 2:
+        small, large, growth, verdict = _rss_growth(pipelines)
+        result.append(
+            {
+                "scenario": f"digest fan-out: peak RSS growth, {small.count:,} → "
+                f"{large.count:,} subscribers",
+                "figure": f"{growth:+.0f} MB ({small.rss_peak_mb:.0f} → "
+                f"{large.rss_peak_mb:.0f} MB)",
+                "target": f"≤ +{TARGET_RSS_GROWTH_MB:.0f} MB",
+                "result": verdict,
+            }
+        )
+    return result
+
+
 def _mb(value: float) -> str:
     return f"{value:.0f}"
 
@@ -618,36 +698,17 @@ def print_table(
         if outcome.kind == "bare":
             cells += ["1.00x", "", ""]
         elif outcome.kind == "limited":
-            share = outcome.allowed_share
-            ok = outcome.too_many_requests == 0 and share >= TARGET_LIMITED_SHARE
-            cells += [
-                f"{share:.1%} of what the limits allow, {outcome.too_many_requests} × 429",
-                f"0 × 429, ≥ {TARGET_LIMITED_SHARE:.0%}",
-                "pass" if ok else "falls short",
-            ]
+            cells += list(_limited_verdict(outcome))
         else:
             assert bare is not None
-            ratio = bare.rate / outcome.rate  # the run's time over the bare loop's
-            shortfalls = []
-            if outcome.rate < TARGET_RATE:
-                shortfalls.append(f"< {TARGET_RATE:,.0f}/s")
-            if ratio > TARGET_RATIO:
-                shortfalls.append(f"> {TARGET_RATIO}x")
-            cells += [
-                f"{ratio:.2f}x the bare loop's time ({outcome.cpu_ms / bare.cpu_ms:.2f}x its CPU)",
-                f"≥ {TARGET_RATE:,.0f}/s, ≤ {TARGET_RATIO}x",
-                "pass" if not shortfalls else "falls short (" + ", ".join(shortfalls) + ")",
-            ]
+            cells += list(_pipeline_verdict(outcome, bare))
             if outcome.instances == 1:
                 pipelines.append(outcome)
         if problems:
             cells[-1] = f"FAILED: {problems}"
         print("| " + " | ".join(cells) + " |")
     if len(pipelines) >= 2:
-        small = min(pipelines, key=lambda outcome: outcome.count)
-        large = max(pipelines, key=lambda outcome: outcome.count)
-        growth = large.rss_peak_mb - small.rss_peak_mb
-        verdict = "pass" if growth <= TARGET_RSS_GROWTH_MB else "falls short"
+        small, large, growth, verdict = _rss_growth(pipelines)
         print(
             f"| digest run: peak RSS growth | {small.count:,} → {large.count:,} | | | "
             f"{growth:+.0f} | | {small.rss_peak_mb:.0f} → {large.rss_peak_mb:.0f} MB | "
@@ -689,6 +750,7 @@ def main() -> int:
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     parser.add_argument("--quick", action="store_true", help="sizes 2000,20000; limited 150")
     parser.add_argument("--profile", metavar="FILE", help="only profile one digest run")
+    parser.add_argument("--json", action="store_true", help="print JSON rows, not the table")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -732,8 +794,11 @@ def main() -> int:
             rows.append((limited, None))
         minutes = (time.monotonic() - started) / 60
         log(f"done in {minutes:.1f} min")
-    print_table(rows, concurrency=args.concurrency, load=load, minutes=minutes)
     failed = [outcome for outcome, _ in rows if outcome.problems]
+    if args.json:
+        print(json.dumps(json_rows(rows), ensure_ascii=False))
+        return 1 if failed else 0
+    print_table(rows, concurrency=args.concurrency, load=load, minutes=minutes)
     for outcome in failed:
         print(f"\nFAILED delivery check, {outcome.label}, {outcome.count:,}: {outcome.problems}")
     return 1 if failed else 0

@@ -7,7 +7,10 @@ p50; cold start under 1 second. Repeated questions are answered from the answer 
 popular questions are in production); the cost of a first-time question (a cache miss:
 parse, query, render) is shown too, without a target.
 
-    python bench/qa.py [--updates 3000] [--cold-runs 5]
+    python bench/qa.py [--updates 3000] [--cold-runs 5] [--json]
+
+`--json` prints a JSON list of rows {"scenario", "figure", "target", "result"} instead of the
+table (the cases with a target).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import platform
 import statistics
@@ -135,15 +139,52 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=3000)
     parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="print JSON rows, not the table")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         results = asyncio.run(measure(args.updates, folder))
         cold = cold_start(folder, args.cold_runs)
 
+    if args.json:
+        print(json.dumps(json_rows(results, cold, args.updates), ensure_ascii=False))
+    else:
+        print_table(results, cold, args.updates)
+
+
+def json_rows(results: dict[str, list[float]], cold: list[float], updates: int) -> list[Any]:
+    """The cases with a target, as rows of the one-table report (bench/run_all.py)."""
+    echo_p50 = _p(results["echo"], 0.5)
+    rows = []
+    for name in QUERIES:
+        p50 = _p(results[name], 0.5)
+        ratio = p50 / echo_p50
+        rows.append(
+            {
+                "scenario": f"question answering: {name}, p50 of {updates} updates vs a bare "
+                "PTB echo handler",
+                "figure": f"{ratio:.2f}x ({p50:.3f} ms vs {echo_p50:.3f} ms)",
+                "target": "≤ 1.5x",
+                "result": "pass" if ratio <= 1.5 else "falls short",
+            }
+        )
+    cold_median = statistics.median(cold)
+    rows.append(
+        {
+            "scenario": f'question answering: cold start `python -m bot ask "/help"`, '
+            f"median of {len(cold)}",
+            "figure": f"{cold_median * 1000:.0f} ms",
+            "target": "< 1000 ms",
+            "result": "pass" if cold_median < 1.0 else "falls short",
+        }
+    )
+    return rows
+
+
+def print_table(results: dict[str, list[float]], cold: list[float], updates: int) -> None:
     echo_p50 = _p(results["echo"], 0.5)
     print(
-        f"Question answering, {args.updates} updates each; {platform.python_version()}, "
+        f"Question answering, {updates} updates each; {platform.python_version()}, "
         f"{platform.machine()}, {os.cpu_count()} cores"
     )
     print()

@@ -328,44 +328,36 @@ def claim(engine: Engine, *, now: datetime, limit: int, lease_seconds: int) -> l
     """Take up to `limit` deliveries that are due, or whose sender's lease ran out."""
     lease_until = now + timedelta(seconds=lease_seconds)
     with engine.begin() as connection:
-        ids: list[int] = []
+        claimed: list[int] = []
         for state in (DeliveryState.PENDING, DeliveryState.SENDING):
-            if len(ids) >= limit:
+            if len(claimed) >= limit:
                 break
-            ids += (
+            # One statement picks and takes the rows, so no other sender can take them in
+            # between: SQLite writes one statement at a time, PostgreSQL locks what the
+            # subquery picked (and skips rows another instance is taking). The rows are
+            # picked through the state index and updated by primary key.
+            due = (
+                sa.select(_delivery.c.id)
+                .where(_delivery.c.state == state, _delivery.c.next_attempt_at <= now)
+                .order_by(_delivery.c.next_attempt_at, _delivery.c.id)
+                .limit(limit - len(claimed))
+                .with_for_update(skip_locked=True)
+            )
+            claimed += (
                 connection.execute(
-                    sa.select(_delivery.c.id)
-                    .where(_delivery.c.state == state, _delivery.c.next_attempt_at <= now)
-                    .order_by(_delivery.c.next_attempt_at, _delivery.c.id)
-                    .limit(limit - len(ids))
-                    .with_for_update(skip_locked=True)
+                    sa.update(_delivery)
+                    .where(_delivery.c.id.in_(due.scalar_subquery()))
+                    .values(
+                        state=DeliveryState.SENDING,
+                        attempts=_delivery.c.attempts + 1,
+                        next_attempt_at=lease_until,
+                        updated_at=now,
+                    )
+                    .returning(_delivery.c.id)
                 )
                 .scalars()
                 .all()
             )
-        if not ids:
-            return []
-        # The state is checked again in the UPDATE itself: on SQLite, where there is no row
-        # lock, another process may have claimed a row between our SELECT and this write.
-        claimed = (
-            connection.execute(
-                sa.update(_delivery)
-                .where(
-                    _delivery.c.id.in_(ids),
-                    _delivery.c.next_attempt_at <= now,
-                    _delivery.c.state.in_((DeliveryState.PENDING, DeliveryState.SENDING)),
-                )
-                .values(
-                    state=DeliveryState.SENDING,
-                    attempts=_delivery.c.attempts + 1,
-                    next_attempt_at=lease_until,
-                    updated_at=now,
-                )
-                .returning(_delivery.c.id)
-            )
-            .scalars()
-            .all()
-        )
         if not claimed:
             return []
         rows = connection.execute(
