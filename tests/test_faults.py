@@ -159,7 +159,7 @@ def outcome(
     return Outcome(digests_per_chat(emulator, chats), chats, states(engine), questions)
 
 
-async def wait_for_digests(emulator: BotApiEmulator, count: int) -> None:
+async def wait_for_messages(emulator: BotApiEmulator, count: int) -> None:
     await wait_until_async(
         lambda: len(emulator.messages()) >= count, 60, f"{count} messages of the run"
     )
@@ -234,7 +234,7 @@ async def test_a_429_storm_loses_nothing_doubles_nothing_and_answers_keep_coming
     make_settings: Callable[..., Settings], emulator: BotApiEmulator
 ) -> None:
     async with digest_run(make_settings, emulator, 300) as (bot, engine, chats, questions):
-        await wait_for_digests(emulator, 20)
+        await wait_for_messages(emulator, 20)
         # A fifth of all sends (digests and answers alike) refused with "retry after 1", for
         # a stretch of the run long enough for several questions.
         emulator.fail_fraction(0.2, 429, retry_after=1, seed=SEED)
@@ -260,7 +260,7 @@ async def test_chats_that_blocked_the_bot_are_deactivated_and_never_retried(
         blocked = chats[100::10]  # not reached yet when the blocks start
         for chat in blocked:
             emulator.block_chat(chat)
-        await wait_for_digests(emulator, 20)
+        await wait_for_messages(emulator, 20)
         await questions.ask_answered(bot)
         await wait_until_async(ledger_settled(engine, 200), 60, "the run with blocked chats")
         await questions.ask_answered(bot)
@@ -284,7 +284,7 @@ async def test_5xx_and_dropped_connections_are_retried_without_duplicates(
     make_settings: Callable[..., Settings], emulator: BotApiEmulator
 ) -> None:
     async with digest_run(make_settings, emulator, 200) as (bot, engine, chats, questions):
-        await wait_for_digests(emulator, 20)
+        await wait_for_messages(emulator, 20)
         # Connections closed without an answer: PTB cannot tell whether a message got
         # through, so they are spent on the run's own sends before any question is asked.
         emulator.drop_connections("sendMessage", count=15)
@@ -357,7 +357,7 @@ async def test_a_write_lock_held_mid_run_delays_but_loses_and_doubles_nothing(
     make_settings: Callable[..., Settings], emulator: BotApiEmulator
 ) -> None:
     async with digest_run(make_settings, emulator, 200) as (bot, engine, chats, questions):
-        await wait_for_digests(emulator, 20)
+        await wait_for_messages(emulator, 20)
         path = engine.url.database or ""
         holder = await asyncio.to_thread(hold_write_lock, path, 2.0)
         # Questions are read-only: answered while the writer waits (busy_timeout).
@@ -384,7 +384,7 @@ async def test_database_is_locked_errors_mid_run_stop_nothing_for_good(
         questions,
     ):
         with locked_statements(str(engine.url), engine) as armed:
-            await wait_for_digests(emulator, 20)
+            await wait_for_messages(emulator, 20)
             armed.set()
             await asyncio.sleep(1.5)  # the fault's length, not an assertion
             during = await questions.ask(bot)
@@ -430,7 +430,7 @@ async def test_postgres_restarts_during_digests_and_alerts_and_the_bot_carries_o
         )
         async with running(settings) as bot:
             # 1. The digest run, cut in the middle.
-            await wait_for_digests(emulator, 30)
+            await wait_for_messages(emulator, 30)
             proxy.cut()
             await asyncio.sleep(1)
             proxy.restore()
@@ -440,14 +440,14 @@ async def test_postgres_restarts_during_digests_and_alerts_and_the_bot_carries_o
 
             # 2. A change while the database is away: the alert checks fail meanwhile.
             proxy.cut()
-            record_change(direct, at=delivery_now())
+            record_change(direct, at=utc_now())
             await asyncio.sleep(2)
             proxy.restore()
             await questions.ask_answered(bot)
             await wait_until_async(ledger_settled(direct, 240), 60, "the alerts after the outage")
             # 3. Another change; cut while its alerts are being sent.
-            record_change(direct, at=delivery_now(), key="shipki-la")
-            await wait_for_digests(emulator, len(emulator.messages()) + 20)
+            record_change(direct, at=utc_now(), key="shipki-la")
+            await wait_for_messages(emulator, len(emulator.messages()) + 20)
             proxy.cut()
             await asyncio.sleep(1)
             proxy.restore()
@@ -468,7 +468,7 @@ async def test_postgres_restarts_during_digests_and_alerts_and_the_bot_carries_o
     assert questions.slowest < ANSWER_WITHIN
 
 
-def delivery_now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
