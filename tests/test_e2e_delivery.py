@@ -14,25 +14,20 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import text
 
 from bot import db
-from bot.bootstrap import seed
 from bot.config import Settings
 from bot.devtools.botapi_emulator import BotApiEmulator
 from tests.conftest import FAKE_TOKEN
-from tests.test_delivery import add_subscribers, digest_counts
+from tests.helpers_delivery import digests_per_chat, prepare, states, wait_until
 
 if TYPE_CHECKING:
-    from collections import Counter
     from collections.abc import Iterator
     from pathlib import Path
 
-    from sqlalchemy import Engine
 
 SUBSCRIBERS = 150
 KILLS = 3
@@ -97,36 +92,6 @@ class BotProcesses:
                 process.kill()
                 process.wait()
         return [open(log).read() for log in self.logs]  # noqa: PTH123
-
-
-def prepare(engine: Engine, count: int) -> list[int]:
-    db.upgrade(engine)
-    seed(engine)
-    due = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-    return add_subscribers(engine, count, due=due, first_chat=10_000)
-
-
-def wait_until(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def digests_per_chat(emulator: BotApiEmulator, chats: list[int]) -> Counter[int]:
-    wanted = set(chats)
-    counts = digest_counts(emulator)
-    for chat in set(counts) - wanted:
-        del counts[chat]
-    return counts
-
-
-def states(engine: Engine) -> dict[str, int]:
-    with engine.connect() as connection:
-        rows = connection.execute(text("SELECT state, count(*) FROM delivery GROUP BY state"))
-        return {str(state): int(count) for state, count in rows}
 
 
 def test_killed_and_restarted_mid_run_nothing_is_lost_or_doubled(

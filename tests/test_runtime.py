@@ -19,8 +19,8 @@ from bot.devtools.botapi_emulator import BotApiEmulator
 from bot.telegram.plain import html_to_text
 from bot.telegram.runtime import serve
 from tests.conftest import FAKE_TOKEN
+from tests.helpers_delivery import digests_per_chat, prepare, states
 from tests.tcp_proxy import TcpProxy, free_port
-from tests.test_e2e_delivery import digests_per_chat, prepare, states
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aiolimiter import AsyncLimiter
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, Message
 from telegram.constants import ChatType, ParseMode
 from telegram.error import (
@@ -151,15 +152,24 @@ class Broadcaster:
             queue: Queue = deque()
             claiming = asyncio.Lock()
             workers = [
-                self._work(queue, claiming, report)
+                asyncio.create_task(self._work(queue, claiming, report))
                 for _ in range(self.concurrency * DELIVERIES_PER_REQUEST)
             ]
             try:
                 await asyncio.gather(*workers)
             finally:
+                # One worker failed (the ledger is unreachable) or the run was cancelled: the
+                # others stop too, rather than go on sending messages nobody can record (each
+                # one a duplicate once the rows are resumed) after the run has ended.
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
                 # Claims not started (a shutdown, a cancelled run) go back at once, so a restart
                 # resumes them without waiting for the lease to run out.
-                self._release([claim for claim, _ in queue], report, wait=0.0)
+                try:
+                    self._release([claim for claim, _ in queue], report, wait=0.0)
+                except SQLAlchemyError as error:
+                    logger.warning("Unsent claims resume after their lease: %s", error)
                 queue.clear()
         if report.sent or report.blocked or report.failed:
             logger.info(
@@ -200,6 +210,11 @@ class Broadcaster:
             claimed, claimed_at = queue.popleft()
             try:
                 await self._deliver(claimed, queue, report, claimed_at=claimed_at)
+            except SQLAlchemyError:
+                # The ledger is unreachable (the database is down or locked): the message may
+                # have gone out unrecorded, and nothing more can be recorded. The run stops; the
+                # row resumes from its last recorded part once its lease runs out.
+                raise
             except Exception as error:  # a bug must not stop the other deliveries
                 logger.exception("Delivery %d failed unexpectedly", claimed.delivery_id)
                 report.errors.append(repr(error))

@@ -8,6 +8,8 @@ request wrapper around every Bot API call.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 # Bot API methods that put something in front of a user.
 _REPLY_PREFIXES = ("send", "edit", "answer", "copy", "forward")
+# An answer refused with a 429 is sent again up to this many times, if Telegram's wait is short.
+ANSWER_429_RETRIES = 3
+ANSWER_429_MAX_WAIT = 10.0
 # Seconds; an answer is mostly database work plus one Bot API call.
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -191,9 +196,56 @@ class InstrumentedRequest(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         if status == 429:
             self.metrics.rate_limited.labels(self.sender).inc()
+            if self.sender == "answers":
+                return await self._after_429(
+                    payload,
+                    url,
+                    method,
+                    request_data,
+                    read_timeout=read_timeout,
+                    write_timeout=write_timeout,
+                    connect_timeout=connect_timeout,
+                    pool_timeout=pool_timeout,
+                )
         elif status == 200 and api_method.startswith(_REPLY_PREFIXES):
             if self.sender == "deliveries":
                 self.metrics.delivery_messages.inc()
             else:
                 self.metrics.replies.labels(api_method).inc()
         return status, payload
+
+    async def _after_429(
+        self,
+        payload: bytes,
+        url: str,
+        method: str,
+        request_data: RequestData | None,
+        **timeouts: Any,
+    ) -> tuple[int, bytes]:
+        """An answer refused with a 429 goes again once Telegram's wait is over.
+
+        A 429 means Telegram did not take the message, so sending it again is no duplicate;
+        without this, a reader's answer (and then the apology for it) is lost whenever a
+        digest run has the bot at its limits. Short waits only: a longer one is passed on as
+        the RetryAfter error, as before.
+        """
+        for _ in range(ANSWER_429_RETRIES):
+            wait = _retry_after(payload)
+            if wait is None or wait > ANSWER_429_MAX_WAIT:
+                break
+            await asyncio.sleep(wait)
+            status, payload = await self.inner.do_request(url, method, request_data, **timeouts)
+            if status != 429:
+                if status == 200 and url.rsplit("/", 1)[-1].startswith(_REPLY_PREFIXES):
+                    self.metrics.replies.labels(url.rsplit("/", 1)[-1]).inc()
+                return status, payload
+            self.metrics.rate_limited.labels(self.sender).inc()
+        return 429, payload
+
+
+def _retry_after(payload: bytes) -> float | None:
+    try:
+        value = json.loads(payload)["parameters"]["retry_after"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return float(value) if isinstance(value, int | float) else None
