@@ -19,14 +19,9 @@ import pytest
 from bot import db
 from bot.config import Settings
 from bot.devtools.botapi_emulator import BotApiEmulator
+from tests.helpers_delivery import digests_per_chat, prepare, states, wait_until
 from tests.tcp_proxy import free_port
-from tests.test_e2e_delivery import (
-    BotProcesses,
-    digests_per_chat,
-    prepare,
-    states,
-    wait_until,
-)
+from tests.test_e2e_delivery import BotProcesses
 from tests.test_runtime import SECRET, text_update
 
 if TYPE_CHECKING:
