@@ -31,6 +31,7 @@ from tests.fuzzing import (
     DATA_TABLES,
     EDITOR,
     HARNESS_TABLES,
+    OWNER,
     READER,
     STATE_TABLES,
     Case,
@@ -245,3 +246,51 @@ async def test_an_unknown_command_in_a_private_chat_gets_a_hint(bot: BotUnderTes
     assert await bot.send("/help@OtherBot") == []  # another bot's command
     assert await bot.send("/foo", chat_id=-4001, chat_type="group") == []  # groups: not ours
     assert len(await bot.replies("/help@TradeWatchBot")) == 1
+
+
+def _replies_to(harness: Harness, *steps: Case) -> list[list[Any]]:
+    """Run the steps (each checked like a generated update); the calls of each."""
+
+    async def run() -> list[list[Any]]:
+        async with harness:
+            return [await harness.run(step) for step in steps]
+
+    return asyncio.run(run())
+
+
+def test_a_user_id_no_user_can_have_is_a_usage_error(template: Path, tmp_path: Path) -> None:
+    harness = Harness(template, tmp_path, clock=lambda: TODAY)
+    for calls in _replies_to(
+        harness,
+        _message(OWNER, "/grant 99999999999999999999999 editor"),
+        _message(OWNER, "/revoke 99999999999999999999999"),
+        _message(OWNER, "/grant -5 editor"),
+        _message(OWNER, "/grant ５５５ editor"),  # full-width digits: isdigit(), not an id
+    ):
+        (reply,) = calls
+        assert "Usage" in reply.params["text"]
+
+
+def test_a_refused_guided_step_answers_the_press_once(template: Path, tmp_path: Path) -> None:
+    harness = Harness(template, tmp_path, clock=lambda: TODAY)
+
+    async def run() -> list[Any]:
+        async with harness:
+            await harness.run(_message(EDITOR, "/edit"))
+            await harness.run(_press(EDITOR, "tw1|er|pass|nathu-la"))
+            (draft,) = harness.world.drafts
+            await harness.run(_press(EDITOR, f"tw1|ef|{draft}|bogus"))
+            await harness.run(_press(EDITOR, f"tw1|ef|{draft}|status"))
+            return await harness.run(_press(EDITOR, f"tw1|ev|{draft}|bogus"))
+
+    calls = asyncio.run(run())  # harness.run checks: one answerCallbackQuery, one message
+    assert [call.method for call in calls] == ["answerCallbackQuery", "sendMessage"]
+
+
+def test_a_figure_too_large_to_store_is_refused(template: Path, tmp_path: Path) -> None:
+    harness = Harness(template, tmp_path, clock=lambda: TODAY)
+    (calls,) = _replies_to(
+        harness,
+        _message(EDITOR, "/addfigure india_fy FY2025-26 exports=1e999 source=https://x.org"),
+    )
+    assert "too large" in calls[0].params["text"]

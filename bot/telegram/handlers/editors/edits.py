@@ -248,19 +248,24 @@ class EditHandlers(EditorHandlers):
             )
             return
         await query.answer()
-        if action.verb == "no":
-            drafts.discard(session, draft)
-            await message.edit_text(
-                self.services.renderer.render("admin/cancelled.html.j2"), parse_mode=ParseMode.HTML
-            )
-        elif action.verb == "ok":
-            await self._confirm(session, message, draft, user.id)
-        elif action.verb == "ef":
-            await self._field_chosen(session, message, draft, action.arg("option"))
-        elif action.verb == "ev":
-            await self._advance(session, message, draft, chosen=action.arg("value"))
-        elif action.verb == "es":
-            await self._advance(session, message, draft, skip=True)
+        # Answered: a refusal from here on is a message, not a second answer to the press.
+        try:
+            if action.verb == "no":
+                drafts.discard(session, draft)
+                await message.edit_text(
+                    self.services.renderer.render("admin/cancelled.html.j2"),
+                    parse_mode=ParseMode.HTML,
+                )
+            elif action.verb == "ok":
+                await self._confirm(session, message, draft, user.id)
+            elif action.verb == "ef":
+                await self._field_chosen(session, message, draft, action.arg("option"))
+            elif action.verb == "ev":
+                await self._advance(session, message, draft, chosen=action.arg("value"))
+            elif action.verb == "es":
+                await self._advance(session, message, draft, skip=True)
+        except EditError as error:
+            await self._reply(message, "admin/error.html.j2", error=error)
 
     async def _field_chosen(
         self, session: Session, message: Message, draft: EditDraft, option: str
