@@ -294,3 +294,31 @@ def test_a_figure_too_large_to_store_is_refused(template: Path, tmp_path: Path) 
         _message(EDITOR, "/addfigure india_fy FY2025-26 exports=1e999 source=https://x.org"),
     )
     assert "too large" in calls[0].params["text"]
+
+
+def test_a_guided_step_on_another_kind_of_draft_is_an_expired_button(
+    template: Path, tmp_path: Path
+) -> None:
+    """`tw1|ef|<id>|status` naming a figure draft (or Confirm on an unfinished guided edit)."""
+    harness = Harness(template, tmp_path, clock=lambda: TODAY)
+
+    async def run() -> list[list[Any]]:
+        async with harness:
+            await harness.run(
+                _message(EDITOR, "/addfigure india_fy FY2025-26 exports=18.1 source=https://x.org")
+            )
+            (figure,) = harness.world.drafts
+            pressed = [
+                await harness.run(_press(EDITOR, f"tw1|{v}|{figure}|status")) for v in ["ef", "ev"]
+            ]
+            pressed.append(await harness.run(_press(EDITOR, f"tw1|es|{figure}")))
+            await harness.run(_message(EDITOR, "/edit"))
+            await harness.run(_press(EDITOR, "tw1|er|pass|nathu-la"))
+            (guided,) = harness.world.drafts
+            pressed.append(await harness.run(_press(EDITOR, f"tw1|ok|{guided}")))
+            return pressed
+
+    for calls in asyncio.run(run()):
+        (answer,) = calls
+        assert answer.method == "answerCallbackQuery"
+        assert answer.params["show_alert"] is True

@@ -242,7 +242,7 @@ class EditHandlers(EditorHandlers):
             )
             return
         draft = drafts.get(session, action.arg("draft"), user_id=user.id, now=now)
-        if draft is None:
+        if draft is None or not _fits(draft, action.verb):
             await query.answer(
                 self.services.renderer.render("admin/draft_expired.html.j2"), show_alert=True
             )
@@ -404,6 +404,14 @@ class EditHandlers(EditorHandlers):
         else:
             answer = a.FlightsAnswer(tuple(records.flights(session, freshness, slugs=(key,))))
         return self.presenter.text(answer) if answer is not None else ""
+
+
+def _fits(draft: EditDraft, verb: str) -> bool:
+    """Whether a draft button's verb applies to the draft: the guided steps to a guided edit,
+    Confirm to a draft at its preview (a forged or stale button is an expired one)."""
+    if verb in ("ef", "ev", "es"):
+        return draft.kind == "guided"
+    return verb != "ok" or draft.stage == "preview"
 
 
 def _answer_for(shown: Preview) -> a.Answer:
