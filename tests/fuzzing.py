@@ -62,7 +62,8 @@ import re
 import shutil
 import string
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,6 +152,7 @@ class Case:
     scenario: str
     update: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
+    later: timedelta = timedelta()  # how much later than the previous update it arrives
 
     @property
     def kind(self) -> str:
@@ -164,6 +166,8 @@ class World:
     buttons: list[str] = field(default_factory=list)  # callback data the bot has sent
     bot_messages: list[dict[str, Any]] = field(default_factory=list)  # as Telegram stores them
     drafts: list[str] = field(default_factory=list)  # ids of edit drafts in the database
+    # Drafts that were confirmed, cancelled, replaced or expired: their buttons are stale.
+    old_drafts: list[str] = field(default_factory=list)
 
     def remember(self, calls: list[Any]) -> None:
         for call in calls:
@@ -429,6 +433,46 @@ def _document(draw: st.DrawFn) -> dict[str, Any]:
 
 
 _senders = st.sampled_from(USERS)
+_EDITOR_ARGS = {
+    "set": (
+        "pass nathu-la open", "pass shipki-la suspended since=2026-05-01 note=\"Snow\"",
+        "deal urea restricted source=https://example.org/x", "flight delhi-guangzhou suspended",
+        "pass nathu-la open since=9999-99-99", "pass nathu-la open since=0001-01-01",
+        "pass nathu-la open source=javascript:alert(1)", "deal urea sideways", "pass",
+        "pass nathu-la open note=" + "n" * 3000, "pass nathu-la open source=unknown-key",
+    ),
+    "addfigure": (
+        "india_fy FY2025-26 exports=18.1 imports=120.4 source=https://x.org",
+        "china_cy 2026 deficit=-5 source=https://x.org stage=final",
+        "india_fy FY2025-26 exports=1e999 source=https://x.org",
+        "india_fy FY2025-26 exports=-1e999 deficit=1e-999 source=https://x.org",
+        "india_fy FY1899-00 exports=1 source=https://x.org", "china_cy 99999 exports=1 source=x",
+        "india_fy FY2025-26 exports=NaN source=https://x.org", "india_fy FY2025-26",
+    ),
+    "addsource": (
+        'new-src title="T" publisher="P"', 'new-src title="T" publisher="P" url=ftp://x',
+        'x title="T" publisher="P" published=31/02/2026',
+        'a title="' + "t" * 400 + '" publisher="P"',
+    ),
+    "grant": ("555 editor", "556 owner", "99999999999999999999999 editor", "-5 editor", "4242"),
+    "revoke": ("555", "4343", "4242", "99999999999999999999999", "x"),
+    "changes": ("7d", "999d", "0h", "2026-11-01", "31/02/2026", "1000000d"),
+    "subscribe_channel": ("@twnews", "-1009876543210", "-1005550001111", "@nope", "t.me/twnews"),
+    "unsubscribe_channel": ("@twnews", "-1009876543210", "-1005550001111"),
+    "settings": ("@twnews", "-1009876543210", "@nope"),
+}  # fmt: skip
+
+
+@st.composite
+def _editor_command(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """What editors and owners type: their own commands, with plausible and hostile arguments."""
+    name = draw(st.sampled_from((*_EDITOR_ARGS, "edit", "undo", "cancel", "admins")))
+    args = draw(st.sampled_from(_EDITOR_ARGS.get(name, ("",))) | _args)
+    text, length = _command_text(name, None, args)
+    return "editor command", {
+        "text": text,
+        "entities": [{"type": "bot_command", "offset": 0, "length": length}],
+    }
 
 
 @st.composite
@@ -441,7 +485,10 @@ def _message_case(draw: st.DrawFn, world: World) -> Case:
         chat_id = draw(st.sampled_from((GROUP, SUPERGROUP, -1007770001111)))
     else:
         chat_id = CHANNEL
-    scenario, body = draw(_message_body(world, chat_id))
+    if where == "private" and user in (EDITOR, OWNER) and draw(st.booleans()):
+        scenario, body = draw(_editor_command())
+    else:
+        scenario, body = draw(_message_body(world, chat_id))
     content = body.pop("__file__", None)
     message: dict[str, Any] = {
         "message_id": draw(st.integers(1, 2**31 - 1)),
@@ -499,7 +546,8 @@ def _callback_data(draw: st.DrawFn, world: World) -> tuple[str, str]:
     if kind == "seen" and world.buttons:
         return "button", draw(st.sampled_from(world.buttons))
     if kind == "draft":
-        draft = draw(st.sampled_from(world.drafts)) if world.drafts else "0123456789ab"
+        known = world.drafts + world.old_drafts[-10:]
+        draft = draw(st.sampled_from(known)) if known else "0123456789ab"
         verb = draw(st.sampled_from(("ok", "no", "ef", "ev", "es")))
         tail = draw(st.sampled_from(("", "|status", "|note", "|bogus", "|open", "|in_effect")))
         return "draft button", f"tw1|{verb}|{draft}{tail}"[:64]
@@ -677,7 +725,16 @@ def _migration_case(draw: st.DrawFn, world: World) -> Case:
 
 
 def cases(world: World) -> st.SearchStrategy[Case]:
-    """One update of any kind, drawn with what `world` knows."""
+    """One update of any kind, drawn with what `world` knows; now and then half an hour later
+    than the one before, so drafts expire (after 30 minutes) and digests fall due."""
+    return st.builds(
+        lambda case, later: replace(case, later=later),
+        _any_case(world),
+        st.sampled_from((timedelta(),) * 19 + (timedelta(minutes=31),)),
+    )
+
+
+def _any_case(world: World) -> st.SearchStrategy[Case]:
     return st.one_of(
         _message_case(world),
         _message_case(world),
@@ -867,6 +924,7 @@ class Harness:
     """The real application on its own copy of the database; `run` checks one update."""
 
     def __init__(self, template: Path, folder: Path, *, clock: Callable[[], datetime]) -> None:
+        """`clock` gives the start; a case's `later` moves the application's clock on."""
         folder.mkdir(parents=True, exist_ok=True)
         self.database = folder / "fuzz.sqlite3"
         shutil.copyfile(template, self.database)
@@ -880,7 +938,7 @@ class Harness:
         self.request.set_member(GROUP, GROUP_ADMIN, "creator")
         self.request.set_member(CHANNEL, BOT_ID, "administrator")
         self.application = build_application(
-            settings, engine=self.engine, request=self.request, clock=clock
+            settings, engine=self.engine, request=self.request, clock=lambda: self.now
         )
         # Charts uploaded once are sent by file id, as a long-running bot does: only the first
         # harness of a process pays for matplotlib.
@@ -891,6 +949,7 @@ class Harness:
         self.application.error_handlers.clear()
         self.application.add_error_handler(self._spy)
         self.application.error_handlers.update(handlers)
+        self.now = clock()
         self.world = World()
         self.cases = cases(self.world)  # built once: the strategies read the world as they draw
         self.tally = Tally()
@@ -915,7 +974,9 @@ class Harness:
                 sql("SELECT role FROM admin WHERE user_id = :user"), {"user": user_id or 0}
             ).scalar()
             drafts = connection.execute(sql("SELECT id FROM edit_draft ORDER BY id")).all()
-        self.world.drafts = [row[0] for row in drafts]
+        current = [row[0] for row in drafts]
+        self.world.old_drafts.extend(d for d in self.world.drafts if d not in current)
+        self.world.drafts = current
         return writes, Role(role) if role is not None else None
 
     def data_fingerprint(self) -> str:
@@ -930,6 +991,7 @@ class Harness:
     async def run(self, case: Case) -> list[Any]:
         """Process one update; raises PropertyError naming every property it broke."""
         self.request.files_to_serve.update(case.files)
+        self.now += case.later
         self._update_ids += 1
         payload = {"update_id": self._update_ids, **case.update}
         update = Update.de_json(json.loads(json.dumps(payload)), self.application.bot)
