@@ -51,7 +51,8 @@ Every update, whoever sends it:
 
 Text is any Unicode without surrogates (astral characters, right-to-left marks, zero-width
 joiners, HTML-like `<b>` and `&`) except control characters other than newline and tab, which
-Telegram does not deliver in messages.
+Telegram's apps do not send. Unknown commands in a private chat get a hint (the bot's choice:
+silence there reads as a broken bot); in groups they are left to the bots they are for.
 """
 
 from __future__ import annotations
