@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 _FISCAL = re.compile(r"^FY(\d{4})-(\d{2})$")
 _QUANTITIES = ("exports", "imports", "total", "deficit")
+# Amounts are stored as NUMERIC(14, 3): eleven digits before the point.
+MAX_AMOUNT = Decimal(10) ** 11
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,8 @@ def _positive(name: str, text: str) -> Decimal:
         raise EditError("bad_number", option=name, value=text) from None
     if not value.is_finite() or (value <= 0 and name != "deficit"):
         raise EditError("not_positive", option=name, value=text)
+    if abs(value) >= MAX_AMOUNT:
+        raise EditError("too_large", option=name, value=text)
     return value
 
 

@@ -213,7 +213,10 @@ def build_application(
             CommandHandler("cancel", edits.cancel, filters=NEW_MESSAGES),
             CommandHandler("addfigure", edits.add_figure, filters=NEW_MESSAGES),
             CommandHandler("addsource", edits.add_source, filters=NEW_MESSAGES),
-            MessageHandler(NEW_MESSAGES & filters.Document.ALL, imports.document),
+            # Documents are imports, an editor's in a private chat; in groups they are chatter.
+            MessageHandler(
+                NEW_MESSAGES & filters.ChatType.PRIVATE & filters.Document.ALL, imports.document
+            ),
             MessageHandler(
                 filters.UpdateType.CHANNEL_POST & filters.COMMAND, edits.channel_command
             ),
@@ -224,9 +227,16 @@ def build_application(
             InlineQueryHandler(inline.query),
             # Plain-English questions (groups: only when the bot is mentioned or replied to).
             MessageHandler(NEW_MESSAGES & filters.TEXT & ~filters.COMMAND, questions.text),
-            # Anything else in a private chat gets a hint; in groups it is ignored.
+            # Anything else in a private chat gets a hint (a command no handler took, what is
+            # not text); in groups it is ignored, and so are service messages (a pinned
+            # message), which nobody typed.
             MessageHandler(
-                NEW_MESSAGES & filters.ChatType.PRIVATE & ~filters.TEXT, questions.not_text
+                NEW_MESSAGES & filters.ChatType.PRIVATE & filters.COMMAND,
+                questions.unknown_command,
+            ),
+            MessageHandler(
+                NEW_MESSAGES & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL,
+                questions.not_text,
             ),
         ]
     )

@@ -87,6 +87,22 @@ class QuestionHandlers:
         if update.effective_message is not None:
             await self._reply_text(update.effective_message, "not_text.html.j2", with_menu=True)
 
+    async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A command no handler took, in a private chat: say so, unless it names another bot."""
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        name, _, target = message.text.split(maxsplit=1)[0].lstrip("/").partition("@")
+        if target and target.lower() != context.bot.username.lower():
+            return  # "/help@OtherBot": not for this bot
+        text = self.services.renderer.render("unknown_command.html.j2", command=name[:64])
+        await message.reply_text(
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboards.main_menu(self.services.renderer),
+            do_quote=False,
+        )
+
     async def _answer(self, message: Message, text: str, *, intent: Intent | None = None) -> None:
         key = ("message", intent, normalise(text), self.services.clock().date())
         rendered = self.services.answers.get(key)

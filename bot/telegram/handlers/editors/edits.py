@@ -242,25 +242,30 @@ class EditHandlers(EditorHandlers):
             )
             return
         draft = drafts.get(session, action.arg("draft"), user_id=user.id, now=now)
-        if draft is None:
+        if draft is None or not _fits(draft, action.verb):
             await query.answer(
                 self.services.renderer.render("admin/draft_expired.html.j2"), show_alert=True
             )
             return
         await query.answer()
-        if action.verb == "no":
-            drafts.discard(session, draft)
-            await message.edit_text(
-                self.services.renderer.render("admin/cancelled.html.j2"), parse_mode=ParseMode.HTML
-            )
-        elif action.verb == "ok":
-            await self._confirm(session, message, draft, user.id)
-        elif action.verb == "ef":
-            await self._field_chosen(session, message, draft, action.arg("option"))
-        elif action.verb == "ev":
-            await self._advance(session, message, draft, chosen=action.arg("value"))
-        elif action.verb == "es":
-            await self._advance(session, message, draft, skip=True)
+        # Answered: a refusal from here on is a message, not a second answer to the press.
+        try:
+            if action.verb == "no":
+                drafts.discard(session, draft)
+                await message.edit_text(
+                    self.services.renderer.render("admin/cancelled.html.j2"),
+                    parse_mode=ParseMode.HTML,
+                )
+            elif action.verb == "ok":
+                await self._confirm(session, message, draft, user.id)
+            elif action.verb == "ef":
+                await self._field_chosen(session, message, draft, action.arg("option"))
+            elif action.verb == "ev":
+                await self._advance(session, message, draft, chosen=action.arg("value"))
+            elif action.verb == "es":
+                await self._advance(session, message, draft, skip=True)
+        except EditError as error:
+            await self._reply(message, "admin/error.html.j2", error=error)
 
     async def _field_chosen(
         self, session: Session, message: Message, draft: EditDraft, option: str
@@ -399,6 +404,14 @@ class EditHandlers(EditorHandlers):
         else:
             answer = a.FlightsAnswer(tuple(records.flights(session, freshness, slugs=(key,))))
         return self.presenter.text(answer) if answer is not None else ""
+
+
+def _fits(draft: EditDraft, verb: str) -> bool:
+    """Whether a draft button's verb applies to the draft: the guided steps to a guided edit,
+    Confirm to a draft at its preview (a forged or stale button is an expired one)."""
+    if verb in ("ef", "ev", "es"):
+        return draft.kind == "guided"
+    return verb != "ok" or draft.stage == "preview"
 
 
 def _answer_for(shown: Preview) -> a.Answer:

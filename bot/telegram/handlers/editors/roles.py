@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from telegram import Update
     from telegram.ext import ContextTypes
 
+# Telegram user ids are positive and fit the database's 64-bit integer.
+_MAX_USER_ID = 2**63 - 1
+
 
 class RoleHandlers(EditorHandlers):
     async def grant(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -22,7 +25,7 @@ class RoleHandlers(EditorHandlers):
         args = context.args or []
         if (
             len(args) != 2
-            or not args[0].lstrip("-").isdigit()
+            or _user_id(args[0]) is None
             or args[1].lower() not in ("editor", "owner")
         ):
             await self._reply(message, "admin/usage.html.j2", command="grant")
@@ -44,7 +47,7 @@ class RoleHandlers(EditorHandlers):
             return
         message, user = allowed
         args = context.args or []
-        if len(args) != 1 or not args[0].lstrip("-").isdigit():
+        if len(args) != 1 or _user_id(args[0]) is None:
             await self._reply(message, "admin/usage.html.j2", command="revoke")
             return
         try:
@@ -63,3 +66,11 @@ class RoleHandlers(EditorHandlers):
         with self.services.session() as session:
             team = admins.admins(session)
         await self._reply(allowed[0], "admin/admins.html.j2", team=team)
+
+
+def _user_id(text: str) -> int | None:
+    """The Telegram user id `text` names, or None (not a number, or no user could have it)."""
+    if not text.isascii() or not text.isdigit():
+        return None
+    user_id = int(text)
+    return user_id if 0 < user_id <= _MAX_USER_ID else None
