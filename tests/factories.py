@@ -162,6 +162,33 @@ def migration_update(bot: Bot, *, group_id: int, supergroup_id: int, in_supergro
     return update
 
 
+def bot_member(status: str, chat_type: str, can_post: bool) -> dict[str, Any]:
+    """The bot as a chat member with this status, as Telegram describes it."""
+    data: dict[str, Any] = {"status": status, "user": {"id": BOT_ID, "is_bot": True,
+                                                       "first_name": "Trade Watch"}}  # fmt: skip
+    if status == "administrator":
+        rights = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+                  "can_restrict_members", "can_promote_members", "can_change_info",
+                  "can_invite_users", "can_post_stories", "can_edit_stories",
+                  "can_delete_stories")  # fmt: skip
+        data.update(dict.fromkeys(rights, False), can_be_edited=False, is_anonymous=False)
+        if chat_type == "channel":
+            data["can_post_messages"] = can_post
+    elif status == "kicked":
+        data["until_date"] = 0
+    elif status == "restricted":
+        rights = ("can_send_messages", "can_send_audios", "can_send_documents",
+                  "can_send_photos", "can_send_videos", "can_send_video_notes",
+                  "can_send_voice_notes", "can_send_polls", "can_send_other_messages",
+                  "can_add_web_page_previews", "can_change_info", "can_invite_users",
+                  "can_pin_messages", "can_manage_topics", "can_edit_tag",
+                  "can_react_to_messages")  # fmt: skip
+        data.update(dict.fromkeys(rights, False), is_member=can_post, until_date=0)
+    elif status == "creator":
+        data["is_anonymous"] = False
+    return data
+
+
 def my_chat_member_update(
     bot: Bot,
     *,
@@ -174,29 +201,12 @@ def my_chat_member_update(
 ) -> Update:
     """The bot's own membership changed (blocked, kicked, added, promoted, demoted)."""
 
-    def member(status: str) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "status": status,
-            "user": {"id": BOT_ID, "is_bot": True, "first_name": "Trade Watch"},
-        }
-        if status == "administrator":
-            rights = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats",
-                      "can_restrict_members", "can_promote_members", "can_change_info",
-                      "can_invite_users", "can_post_stories", "can_edit_stories",
-                      "can_delete_stories")  # fmt: skip
-            data.update(dict.fromkeys(rights, False), can_be_edited=False, is_anonymous=False)
-            if chat_type == "channel":
-                data["can_post_messages"] = can_post_messages
-        elif status == "kicked":
-            data["until_date"] = 0
-        return data
-
     change = {
         "chat": _chat(chat_id, chat_type),
         "from": {"id": user_id, "is_bot": False, "first_name": "Asha"},
         "date": int(time.time()),
-        "old_chat_member": member(old),
-        "new_chat_member": member(new),
+        "old_chat_member": bot_member(old, chat_type, can_post_messages),
+        "new_chat_member": bot_member(new, chat_type, can_post_messages),
     }
     update = Update.de_json({"update_id": next(_update_ids), "my_chat_member": change}, bot)
     assert update is not None

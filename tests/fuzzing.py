@@ -89,6 +89,7 @@ from bot.telegram.handlers.questions import COMMAND_INTENTS
 from bot.telegram.html_entities import HtmlEntityError, parse_html, utf16_len
 from bot.telegram.offline import BOT_ID, BOT_USERNAME, OfflineRequest
 from bot.vocabulary import Role
+from tests.factories import bot_member
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -665,32 +666,6 @@ def _inline_case(draw: st.DrawFn, world: World) -> Case:
 _STATUSES = ("member", "administrator", "left", "kicked", "restricted", "creator")
 
 
-def _member(status: str, chat_type: str, can_post: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {"status": status, "user": {"id": BOT_ID, "is_bot": True,
-                                                       "first_name": "Trade Watch"}}  # fmt: skip
-    if status == "administrator":
-        rights = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats",
-                  "can_restrict_members", "can_promote_members", "can_change_info",
-                  "can_invite_users", "can_post_stories", "can_edit_stories",
-                  "can_delete_stories")  # fmt: skip
-        data.update(dict.fromkeys(rights, False), can_be_edited=False, is_anonymous=False)
-        if chat_type == "channel":
-            data["can_post_messages"] = can_post
-    elif status == "kicked":
-        data["until_date"] = 0
-    elif status == "restricted":
-        rights = ("can_send_messages", "can_send_audios", "can_send_documents",
-                  "can_send_photos", "can_send_videos", "can_send_video_notes",
-                  "can_send_voice_notes", "can_send_polls", "can_send_other_messages",
-                  "can_add_web_page_previews", "can_change_info", "can_invite_users",
-                  "can_pin_messages", "can_manage_topics", "can_edit_tag",
-                  "can_react_to_messages")  # fmt: skip
-        data.update(dict.fromkeys(rights, False), is_member=can_post, until_date=0)
-    elif status == "creator":
-        data["is_anonymous"] = False
-    return data
-
-
 @st.composite
 def _membership_case(draw: st.DrawFn, world: World) -> Case:
     user = draw(_senders)
@@ -703,8 +678,8 @@ def _membership_case(draw: st.DrawFn, world: World) -> Case:
         "chat": _chat(chat_id, titled=draw(st.booleans())),
         "from": _user(user),
         "date": 1_763_715_600,
-        "old_chat_member": _member(old, chat_type, draw(st.booleans())),
-        "new_chat_member": _member(new, chat_type, draw(st.booleans())),
+        "old_chat_member": bot_member(old, chat_type, draw(st.booleans())),
+        "new_chat_member": bot_member(new, chat_type, draw(st.booleans())),
     }
     return Case(f"my_chat_member {chat_type} {old}→{new}", {"my_chat_member": change})
 

@@ -13,6 +13,8 @@ import socket
 import threading
 from typing import Self
 
+from sqlalchemy.engine import make_url
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -38,6 +40,14 @@ class TcpProxy:
         self.cut()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+
+    def route(self, url: str) -> str:
+        """`url` (a database URL) with its host and port replaced by this proxy's."""
+        return (
+            make_url(url)
+            .set(host="127.0.0.1", port=self.port)
+            .render_as_string(hide_password=False)
+        )
 
     def restore(self) -> None:
         asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(timeout=5)

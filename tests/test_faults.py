@@ -407,8 +407,8 @@ async def test_database_is_locked_errors_mid_run_stop_nothing_for_good(
 async def test_postgres_restarts_during_digests_and_alerts_and_the_bot_carries_on(
     make_settings: Callable[..., Settings], emulator: BotApiEmulator, postgres_url: str
 ) -> None:
-    """Builds on test_runtime's digest-run outage: questions after recovery, and outages
-    while alerts are dispatched and sent, which must not lose the alert cursor."""
+    """A digest run cut in the middle resumes by itself; questions are answered after each
+    recovery; outages while alerts are dispatched and sent must not lose the alert cursor."""
     concurrency = 2
     url = make_url(postgres_url)
     direct = db.make_engine(make_settings(database_url=postgres_url))
@@ -419,9 +419,7 @@ async def test_postgres_restarts_during_digests_and_alerts_and_the_bot_carries_o
         settings = webhook_settings(
             make_settings,
             emulator,
-            database_url=url.set(host="127.0.0.1", port=proxy.port).render_as_string(
-                hide_password=False
-            ),
+            database_url=proxy.route(postgres_url),
             db_connect_timeout=2,
             broadcast_rate=0,
             broadcast_concurrency=concurrency,
