@@ -298,8 +298,7 @@ def figures_answer(session: Session, question: Question, today: date) -> Figures
     answers: list[SeriesFigures] = []
     neighbours: dict[Series, tuple[FigureView | None, FigureView | None]] = {}
     refs = question.periods or (PeriodRef(PeriodKind.LATEST),)
-    for series in _series_asked(question):
-        views = figures.load_series(session, series)
+    for series, views in figures.load_all_series(session, _series_asked(question)).items():
         labels: list[str] = []
         for ref in refs:
             wanted = _labels(series, ref, today, notes)
