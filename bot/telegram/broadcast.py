@@ -4,8 +4,9 @@ Broadcasts use their own `Bot` and HTTP connection pool and their own throttle, 
 never queues in front of the answers to questions (those go through the application's bot).
 The run itself is a background task: updates keep being handled while it sends.
 
-Per message: wait for the throttle, send, record the message in the ledger at once. Telegram's
-answers decide what happens next (DESIGN section 4): 429 pauses every sender for `retry_after`;
+Per message: wait for the throttle, send, record the message in the ledger at once (in a thread
+of the run's own, so the event loop never waits on the database). Telegram's answers decide
+what happens next (README, "Delivery guarantees"): 429 pauses every sender for `retry_after`;
 403 and "chat not found" deactivate the subscriber and are never retried; a group that became a
 supergroup is followed to its new id; timeouts and network errors back off and retry; other
 refusals fail the delivery with the reason kept.
