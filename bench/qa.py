@@ -1,13 +1,20 @@
 """Question answering speed: a full update -> reply through the in-process transport.
 
-Prints one table: p50 and p99 of `/pass`, `/deficit` and a free-text question, side by side
-with a bare python-telegram-bot echo handler through the same transport in the same run, and
-the cold-start time of `python -m bot ask "/help"`. Targets: within 1.5x the echo handler at
-p50; cold start under 1 second. Repeated questions are answered from the answer cache (as
-popular questions are in production); the cost of a first-time question (a cache miss:
-parse, query, render) is shown too, without a target.
+Prints one table:
+- p50 and p99 of `/pass`, `/deficit` and a free-text question, against a bare
+  python-telegram-bot handler that sends the very same reply (text, HTML, keyboard) through the
+  same transport in the same run, so both sides pay PTB's parse of Telegram's answer and the
+  ratio is the bot's own cost (target: within 1.5x at p50); a plain echo handler ("hello") is
+  shown beside it. Repeated questions come from the answer cache, as popular ones do.
+- The same questions the first time they are asked (the answer cache missed: parse, query,
+  render): p50 under 2 ms.
+- Under load: the p99 of first-time answers while a 20,000-subscriber digest run is in
+  progress (production's BROADCAST_RATE) and another chat's update is inside a 2 s database
+  statement, against the idle p99 of the same questions in the same run: within 2x. These go
+  through PTB's update queue and the bot's update processor, as updates do in production.
+- The cold start of `python -m bot ask "/help"`: under 1 second.
 
-    python bench/qa.py [--updates 3000] [--cold-runs 5] [--json]
+    python bench/qa.py [--updates 3000] [--cold-runs 5] [--load-subscribers 20000] [--json]
 
 `--json` prints a JSON list of rows {"scenario", "figure", "target", "result"} instead of the
 table (the cases with a target).
@@ -26,16 +33,26 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
+import sqlalchemy as sa
+from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, MessageHandler, filters
 
 from bot.bootstrap import open_database
 from bot.config import Settings
+from bot.logs import current_request_id
+from bot.models import Subscriber
+from bot.rendering import Renderer
+from bot.telegram.answer_cache import AnswerCache
 from bot.telegram.app import build_application
+from bot.telegram.broadcast import Broadcaster
 from bot.telegram.offline import OfflineRequest
+from bot.telegram.services import BotServices
+from bot.vocabulary import Frequency
 
 TOKEN = "123456789:AAE-benchmark-token-0123456789abcdef"
 QUERIES = {
@@ -43,15 +60,24 @@ QUERIES = {
     "/deficit": "/deficit",
     "free text": "is nathula open?",
 }
+# Targets.
+RATIO_TARGET = 1.5
+FIRST_TIME_P50_MS = 2.0
+LOAD_P99_RATIO = 2.0
+COLD_START_S = 1.0
+# Under load: another chat's update spends this long inside one database statement.
+SLOW_STATEMENT_SECONDS = 2.0
+SLOW_CHAT = 7
+FIRST_SUBSCRIBER = 10_000_000
 _ids = itertools.count(1)
 
 
-def _update(bot: Any, text: str) -> Update:
+def _update(bot: Any, text: str, chat_id: int = 42) -> Update:
     message: dict[str, Any] = {
         "message_id": next(_ids),
         "date": int(time.time()),
-        "chat": {"id": 42, "type": "private", "first_name": "Bench"},
-        "from": {"id": 42, "is_bot": False, "first_name": "Bench"},
+        "chat": {"id": chat_id, "type": "private", "first_name": "Bench"},
+        "from": {"id": chat_id, "is_bot": False, "first_name": "Bench"},
         "text": text,
     }
     if text.startswith("/"):
@@ -76,15 +102,48 @@ def _p(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-async def measure(count: int, folder: Path) -> dict[str, list[float]]:
-    settings = Settings(  # type: ignore[call-arg]
+def _settings(folder: Path, name: str, **overrides: Any) -> Settings:
+    return Settings(  # type: ignore[call-arg]
         _env_file=None,
         telegram_bot_token=TOKEN,
         data_dir=folder,
-        database_url=f"sqlite:///{folder / 'bench.sqlite3'}",
+        database_url=f"sqlite:///{folder / name}",
+        **overrides,
     )
+
+
+async def _replies_of(application: Any, request: OfflineRequest, text: str) -> list[Any]:
+    """The messages the bot sends for `text`, as Bot API parameters."""
+    seen = len(request.calls)
+    await application.process_update(_update(application.bot, text))
+    return [call.params for call in request.calls[seen:] if call.method == "sendMessage"]
+
+
+def _replaying(replies: dict[str, list[Any]]) -> Any:
+    """A bare handler that sends, for each question, exactly the bot's reply to it."""
+
+    async def handler(update: Update, _: Any) -> None:
+        message = update.effective_message
+        assert message is not None
+        for params in replies[message.text or ""]:
+            markup = params.get("reply_markup")
+            await message.reply_text(
+                params["text"],
+                parse_mode=ParseMode.HTML,
+                reply_markup=InlineKeyboardMarkup.de_json(markup, message.get_bot())
+                if markup
+                else None,
+                do_quote=False,
+            )
+
+    return handler
+
+
+async def measure(count: int, folder: Path) -> dict[str, list[float]]:
+    settings = _settings(folder, "bench.sqlite3")
     engine = open_database(settings)
-    bot_app = build_application(settings, engine=engine, request=OfflineRequest())
+    request = OfflineRequest()
+    bot_app = build_application(settings, engine=engine, request=request)
     # The same bot with the answer cache off: what a question costs the first time it is asked.
     uncached = settings.model_copy(update={"answer_cache_seconds": 0})
     miss_app = build_application(uncached, engine=engine, request=OfflineRequest())
@@ -98,20 +157,142 @@ async def measure(count: int, folder: Path) -> dict[str, list[float]]:
 
     results: dict[str, list[float]] = {}
     async with bot_app, echo_app, miss_app:
-        warm = max(50, count // 20)
-        await _timings(echo_app, "hello", warm)
-        for text in QUERIES.values():
-            await _timings(bot_app, text, warm)
-        # Interleave the runs so machine noise falls on all of them alike.
-        for _ in range(4):
-            for name, text in {"echo": "hello", **QUERIES}.items():
-                app = echo_app if name == "echo" else bot_app
-                results.setdefault(name, []).extend(await _timings(app, text, count // 4))
-            for name, text in QUERIES.items():
-                samples = await _timings(miss_app, text, max(1, count // 20))
-                results.setdefault(f"{name} (not cached)", []).extend(samples)
+        replies = {text: await _replies_of(bot_app, request, text) for text in QUERIES.values()}
+        same_app = ApplicationBuilder().token(TOKEN).request(OfflineRequest()).build()
+        same_app.add_handler(MessageHandler(filters.TEXT, _replaying(replies)))
+        async with same_app:
+            warm = max(50, count // 20)
+            await _timings(echo_app, "hello", warm)
+            for text in QUERIES.values():
+                await _timings(bot_app, text, warm)
+                await _timings(same_app, text, warm)
+            # Interleave the runs so machine noise falls on all of them alike.
+            for _ in range(4):
+                results.setdefault("echo", []).extend(await _timings(echo_app, "hello", count // 4))
+                for name, text in QUERIES.items():
+                    results.setdefault(name, []).extend(await _timings(bot_app, text, count // 4))
+                    results.setdefault(f"{name} (same reply)", []).extend(
+                        await _timings(same_app, text, count // 4)
+                    )
+                    samples = await _timings(miss_app, text, max(1, count // 8))
+                    results.setdefault(f"{name} (not cached)", []).extend(samples)
     engine.dispose()
     return results
+
+
+class _AnswerClock(OfflineRequest):
+    """The in-process Bot API, telling whoever waits for a chat's answer when it was sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting: dict[int, asyncio.Future[float]] = {}
+
+    async def do_request(
+        self, url: str, method: str, request_data: Any = None, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
+        answer = await super().do_request(url, method, request_data, *args, **kwargs)
+        if request_data is not None and url.endswith("/sendMessage"):
+            waiter = self.waiting.pop(int(request_data.parameters["chat_id"]), None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(time.perf_counter())
+        return answer
+
+
+async def _answer_time(application: Any, request: _AnswerClock, chat_id: int, text: str) -> float:
+    """From the update entering PTB's queue to the bot's answer leaving for Telegram."""
+    answered = asyncio.get_running_loop().create_future()
+    request.waiting[chat_id] = answered
+    started = time.perf_counter()
+    await application.update_queue.put(_update(application.bot, text, chat_id))
+    return float(await asyncio.wait_for(answered, timeout=60)) - started
+
+
+def _due_subscribers(engine: sa.Engine, count: int, due: datetime) -> None:
+    """`count` private chats following every topic, all due for their digest at `due`."""
+    created = due - timedelta(days=30)
+    row = {
+        "chat_type": "private",
+        "frequency": Frequency.WEEKLY,
+        "weekday": 0,
+        "local_hour": 9,
+        "timezone": "Asia/Kolkata",
+        "topics": ["trade", "deals", "passes", "flights"],
+        "alerts_enabled": True,
+        "quiet_hours": True,
+        "include_chart": False,
+        "language": "en",
+        "active": True,
+        "next_digest_at": due,
+        "created_at": created,
+        "updated_at": created,
+    }
+    insert = sa.insert(Subscriber.__table__)  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        for start in range(0, count, 10_000):
+            chats = range(FIRST_SUBSCRIBER + start, FIRST_SUBSCRIBER + min(count, start + 10_000))
+            connection.execute(insert, [{**row, "chat_id": chat} for chat in chats])
+
+
+async def measure_under_load(count: int, subscribers: int, folder: Path) -> dict[str, Any]:
+    """Idle p99, then p99 during a digest run with another chat in a slow statement."""
+    settings = _settings(folder, "load.sqlite3", answer_cache_seconds=0)
+    engine = open_database(settings)
+    _due_subscribers(engine, subscribers, datetime.now(UTC) - timedelta(minutes=1))
+    slow_updates: set[str] = set()
+    slow_statements = 0
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def slow_statement(*_: Any) -> None:
+        nonlocal slow_statements
+        if current_request_id() in slow_updates:
+            slow_updates.discard(current_request_id())  # one slow statement per such update
+            slow_statements += 1
+            time.sleep(SLOW_STATEMENT_SECONDS)  # as a statement blocked on a lock would
+
+    request = _AnswerClock()
+    application = build_application(settings, engine=engine, request=request)
+    services = BotServices(settings, engine, Renderer(), AnswerCache(0))
+    digest_request = OfflineRequest()
+    digest_bot = Bot(TOKEN, request=digest_request)
+    questions = list(QUERIES.values())
+    idle: list[float] = []
+    loaded: list[float] = []
+    async with application, digest_bot:
+        await application.start()
+        for n in range(30):  # templates compiled, connections opened: not measured
+            await _answer_time(application, request, 100 + n % 50, questions[n % 3])
+        for n in range(count):
+            idle.append(await _answer_time(application, request, 100 + n % 50, questions[n % 3]))
+        broadcaster = Broadcaster(services, digest_bot)
+        run = asyncio.create_task(broadcaster.run_due())
+
+        async def slow_chat() -> None:
+            while not run.done():
+                update = _update(application.bot, "/deficit", SLOW_CHAT)
+                slow_updates.add(f"u{update.update_id}")
+                answered = asyncio.get_running_loop().create_future()
+                request.waiting[SLOW_CHAT] = answered
+                await application.update_queue.put(update)
+                await asyncio.wait_for(answered, timeout=60)
+
+        slow = asyncio.create_task(slow_chat())
+        await asyncio.sleep(0.2)
+        for n in range(count):
+            loaded.append(await _answer_time(application, request, 100 + n % 50, questions[n % 3]))
+        sent_meanwhile = len(digest_request.sent())
+        broadcaster.stop()
+        await asyncio.wait_for(run, timeout=60)
+        await asyncio.wait_for(slow, timeout=60)
+        broadcaster.close()
+        await application.stop()
+    engine.dispose()
+    return {
+        "idle": idle,
+        "loaded": loaded,
+        "slow_statements": slow_statements,
+        "subscribers": subscribers,
+        "digests_sent": sent_meanwhile,
+    }
 
 
 def cold_start(folder: Path, runs: int) -> list[float]:
@@ -139,78 +320,143 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=3000)
     parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument("--load-subscribers", type=int, default=20_000)
+    parser.add_argument("--load-questions", type=int, default=300)
     parser.add_argument("--json", action="store_true", help="print JSON rows, not the table")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         results = asyncio.run(measure(args.updates, folder))
+        load = asyncio.run(measure_under_load(args.load_questions, args.load_subscribers, folder))
         cold = cold_start(folder, args.cold_runs)
 
+    rows = json_rows(results, load, cold, args.updates)
     if args.json:
-        print(json.dumps(json_rows(results, cold, args.updates), ensure_ascii=False))
+        print(json.dumps(rows, ensure_ascii=False))
     else:
-        print_table(results, cold, args.updates)
+        print_table(results, load, cold, args.updates, rows)
 
 
-def json_rows(results: dict[str, list[float]], cold: list[float], updates: int) -> list[Any]:
+def _verdict(ok: bool) -> str:
+    return "pass" if ok else "falls short"
+
+
+def json_rows(
+    results: dict[str, list[float]], load: dict[str, Any], cold: list[float], updates: int
+) -> list[dict[str, str]]:
     """The cases with a target, as rows of the one-table report (bench/run_all.py)."""
-    echo_p50 = _p(results["echo"], 0.5)
     rows = []
     for name in QUERIES:
         p50 = _p(results[name], 0.5)
-        ratio = p50 / echo_p50
+        same = _p(results[f"{name} (same reply)"], 0.5)
         rows.append(
             {
                 "scenario": f"question answering: {name}, p50 of {updates} updates vs a bare "
-                "PTB echo handler",
-                "figure": f"{ratio:.2f}x ({p50:.3f} ms vs {echo_p50:.3f} ms)",
-                "target": "≤ 1.5x",
-                "result": "pass" if ratio <= 1.5 else "falls short",
+                "PTB handler sending the same reply",
+                "figure": f"{p50 / same:.2f}x ({p50:.3f} ms vs {same:.3f} ms)",
+                "target": f"≤ {RATIO_TARGET}x",
+                "result": _verdict(p50 / same <= RATIO_TARGET),
             }
         )
+    for name in QUERIES:
+        misses = results[f"{name} (not cached)"]
+        p50 = _p(misses, 0.5)
+        rows.append(
+            {
+                "scenario": f"question answering: {name}, first time asked (cache missed), p50 "
+                f"of {len(misses)}",
+                "figure": f"{p50:.3f} ms",
+                "target": f"< {FIRST_TIME_P50_MS:.0f} ms",
+                "result": _verdict(p50 < FIRST_TIME_P50_MS),
+            }
+        )
+    idle, loaded = _p(load["idle"], 0.99), _p(load["loaded"], 0.99)
+    rows.append(
+        {
+            "scenario": f"question answering under load: p99 of {len(load['loaded'])} first-time "
+            f"answers during a {load['subscribers']:,}-subscriber digest run and a "
+            f"{SLOW_STATEMENT_SECONDS:.0f} s statement in another chat's update, vs idle p99",
+            "figure": f"{loaded / idle:.2f}x ({loaded:.2f} ms vs {idle:.2f} ms; "
+            f"{load['digests_sent']} digests sent, {load['slow_statements']} slow statements "
+            "meanwhile)",
+            "target": f"≤ {LOAD_P99_RATIO:.0f}x",
+            "result": _verdict(loaded / idle <= LOAD_P99_RATIO and load["slow_statements"] > 0),
+        }
+    )
     cold_median = statistics.median(cold)
     rows.append(
         {
             "scenario": f'question answering: cold start `python -m bot ask "/help"`, '
             f"median of {len(cold)}",
             "figure": f"{cold_median * 1000:.0f} ms",
-            "target": "< 1000 ms",
-            "result": "pass" if cold_median < 1.0 else "falls short",
+            "target": f"< {COLD_START_S * 1000:.0f} ms",
+            "result": _verdict(cold_median < COLD_START_S),
         }
     )
     return rows
 
 
-def print_table(results: dict[str, list[float]], cold: list[float], updates: int) -> None:
+def print_table(
+    results: dict[str, list[float]],
+    load: dict[str, Any],
+    cold: list[float],
+    updates: int,
+    rows: list[dict[str, str]],
+) -> None:
     echo_p50 = _p(results["echo"], 0.5)
     print(
         f"Question answering, {updates} updates each; {platform.python_version()}, "
         f"{platform.machine()}, {os.cpu_count()} cores"
     )
     print()
-    print("| case | p50 ms | p99 ms | p50 vs echo | target | result |")
+    print("| case | p50 ms | p99 ms | p50 vs the same reply | target | result |")
     print("|---|---|---|---|---|---|")
-    print(
-        f"| bare PTB echo handler | {echo_p50:.3f} | {_p(results['echo'], 0.99):.3f} | 1.00x | | |"
-    )
+    echo_p99 = _p(results["echo"], 0.99)
+    print(f'| bare PTB echo handler ("hello") | {echo_p50:.3f} | {echo_p99:.3f} | | | |')
     for name in QUERIES:
+        same = results[f"{name} (same reply)"]
+        print(
+            f"| bare PTB handler sending the reply to {name} | {_p(same, 0.5):.3f} | "
+            f"{_p(same, 0.99):.3f} | 1.00x | | |"
+        )
         p50 = _p(results[name], 0.5)
-        ratio = p50 / echo_p50
-        verdict = "pass" if ratio <= 1.5 else "falls short"
-        p99 = _p(results[name], 0.99)
-        print(f"| {name} | {p50:.3f} | {p99:.3f} | {ratio:.2f}x | ≤ 1.5x | {verdict} |")
+        ratio = p50 / _p(same, 0.5)
+        print(
+            f"| {name} | {p50:.3f} | {_p(results[name], 0.99):.3f} | {ratio:.2f}x | "
+            f"≤ {RATIO_TARGET}x | {_verdict(ratio <= RATIO_TARGET)} |"
+        )
     for name in QUERIES:
         misses = results[f"{name} (not cached)"]
         p50 = _p(misses, 0.5)
         print(
-            f"| {name}, first time asked (cache miss, {len(misses)} runs) | {p50:.3f} | "
-            f"{_p(misses, 0.99):.3f} | {p50 / echo_p50:.2f}x | | |"
+            f"| {name}, first time asked (cache missed, {len(misses)} runs) | {p50:.3f} | "
+            f"{_p(misses, 0.99):.3f} | | < {FIRST_TIME_P50_MS:.0f} ms | "
+            f"{_verdict(p50 < FIRST_TIME_P50_MS)} |"
         )
+    for phase in ("idle", "loaded"):
+        samples = load[phase]
+        label = (
+            "idle"
+            if phase == "idle"
+            else (
+                f"during a {load['subscribers']:,}-subscriber digest run and a "
+                f"{SLOW_STATEMENT_SECONDS:.0f} s statement in another chat"
+            )
+        )
+        print(
+            f"| first-time answers through the update queue, {label} ({len(samples)}) | "
+            f"{_p(samples, 0.5):.3f} | {_p(samples, 0.99):.3f} | | | |"
+        )
+    load_row = rows[-2]
+    print(
+        f"| p99 under load vs idle | | | {load_row['figure']} | {load_row['target']} | "
+        f"{load_row['result']} |"
+    )
     cold_median = statistics.median(cold)
-    verdict = "pass" if cold_median < 1.0 else "falls short"
     print(
         f'| cold start `ask "/help"` (median of {len(cold)}) | {cold_median * 1000:.0f} | '
-        f"{max(cold) * 1000:.0f} (max) | | < 1000 ms | {verdict} |"
+        f"{max(cold) * 1000:.0f} (max) | | < {COLD_START_S * 1000:.0f} ms | "
+        f"{_verdict(cold_median < COLD_START_S)} |"
     )
 
 

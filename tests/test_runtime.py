@@ -125,7 +125,11 @@ async def test_the_webhook_answers_updates_with_the_right_secret_and_refuses_oth
 ) -> None:
     settings = webhook_settings(make_settings, emulator)
     async with running(settings) as bot:
-        # Telegram was told where to post, with the secret.
+        # Telegram was told where to post, with the secret (the port opens just before).
+        for _ in range(100):
+            if emulator.calls("setWebhook"):
+                break
+            await asyncio.sleep(0.05)
         webhook = emulator.calls("setWebhook")[-1].params
         assert webhook["url"] == str(settings.webhook_url)
         assert webhook["secret_token"] == SECRET

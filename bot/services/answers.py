@@ -6,6 +6,7 @@ asked, the answer says so and names what it does hold.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, Literal
@@ -235,18 +236,29 @@ def answer_question(session: Session, question: Question, freshness: Freshness) 
 
 def load_catalog(session: Session) -> Catalog:
     """The names questions can refer to, as the database holds them now."""
+    passes = select(BorderPass.slug, BorderPass.name, BorderPass.aliases)
+    deals = select(
+        CommodityDeal.slug, CommodityDeal.commodity, CommodityDeal.aliases, CommodityDeal.category
+    )
+    flights = select(FlightRoute.slug, FlightRoute.route, FlightRoute.aliases)
     entries = [
-        CatalogEntry(RecordType.PASS, p.slug, p.name, tuple(p.aliases))
-        for p in session.exec(select(BorderPass)).all()
+        *(CatalogEntry(RecordType.PASS, *row[:2], tuple(row[2])) for row in session.exec(passes)),
+        *(
+            CatalogEntry(RecordType.DEAL, *row[:2], tuple(row[2]), row[3])
+            for row in session.exec(deals)
+        ),
+        *(
+            CatalogEntry(RecordType.FLIGHT, *row[:2], tuple(row[2]))
+            for row in session.exec(flights)
+        ),
     ]
-    entries.extend(
-        CatalogEntry(RecordType.DEAL, d.slug, d.commodity, tuple(d.aliases), d.category)
-        for d in session.exec(select(CommodityDeal)).all()
-    )
-    entries.extend(
-        CatalogEntry(RecordType.FLIGHT, f.slug, f.route, tuple(f.aliases))
-        for f in session.exec(select(FlightRoute)).all()
-    )
+    return _catalog(tuple(entries))
+
+
+@functools.lru_cache(maxsize=4)
+def _catalog(entries: tuple[CatalogEntry, ...]) -> Catalog:
+    # Building the name index is most of a first-time answer's cost, and the names change only
+    # when an editor renames a record: the index is reused while the names read the same.
     return Catalog(entries)
 
 
@@ -286,8 +298,7 @@ def figures_answer(session: Session, question: Question, today: date) -> Figures
     answers: list[SeriesFigures] = []
     neighbours: dict[Series, tuple[FigureView | None, FigureView | None]] = {}
     refs = question.periods or (PeriodRef(PeriodKind.LATEST),)
-    for series in _series_asked(question):
-        views = figures.load_series(session, series)
+    for series, views in figures.load_all_series(session, _series_asked(question)).items():
         labels: list[str] = []
         for ref in refs:
             wanted = _labels(series, ref, today, notes)

@@ -1,6 +1,6 @@
 """The delivery ledger: what each subscriber is owed, who is sending it, and how that went.
 
-Exactly-once, as far as Telegram allows (DESIGN section 4):
+Exactly-once, as far as Telegram allows (README, "Delivery guarantees"):
 - A due digest becomes a `delivery` row in the same transaction that advances the
   subscriber's `next_digest_at`; the unique key (subscriber, kind, due time) makes a second row
   impossible whichever run, restart or instance tries.

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from bot.services.trade import growth_pct, series_views
+from bot.services.trade import growth_pct, series_views, views_by_series
 from bot.vocabulary import Quantity, Series
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from decimal import Decimal
 
     from sqlmodel import Session
@@ -59,6 +60,12 @@ def fiscal_label(start_year: int) -> str:
 
 def load_series(session: Session, series: Series) -> tuple[FigureView, ...]:
     return tuple(series_views(session, series))
+
+
+def load_all_series(
+    session: Session, wanted: Iterable[Series]
+) -> dict[Series, tuple[FigureView, ...]]:
+    return {series: tuple(views) for series, views in views_by_series(session, wanted).items()}
 
 
 def pick(views: tuple[FigureView, ...], series: Series, labels: list[str]) -> SeriesFigures:

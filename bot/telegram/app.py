@@ -14,7 +14,6 @@ from telegram import (
 )
 from telegram.error import TelegramError
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -36,9 +35,11 @@ from bot.telegram.handlers.editors import EditHandlers, ImportHandlers, RoleHand
 from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.questions import COMMAND_INTENTS, QuestionHandlers
 from bot.telegram.handlers.subscriptions import SubscriptionHandlers, TimezonePromptReplies
-from bot.telegram.metrics import InstrumentedRequest, InstrumentedUpdateProcessor, Metrics
+from bot.telegram.metrics import InstrumentedRequest, Metrics
 from bot.telegram.operator_alerts import OperatorAlerts
 from bot.telegram.services import BotServices
+from bot.telegram.types import AnyApplication
+from bot.telegram.update_processor import ChatOrderedUpdateProcessor
 from bot.vocabulary import Role
 
 if TYPE_CHECKING:
@@ -51,9 +52,6 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 logger = logging.getLogger(__name__)
-
-# PTB's Application is generic over six types we do not customise.
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 # New messages only: an edited message is not a new question.
 NEW_MESSAGES = filters.UpdateType.MESSAGE
@@ -123,7 +121,10 @@ def build_application(
     else:
         counted = InstrumentedRequest(request, metrics, sender="answers")
         builder = builder.request(counted).get_updates_request(counted)
-    builder = builder.concurrent_updates(InstrumentedUpdateProcessor(metrics))
+    # Chats are handled side by side, each chat's updates in order (update_processor.py).
+    builder = builder.concurrent_updates(
+        ChatOrderedUpdateProcessor(metrics, concurrency=settings.update_concurrency)
+    )
     deliveries = DeliveryJobs(services) if deliver else None
     alerts = (
         OperatorAlerts(settings.error_chat_id, services.renderer, Redactor.from_settings(settings))

@@ -4,8 +4,9 @@ Broadcasts use their own `Bot` and HTTP connection pool and their own throttle, 
 never queues in front of the answers to questions (those go through the application's bot).
 The run itself is a background task: updates keep being handled while it sends.
 
-Per message: wait for the throttle, send, record the message in the ledger at once. Telegram's
-answers decide what happens next (DESIGN section 4): 429 pauses every sender for `retry_after`;
+Per message: wait for the throttle, send, record the message in the ledger at once (in a thread
+of the run's own, so the event loop never waits on the database). Telegram's answers decide
+what happens next (README, "Delivery guarantees"): 429 pauses every sender for `retry_after`;
 403 and "chat not found" deactivate the subscriber and are never retried; a group that became a
 supergroup is followed to its new id; timeouts and network errors back off and retry; other
 refusals fail the delivery with the reason kept.
@@ -14,13 +15,15 @@ refusals fail the delivery with the reason kept.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import warnings
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy.exc import SQLAlchemyError
@@ -47,13 +50,17 @@ from bot.telegram.services import BotServices
 from bot.vocabulary import DeliveryKind, DeliveryState
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy import Engine
 
     from bot.config import Settings
     from bot.services.delivery import Claim
-    from bot.telegram.app import AnyApplication
+    from bot.telegram.types import AnyApplication
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 # Between two messages to the same chat (a digest in several parts): Telegram asks for at most
 # one a second in a private chat and 20 a minute in a group or channel.
@@ -126,21 +133,43 @@ class Broadcaster:
         self._stopping = False
         self._draining = asyncio.Lock()
         # Rendered messages by content key; reset by each drain, since the data may have changed.
-        self._rendered: dict[tuple[object, ...], list[Part]] = {}
+        # Senders that need the same content while it is being built wait for that one build.
+        self._rendered: dict[tuple[object, ...], asyncio.Future[list[Part]]] = {}
+        # The ledger and the rendering run in threads of their own: the event loop stays free
+        # for answers, and a run cannot take the threads questions use for their database work.
+        self._threads = ThreadPoolExecutor(self.concurrency + 1, thread_name_prefix="deliveries")
+
+    async def _in_thread(self, work: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, functools.partial(work, *args, **kwargs))
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False)
 
     # --- the run --------------------------------------------------------------------------
 
     async def run_due(self) -> RunReport:
         """Schedule what is due (digests, alerts), then send everything claimable."""
         report = RunReport()
-        now = self.services.clock()
-        engine = self.services.engine
-        report.scheduled = delivery.schedule_due_digests(engine, now=now)
-        report.alerts = delivery.dispatch_alerts(
-            engine, now=now, batch_seconds=self.services.settings.alert_batch_seconds
-        )
+        report.scheduled = await self.schedule_due()
+        report.alerts = await self.dispatch_alerts()
         await self.drain(report)
         return report
+
+    async def schedule_due(self) -> int:
+        """Ledger rows for the digests due now (see `delivery.schedule_due_digests`)."""
+        return await self._in_thread(
+            delivery.schedule_due_digests, self.services.engine, now=self.services.clock()
+        )
+
+    async def dispatch_alerts(self) -> int:
+        """Ledger rows for the changes ready to be alerted (see `delivery.dispatch_alerts`)."""
+        return await self._in_thread(
+            delivery.dispatch_alerts,
+            self.services.engine,
+            now=self.services.clock(),
+            batch_seconds=self.services.settings.alert_batch_seconds,
+        )
 
     async def drain(self, report: RunReport | None = None) -> RunReport:
         """Send claimable deliveries until none is left; one drain at a time per process."""
@@ -167,7 +196,7 @@ class Broadcaster:
                 # Claims not started (a shutdown, a cancelled run) go back at once, so a restart
                 # resumes them without waiting for the lease to run out.
                 try:
-                    self._release([claim for claim, _ in queue], report, wait=0.0)
+                    await self._release([claim for claim, _ in queue], report, wait=0.0)
                 except SQLAlchemyError as error:
                     logger.warning("Unsent claims resume after their lease: %s", error)
                 queue.clear()
@@ -195,15 +224,14 @@ class Broadcaster:
                     if not queue:
                         await self._wait_for_pause()
                         claimed_at = time.monotonic()
-                        queue.extend(
-                            (claim, claimed_at)
-                            for claim in delivery.claim(
-                                self.services.engine,
-                                now=self.services.clock(),
-                                limit=self.concurrency * DELIVERIES_PER_REQUEST,
-                                lease_seconds=self.lease_seconds,
-                            )
+                        claims = await self._in_thread(
+                            delivery.claim,
+                            self.services.engine,
+                            now=self.services.clock(),
+                            limit=self.concurrency * DELIVERIES_PER_REQUEST,
+                            lease_seconds=self.lease_seconds,
                         )
+                        queue.extend((claim, claimed_at) for claim in claims)
                         if not queue:
                             return
                 continue
@@ -218,7 +246,7 @@ class Broadcaster:
             except Exception as error:  # a bug must not stop the other deliveries
                 logger.exception("Delivery %d failed unexpectedly", claimed.delivery_id)
                 report.errors.append(repr(error))
-                self._retry(claimed, repr(error), report)
+                await self._retry(claimed, repr(error), report)
 
     # --- one delivery ---------------------------------------------------------------------
 
@@ -227,7 +255,8 @@ class Broadcaster:
     ) -> None:
         engine = self.services.engine
         if not claimed.active:
-            delivery.block(
+            await self._in_thread(
+                delivery.block,
                 engine,
                 claimed,
                 reason=claimed.deactivated_reason or "unsubscribed",
@@ -235,10 +264,16 @@ class Broadcaster:
             )
             report.blocked += 1
             return
-        parts = self._content(claimed)
+        parts = await self._content(claimed)
         if not parts:  # e.g. an alert about topics this subscriber no longer follows
-            delivery.record_sent_part(
-                engine, claimed, parts_sent=0, total=0, message_id=None, now=self._now()
+            await self._in_thread(
+                delivery.record_sent_part,
+                engine,
+                claimed,
+                parts_sent=0,
+                total=0,
+                message_id=None,
+                now=self._now(),
             )
             report.delivered += 1
             return
@@ -255,7 +290,7 @@ class Broadcaster:
                         # Shutting down, the message waits for the next run; near the end of
                         # the lease, another sender may take this row and sending now could be
                         # a second copy. Hand it back either way.
-                        self._release([claimed], report, wait=0.0)
+                        await self._release([claimed], report, wait=0.0)
                         return
                     self._mark_sending(chat_id)
                     message = await self._send(chat_id, parts[index])
@@ -266,28 +301,33 @@ class Broadcaster:
                 logger.warning("Telegram asked us to wait %.0f s (429)", wait)
                 pending = [claimed, *(waiting for waiting, _ in queue)]
                 queue.clear()
-                self._release(pending, report, wait=wait)
+                await self._release(pending, report, wait=wait)
                 return
             except ChatMigrated as error:
-                delivery.move_chat(engine, old_chat_id=chat_id, new_chat_id=error.new_chat_id)
+                await self._in_thread(
+                    delivery.move_chat, engine, old_chat_id=chat_id, new_chat_id=error.new_chat_id
+                )
                 chat_id = error.new_chat_id
                 continue
             except Forbidden as error:
-                self._block(claimed, error.message, report)
+                await self._block(claimed, error.message, report)
                 return
             except BadRequest as error:
                 if any(text in error.message.lower() for text in GONE_CHAT_ERRORS):
-                    self._block(claimed, error.message, report)
+                    await self._block(claimed, error.message, report)
                 else:
-                    delivery.fail(engine, claimed, error=error.message, now=self._now())
+                    await self._in_thread(
+                        delivery.fail, engine, claimed, error=error.message, now=self._now()
+                    )
                     report.failed += 1
                 return
             except (NetworkError, TelegramError) as error:  # timeouts included
-                self._retry(claimed, f"{type(error).__name__}: {error.message}", report)
+                await self._retry(claimed, f"{type(error).__name__}: {error.message}", report)
                 return
             index += 1
             report.sent += 1
-            delivery.record_sent_part(
+            await self._in_thread(
+                delivery.record_sent_part,
                 engine,
                 claimed,
                 parts_sent=index,
@@ -297,12 +337,26 @@ class Broadcaster:
             )
         report.delivered += 1
 
-    def _content(self, claimed: Claim) -> list[Part]:
+    async def _content(self, claimed: Claim) -> list[Part]:
         """The messages of a delivery, rendered once per distinct content in this process."""
         key = claimed.content_key
-        cached = self._rendered.get(key)
-        if cached is not None:
-            return cached
+        building = self._rendered.get(key)
+        if building is None:
+            if len(self._rendered) >= 512:
+                self._rendered.clear()
+            building = asyncio.ensure_future(self._in_thread(self._build_content, claimed))
+            # Its error reaches every sender awaiting it; none may be left to read it.
+            building.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._rendered[key] = building
+        try:
+            return await asyncio.shield(building)
+        except Exception:
+            # A failed build (the database went away) is not kept: the next claim tries again.
+            if self._rendered.get(key) is building:
+                del self._rendered[key]
+            raise
+
+    def _build_content(self, claimed: Claim) -> list[Part]:
         renderer = self.services.renderer
         parts: list[Part]
         with self.services.session() as session:
@@ -325,9 +379,6 @@ class Broadcaster:
                     up_to_change_id=claimed.up_to_change_id or 0,
                 )
                 parts = [] if alert is None else list(content.render_alert(renderer, alert))
-        if len(self._rendered) >= 512:
-            self._rendered.clear()
-        self._rendered[key] = parts
         return parts
 
     async def _send(self, chat_id: int, part: Part) -> Message:
@@ -373,25 +424,33 @@ class Broadcaster:
     def _now(self) -> datetime:
         return self.services.clock()
 
-    def _block(self, claimed: Claim, reason: str, report: RunReport) -> None:
+    async def _block(self, claimed: Claim, reason: str, report: RunReport) -> None:
         logger.info("Chat %s is gone (%s): subscriber deactivated", claimed.chat_id, reason)
-        delivery.block(self.services.engine, claimed, reason=reason, now=self._now())
+        await self._in_thread(
+            delivery.block, self.services.engine, claimed, reason=reason, now=self._now()
+        )
         report.blocked += 1
 
-    def _retry(self, claimed: Claim, error: str, report: RunReport) -> None:
-        state = delivery.retry_later(self.services.engine, claimed, error=error, now=self._now())
+    async def _retry(self, claimed: Claim, error: str, report: RunReport) -> None:
+        state = await self._in_thread(
+            delivery.retry_later, self.services.engine, claimed, error=error, now=self._now()
+        )
         if state is DeliveryState.FAILED:
             logger.warning("Delivery %d failed for good: %s", claimed.delivery_id, error)
             report.failed += 1
         else:
             report.retried += 1
 
-    def _release(self, claims: list[Claim], report: RunReport, *, wait: float) -> None:
+    async def _release(self, claims: list[Claim], report: RunReport, *, wait: float) -> None:
         if not claims:
             return
         now = self._now()
-        delivery.release(
-            self.services.engine, claims, not_before=now + timedelta(seconds=wait), now=now
+        await self._in_thread(
+            delivery.release,
+            self.services.engine,
+            claims,
+            not_before=now + timedelta(seconds=wait),
+            now=now,
         )
         report.released += len(claims)
 
@@ -443,21 +502,21 @@ class DeliveryJobs:
         )
 
     async def digest_tick(self, _context: object) -> None:
-        delivery.schedule_due_digests(self.services.engine, now=self.services.clock())
-        self._start_drain()
+        if self.broadcaster is None:
+            return
+        await self.broadcaster.schedule_due()
+        self._start_drain(self.broadcaster)
 
     async def alert_tick(self, _context: object) -> None:
-        delivery.dispatch_alerts(
-            self.services.engine,
-            now=self.services.clock(),
-            batch_seconds=self.services.settings.alert_batch_seconds,
-        )
-        self._start_drain()
-
-    def _start_drain(self) -> None:
-        if self.broadcaster is None or (self._drain_task and not self._drain_task.done()):
+        if self.broadcaster is None:
             return
-        self._drain_task = asyncio.create_task(self.broadcaster.drain(), name="deliveries")
+        await self.broadcaster.dispatch_alerts()
+        self._start_drain(self.broadcaster)
+
+    def _start_drain(self, broadcaster: Broadcaster) -> None:
+        if self._drain_task and not self._drain_task.done():
+            return
+        self._drain_task = asyncio.create_task(broadcaster.drain(), name="deliveries")
         self._drain_task.add_done_callback(_log_drain_failure)
 
     async def stop(self, _application: AnyApplication) -> None:
@@ -478,6 +537,7 @@ class DeliveryJobs:
     async def shutdown(self, _application: AnyApplication) -> None:
         if self.broadcaster is not None:
             await self.broadcaster.bot.shutdown()
+            self.broadcaster.close()
 
 
 def _log_drain_failure(task: asyncio.Task[RunReport]) -> None:
@@ -493,5 +553,9 @@ async def send_due_now(settings: Settings, engine: Engine, *, now: datetime) -> 
         settings, engine, Renderer(settings.templates_dir), AnswerCache(0), clock=lambda: now
     )
     bot = make_broadcast_bot(services)
-    async with bot:
-        return await Broadcaster(services, bot).run_due()
+    broadcaster = Broadcaster(services, bot)
+    try:
+        async with bot:
+            return await broadcaster.run_due()
+    finally:
+        broadcaster.close()

@@ -2,8 +2,9 @@
 the ledger at scrape time).
 
 Each application owns its registry, so two in one process (tests) never share counters. The
-counting hooks are PTB's own extension points: an update processor around every update, and a
-request wrapper around every Bot API call.
+counting hooks are PTB's own extension points: the update processor
+(`bot/telegram/update_processor.py`) around every update, and a request wrapper around every
+Bot API call.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -19,15 +19,13 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
-from telegram.ext import SimpleUpdateProcessor
 from telegram.request import BaseRequest
 
-from bot.logs import NO_REQUEST, request_context
 from bot.services import delivery
 from bot.vocabulary import DeliveryState
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
+    from collections.abc import Callable, Iterator
     from datetime import datetime
 
     from prometheus_client import Metric
@@ -134,26 +132,6 @@ class LedgerCollector(Collector):
             "Messages owed now: due digests not yet scheduled, and deliveries whose time has come",
             value=backlog,
         )
-
-
-class InstrumentedUpdateProcessor(SimpleUpdateProcessor):
-    """Times and counts every update, with its request id bound for the log lines.
-
-    One update at a time, as PTB's default: a reader's messages are answered in order.
-    """
-
-    def __init__(self, metrics: Metrics) -> None:
-        super().__init__(max_concurrent_updates=1)
-        self.metrics = metrics
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        request_id = f"u{update.update_id}" if isinstance(update, Update) else NO_REQUEST
-        started = time.perf_counter()
-        try:
-            with request_context(request_id):
-                await coroutine
-        finally:
-            self.metrics.observe_update(update, time.perf_counter() - started)
 
 
 class InstrumentedRequest(BaseRequest):

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from telegram import Bot
 
     from bot.config import Settings
-    from bot.telegram.app import AnyApplication
+    from bot.telegram.types import AnyApplication
 
 logger = logging.getLogger(__name__)
 

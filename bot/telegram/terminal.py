@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bot.config import Settings
-    from bot.telegram.app import AnyApplication
     from bot.telegram.offline import ApiCall
+    from bot.telegram.types import AnyApplication
 
 # Nothing leaves the process, so any well-formed token will do.
 OFFLINE_TOKEN = "1:terminal-offline-transport-no-network-access"
