@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import TYPE_CHECKING, Literal
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-from bot.vocabulary import Quantity
+from bot.services.figures import fiscal_label
+from bot.vocabulary import Quantity, Series
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
-    from bot.services.trade import FigureView
+    from matplotlib.figure import Figure
+
+    from bot.services.trade import FigureView, Value
 
 ChartKind = Literal["deficit", "trade"]
 
@@ -43,57 +49,152 @@ def data_key(kind: ChartKind, panels: Sequence[Sequence[FigureView]]) -> str:
     digest = hashlib.sha256(kind.encode())
     for views in panels:
         for view in charted(views):
-            digest.update(view.figure.period.encode())
+            digest.update(
+                f"{view.figure.period}|{view.figure.as_of}|{view.source.publisher}".encode()
+            )
             for quantity, value in sorted(view.values.items()):
-                digest.update(f"{quantity}={value.amount};".encode())
+                digest.update(f"{quantity}={value.amount},{value.derived};".encode())
     return digest.hexdigest()[:16]
 
 
+ChartLabel = Callable[..., str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """One period on a panel's axis: a figure, or a gap where the series has none."""
+
+    period: str
+    view: FigureView | None
+
+
+def timeline(views: Sequence[FigureView]) -> list[_Slot]:
+    """Every period from the first charted one to the last, gaps included: a missing year is
+    shown as missing, never closed up (the line would then run straight across it)."""
+    shown = charted(views)
+    if not shown:
+        return []
+    by_year = {view.figure.period_start.year: view for view in shown}
+    fiscal = shown[0].figure.series is Series.INDIA_FY
+    return [
+        _Slot(fiscal_label(year) if fiscal else str(year), by_year.get(year))
+        for year in range(min(by_year), max(by_year) + 1)
+    ]
+
+
 def render_png(
-    kind: ChartKind,
-    panels: Sequence[tuple[str, Sequence[FigureView]]],
-    labels: Mapping[str, str],
+    kind: ChartKind, panels: Sequence[tuple[str, Sequence[FigureView]]], label: ChartLabel
 ) -> bytes:
-    """Draw one panel per (title, views); `labels` holds the legend and axis texts."""
+    """The chart as PNG bytes (see `draw`)."""
+    buffer = io.BytesIO()
+    draw(kind, panels, label).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def draw(
+    kind: ChartKind, panels: Sequence[tuple[str, Sequence[FigureView]]], label: ChartLabel
+) -> Figure:
+    """One panel per (title, views); `label(name, *args)` gives the texts drawn (the
+    `chart.j2` macros). The image carries its sources and dates, since a chart is often
+    forwarded without its caption."""
     import matplotlib  # lazy: see the module docstring
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(8, 3.2 * len(panels)), dpi=110, layout="constrained")
+    figure = Figure(figsize=(8, 3.6 * len(panels)), dpi=110, layout="constrained")
     axes = figure.subplots(len(panels), 1, squeeze=False)[:, 0]
+    any_derived = False
     for axis, (title, views) in zip(axes, panels, strict=True):
-        shown = charted(views)
-        periods = [view.figure.period for view in shown]
-        positions = range(len(periods))
-        width = 0.38
-        for offset, quantity in zip((-width / 2, width / 2), _BARS[kind], strict=True):
-            heights = [_amount(view, quantity) for view in shown]
-            axis.bar(
-                [p + offset for p in positions],
-                heights,
-                width,
-                label=labels[quantity.value],
-                color=_COLOURS[quantity],
-            )
-        line = _LINE[kind]
-        axis.plot(
-            list(positions),
-            [_amount(view, line) for view in shown],
-            marker="o",
-            label=labels[line.value],
-            color=_COLOURS[line],
-        )
+        slots = timeline(views)
+        any_derived |= _draw_panel(axis, kind, slots, label)
         axis.set_title(title, fontsize=11, loc="left")
-        axis.set_xticks(list(positions), periods, rotation=45, ha="right", fontsize=8)
-        axis.set_ylabel(labels["unit"])
-        axis.grid(axis="y", alpha=0.3)
-        axis.legend(fontsize=8, loc="upper left")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+        shown = [slot.view for slot in slots if slot.view is not None]
+        if shown:
+            publishers = sorted({view.source.publisher for view in shown})
+            as_of = max(view.figure.as_of for view in shown)
+            footer = "\n".join(textwrap.wrap(label("sources", publishers, as_of), 150))
+            axis.set_xlabel(footer, fontsize=7, loc="left")
+    notes = []
+    if len(axes) > 1 and len({axis.get_ylim() for axis in axes}) > 1:
+        notes.append(label("scales_differ"))
+    if any_derived:
+        notes.append(label("derived"))
+    if notes:
+        figure.suptitle("   ".join(notes), fontsize=8, x=0.01, ha="left", color="#555555")
+    return figure
 
 
-def _amount(view: FigureView, quantity: Quantity) -> float:
-    value = view.values.get(quantity)
+def _draw_panel(axis: Any, kind: ChartKind, slots: Sequence[_Slot], label: ChartLabel) -> bool:
+    """Bars for the parts, a line for the chart's quantity; True when a value drawn is derived."""
+    positions = list(range(len(slots)))
+    width = 0.38
+    derived = False
+    for offset, quantity in zip((-width / 2, width / 2), _BARS[kind], strict=True):
+        values = [_value(slot, quantity) for slot in slots]
+        bars = axis.bar(
+            [p + offset for p in positions],
+            [_height(value) for value in values],
+            width,
+            label=label(quantity.value),
+            color=_COLOURS[quantity],
+        )
+        for bar, value in zip(bars, values, strict=True):
+            if value is not None and value.derived:
+                bar.set_hatch("///")
+                bar.set_alpha(0.6)
+                derived = True
+    line = _LINE[kind]
+    values = [_value(slot, line) for slot in slots]
+    heights = [_height(value) for value in values]
+    # NaN where a period has no value: matplotlib breaks the line there.
+    axis.plot(positions, heights, label=label(line.value), color=_COLOURS[line])
+    for position, value in zip(positions, values, strict=True):
+        if value is not None:
+            axis.plot(
+                position,
+                float(value.amount),
+                marker="o",
+                color=_COLOURS[line],
+                markerfacecolor="white" if value.derived else _COLOURS[line],
+            )
+            derived |= value.derived
+    latest = next(
+        ((p, v) for p, v in zip(reversed(positions), reversed(values), strict=True) if v), None
+    )
+    if latest is not None:
+        position, value = latest
+        axis.annotate(
+            f"{value.amount.normalize():f}",
+            (position, float(value.amount)),
+            textcoords="offset points",
+            xytext=(0, 7),
+            ha="center",
+            fontsize=8,
+            fontweight="bold",
+        )
+    drawn = (*_BARS[kind], line)
+    gaps = {p for p, slot in zip(positions, slots, strict=True) if not _has_any(slot, drawn)}
+    ticks = [
+        f"{slot.period}\n{label('no_data')}" if position in gaps else slot.period
+        for position, slot in zip(positions, slots, strict=True)
+    ]
+    for position in gaps:
+        axis.axvspan(position - 0.5, position + 0.5, color="#eeeeee", zorder=0)
+    axis.set_xticks(positions, ticks, rotation=45, ha="right", fontsize=8)
+    axis.set_ylabel(label("unit"))
+    axis.grid(axis="y", alpha=0.3)
+    axis.legend(fontsize=8, loc="upper left")
+    return derived
+
+
+def _value(slot: _Slot, quantity: Quantity) -> Value | None:
+    return slot.view.values.get(quantity) if slot.view is not None else None
+
+
+def _has_any(slot: _Slot, quantities: Sequence[Quantity]) -> bool:
+    return any(_value(slot, quantity) is not None for quantity in quantities)
+
+
+def _height(value: Value | None) -> float:
     return float(value.amount) if value is not None else float("nan")

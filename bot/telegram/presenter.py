@@ -105,14 +105,10 @@ class Presenter:
             photo = self.services.chart_uploads[key]
         else:
             label = self.services.renderer.label
-            texts = {
-                name: label(f"chart.{name}")
-                for name in ("imports", "exports", "deficit", "total", "unit")
-            }
             photo = charts.render_png(
                 kind,
                 ((label("chart.india_title"), india), (label("chart.china_title"), china)),
-                texts,
+                lambda name, *args: label(f"chart.{name}", *args),
             )
         return Chart(key, photo, caption[: MessageLimit.CAPTION_LENGTH])
 
