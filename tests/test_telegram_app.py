@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import pytest
@@ -84,3 +85,21 @@ async def test_an_error_is_logged_and_the_user_told_without_internals(
     assert "something went wrong" in reply["text"]
     assert "border_pass" not in reply["text"]
     assert any("Error while handling an update" in r.getMessage() for r in caplog.records)
+
+
+async def test_replies_carry_the_defaults_set_once(
+    app: tuple[Application, OfflineRequest],
+) -> None:
+    """HTML, no link preview cards and no quoting: PTB Defaults, not arguments at each call."""
+    application, request = app
+    await application.process_update(
+        message_update(application.bot, "/help", chat_type="group", chat_id=-100)
+    )
+    await application.process_update(message_update(application.bot, "/pass nathu la"))
+    for reply in request.sent():
+        assert reply["parse_mode"] == "HTML"
+        preview = reply["link_preview_options"]
+        assert (json.loads(preview) if isinstance(preview, str) else preview) == {
+            "is_disabled": True
+        }
+        assert "reply_parameters" not in reply

@@ -12,6 +12,7 @@ from telegram import (
     BotCommandScopeChat,
     Message,
 )
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -19,6 +20,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    Defaults,
     InlineQueryHandler,
     MessageHandler,
     filters,
@@ -38,6 +40,7 @@ from bot.telegram.handlers.questions import COMMAND_INTENTS, QuestionHandlers
 from bot.telegram.handlers.subscriptions import SubscriptionHandlers, TimezonePromptReplies
 from bot.telegram.metrics import InstrumentedRequest, InstrumentedUpdateProcessor, Metrics
 from bot.telegram.operator_alerts import OperatorAlerts
+from bot.telegram.presenter import NO_PREVIEW
 from bot.telegram.services import BotServices
 from bot.vocabulary import Role
 
@@ -73,6 +76,11 @@ EDITOR_COMMANDS = (
     "unsubscribe_channel",
 )
 OWNER_COMMANDS = ("grant", "revoke", "admins")
+# Every text is Telegram HTML from our templates; links stay links (sources would otherwise
+# pull a preview card under every answer); replies follow the question without quoting it.
+REPLY_DEFAULTS = Defaults(
+    parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW, do_quote=False
+)
 
 
 class _Admins(filters.MessageFilter):
@@ -100,7 +108,11 @@ def build_application(
     (off for the terminal chat and for tests that only talk to it)."""
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the Telegram application")
-    builder = ApplicationBuilder().token(settings.telegram_bot_token.get_secret_value())
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .defaults(REPLY_DEFAULTS)
+    )
     if settings.telegram_api_base_url is not None:
         base = str(settings.telegram_api_base_url).rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")

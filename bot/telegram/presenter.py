@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
-from telegram.constants import MessageLimit, ParseMode
+from telegram.constants import MessageLimit
 
 from bot.rendering import split_html as split_html  # moved there; still importable here
 from bot.services import answers as a
@@ -64,18 +64,13 @@ class Presenter:
         for index, chunk in enumerate(rendered.chunks):
             await message.reply_text(
                 chunk,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=NO_PREVIEW,
                 reply_markup=rendered.keyboard if index == last else None,
-                do_quote=False,
             )
 
     async def edit(self, message: Message, rendered: Rendered) -> None:
         """Replace a message's text and buttons (button presses show the first chunk)."""
         await message.edit_text(
             rendered.chunks[0],
-            parse_mode=ParseMode.HTML,
-            link_preview_options=NO_PREVIEW,
             reply_markup=rendered.keyboard,
         )
 
@@ -86,9 +81,7 @@ class Presenter:
 
     async def send_chart(self, message: Message, answer: a.ChartAnswer, session: Session) -> None:
         chart = self.chart(answer.kind, session)
-        sent = await message.reply_photo(
-            chart.photo, caption=chart.caption, parse_mode=ParseMode.HTML, do_quote=False
-        )
+        sent = await message.reply_photo(chart.photo, caption=chart.caption)
         self.remember_upload(chart, sent)
 
     def chart(self, kind: charts.ChartKind, session: Session) -> Chart:

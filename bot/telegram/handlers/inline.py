@@ -10,7 +10,7 @@ from telegram import InlineQueryResultArticle, InputTextMessageContent
 from bot.services import answers as a
 from bot.services.questions import Intent, Question, parse_question
 from bot.telegram.plain import html_to_text
-from bot.telegram.presenter import NO_PREVIEW, Presenter, split_html
+from bot.telegram.presenter import Presenter, split_html
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -85,7 +85,5 @@ class InlineHandlers:
             id=hashlib.sha256(html.encode()).hexdigest()[:32],
             title=label("inline.title", kind, name),
             description=label("inline.description", plain),
-            input_message_content=InputTextMessageContent(
-                html, parse_mode="HTML", link_preview_options=NO_PREVIEW
-            ),
+            input_message_content=InputTextMessageContent(html),
         )

@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from telegram import MessageEntity
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 
 from bot.services import answers as a
 from bot.services.overview import overview
@@ -98,9 +98,7 @@ class QuestionHandlers:
         text = self.services.renderer.render("unknown_command.html.j2", command=name[:64])
         await message.reply_text(
             text,
-            parse_mode=ParseMode.HTML,
             reply_markup=keyboards.main_menu(self.services.renderer),
-            do_quote=False,
         )
 
     async def _answer(self, message: Message, text: str, *, intent: Intent | None = None) -> None:
@@ -133,9 +131,7 @@ class QuestionHandlers:
             )
         await message.reply_text(
             text,
-            parse_mode=ParseMode.HTML,
             reply_markup=keyboards.main_menu(self.services.renderer) if with_menu else None,
-            do_quote=False,
         )
 
 

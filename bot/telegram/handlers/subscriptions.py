@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from telegram import ChatMemberAdministrator, ForceReply, Message
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, filters
 
@@ -27,7 +27,7 @@ from bot.services.subscriptions import Outcome, Setting, SettingError
 from bot.telegram import keyboards
 from bot.telegram.callbacks import Action, read_press
 from bot.telegram.prepared import PreparedKeyboard
-from bot.telegram.presenter import NO_PREVIEW, Presenter, rendered_html
+from bot.telegram.presenter import Presenter, rendered_html
 from bot.vocabulary import Frequency, Topic
 
 if TYPE_CHECKING:
@@ -432,7 +432,6 @@ class SubscriptionHandlers:
                 await context.bot.send_message(
                     chat.id,
                     self._render("subscriptions/added_to_group.html.j2"),
-                    parse_mode=ParseMode.HTML,
                 )
             except TelegramError as error:
                 logger.info("Could not greet chat %s: %s", chat.id, error)
@@ -666,8 +665,6 @@ class SubscriptionHandlers:
         placeholder = self.services.renderer.label("sub_timezone_placeholder")
         await message.reply_text(
             text,
-            parse_mode=ParseMode.HTML,
-            link_preview_options=NO_PREVIEW,
             reply_markup=ForceReply(selective=True, input_field_placeholder=placeholder),
             do_quote=quote,
         )
@@ -680,10 +677,7 @@ class SubscriptionHandlers:
     ) -> None:
         await message.reply_text(
             text,
-            parse_mode=ParseMode.HTML,
             reply_markup=keyboard,
-            link_preview_options=NO_PREVIEW,
-            do_quote=False,
         )
 
     async def _edit(
@@ -692,9 +686,7 @@ class SubscriptionHandlers:
         try:
             await message.edit_text(
                 text,
-                parse_mode=ParseMode.HTML,
                 reply_markup=keyboard,
-                link_preview_options=NO_PREVIEW,
             )
         except BadRequest as error:
             if "message is not modified" not in str(error).lower():

@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 
 from bot.services import admins, drafts
 from bot.services.events import RecordChanged
 from bot.telegram.keyboards import button
 from bot.telegram.prepared import PreparedKeyboard
-from bot.telegram.presenter import NO_PREVIEW, Presenter
+from bot.telegram.presenter import Presenter
 from bot.vocabulary import Actor, Role
 
 if TYPE_CHECKING:
@@ -111,10 +111,7 @@ class EditorHandlers:
     ) -> None:
         await message.reply_text(
             self.services.renderer.render(template, **context),
-            parse_mode=ParseMode.HTML,
             reply_markup=keyboard,
-            link_preview_options=NO_PREVIEW,
-            do_quote=False,
         )
 
 

@@ -11,7 +11,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
-from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop
 
 from bot.services import admins, drafts, editing, figure_editing, records
@@ -23,7 +22,7 @@ from bot.telegram.callbacks import Action, read_press
 from bot.telegram.handlers.editors.base import EditorHandlers, arguments, confirm_keyboard
 from bot.telegram.keyboards import button
 from bot.telegram.prepared import PreparedKeyboard
-from bot.telegram.presenter import NO_PREVIEW, rendered_html
+from bot.telegram.presenter import rendered_html
 from bot.vocabulary import Actor, RecordType, Role
 
 if TYPE_CHECKING:
@@ -217,7 +216,6 @@ class EditHandlers(EditorHandlers):
             await query.answer()
             await message.edit_text(
                 self.services.renderer.render("admin/edit_pick_record.html.j2", kind=kind.value),
-                parse_mode=ParseMode.HTML,
                 reply_markup=PreparedKeyboard(rows),
             )
             return
@@ -237,7 +235,6 @@ class EditHandlers(EditorHandlers):
                 self.services.renderer.render(
                     "admin/edit_pick_field.html.j2", name=editing.display_name(record)
                 ),
-                parse_mode=ParseMode.HTML,
                 reply_markup=PreparedKeyboard(rows),
             )
             return
@@ -254,7 +251,6 @@ class EditHandlers(EditorHandlers):
                 drafts.discard(session, draft)
                 await message.edit_text(
                     self.services.renderer.render("admin/cancelled.html.j2"),
-                    parse_mode=ParseMode.HTML,
                 )
             elif action.verb == "ok":
                 await self._confirm(session, message, draft, user.id)
@@ -292,9 +288,7 @@ class EditHandlers(EditorHandlers):
             )
         await message.reply_text(
             self.services.renderer.render("admin/edit_ask_value.html.j2", option=option, spec=spec),
-            parse_mode=ParseMode.HTML,
             reply_markup=keyboard,
-            do_quote=False,
         )
 
     async def _advance(
@@ -344,9 +338,7 @@ class EditHandlers(EditorHandlers):
         )
         await message.reply_text(
             self.services.renderer.render(f"admin/edit_ask_{stage}.html.j2"),
-            parse_mode=ParseMode.HTML,
             reply_markup=skip_keyboard,
-            do_quote=False,
         )
 
     async def _confirm(
@@ -365,8 +357,6 @@ class EditHandlers(EditorHandlers):
                 self.services.renderer.render(
                     "admin/saved.html.j2", applied=applied, reader_view=rendered_html(view)
                 ),
-                parse_mode=ParseMode.HTML,
-                link_preview_options=NO_PREVIEW,
             )
         elif draft.kind == "figure":
             figure_edit = figure_editing.FigureEdit.from_payload(draft.payload)
@@ -379,7 +369,6 @@ class EditHandlers(EditorHandlers):
             )
             await message.edit_text(
                 self.services.renderer.render("admin/figure_saved.html.j2", result=result),
-                parse_mode=ParseMode.HTML,
             )
         elif draft.kind == "import":
             await self.imports.confirm(session, message, draft, actor)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from telegram.constants import ParseMode
-
 from bot.services import drafts
 from bot.services.events import RecordChanged
 from bot.telegram.handlers.editors.base import EditorHandlers, confirm_keyboard
@@ -90,5 +88,4 @@ class ImportHandlers(EditorHandlers):
             self.services.renderer.render(
                 "admin/import_applied.html.j2", name=draft.payload["name"], plan=plan
             ),
-            parse_mode=ParseMode.HTML,
         )
