@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import text
+from telegram import LinkPreviewOptions
 
 from bot.telegram.app import build_application
 from bot.telegram.offline import OfflineRequest
@@ -103,3 +104,21 @@ async def test_replies_carry_the_defaults_set_once(
             "is_disabled": True
         }
         assert "reply_parameters" not in reply
+
+
+async def test_a_call_may_still_pass_its_own_link_preview_options(
+    app: tuple[Application, OfflineRequest],
+) -> None:
+    """PTB merges them field by field with the defaults' prepared options."""
+    application, request = app
+    await application.bot.send_message(
+        555,
+        "See https://example.org",
+        link_preview_options=LinkPreviewOptions(prefer_small_media=True),
+    )
+    (sent,) = request.sent()
+    preview = sent["link_preview_options"]
+    assert (json.loads(preview) if isinstance(preview, str) else preview) == {
+        "is_disabled": True,
+        "prefer_small_media": True,
+    }
