@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from bot.models import BorderPass
+from bot.services import charts
 from bot.telegram.callbacks import MAX_BYTES, decode, encode
 from bot.telegram.offline import BOT_USERNAME
 from bot.telegram.presenter import split_html
@@ -279,3 +283,62 @@ async def test_a_fiscal_year_is_never_compared_with_a_calendar_year(bot: BotUnde
     (text,) = await bot.replies("how did the deficit change from FY2022-23 to 2022")
     assert "two series that are never compared" in text
     assert "0 bn" not in text
+
+
+async def _elapsed(bot: BotUnderTest, update: Any, start: float) -> float:
+    await bot.application.process_update(update)
+    return time.perf_counter() - start
+
+
+async def test_slow_database_work_of_one_update_does_not_hold_up_another(
+    bot: BotUnderTest, seeded_engine: Engine
+) -> None:
+    """Handlers query in worker threads: while one chat's query takes half a second, another
+    chat's question is answered meanwhile, not after it."""
+    slow_chat = 777_001
+
+    def slow_for_one_chat(
+        _connection: Any, _cursor: Any, _statement: str, parameters: Any, *_: Any
+    ) -> None:
+        values = parameters.values() if isinstance(parameters, dict) else parameters or ()
+        if slow_chat in values:
+            time.sleep(0.5)
+
+    event.listen(seeded_engine, "before_cursor_execute", slow_for_one_chat)
+    try:
+        app = bot.application
+        start = time.perf_counter()
+        slow, fast = await asyncio.gather(
+            _elapsed(bot, message_update(app.bot, "/settings", chat_id=slow_chat), start),
+            _elapsed(bot, message_update(app.bot, "/pass shipki la", chat_id=555), start),
+        )
+    finally:
+        event.remove(seeded_engine, "before_cursor_execute", slow_for_one_chat)
+    assert slow >= 0.5
+    assert fast < 0.3
+    texts = {call["chat_id"]: call["text"] for call in bot.request.sent()}
+    assert "Shipki La" in texts[555]
+    assert "subscribe" in texts[slow_chat].lower()
+
+
+async def test_drawing_a_chart_does_not_hold_up_another_update(
+    bot: BotUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    draw = charts.render_png
+
+    def slow_draw(*args: Any, **kwargs: Any) -> bytes:
+        time.sleep(0.5)
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(charts, "render_png", slow_draw)
+    app = bot.application
+    start = time.perf_counter()
+    chart, question = await asyncio.gather(
+        _elapsed(bot, message_update(app.bot, "/chart", chat_id=556), start),
+        _elapsed(bot, message_update(app.bot, "/pass nathu la", chat_id=555), start),
+    )
+    assert chart >= 0.5
+    assert question < 0.3
+    assert [call.method for call in bot.request.calls if call.params.get("chat_id") == 556] == [
+        "sendPhoto"
+    ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import text
+from telegram import LinkPreviewOptions
 
 from bot.telegram.app import build_application
 from bot.telegram.offline import OfflineRequest
@@ -84,3 +86,39 @@ async def test_an_error_is_logged_and_the_user_told_without_internals(
     assert "something went wrong" in reply["text"]
     assert "border_pass" not in reply["text"]
     assert any("Error while handling an update" in r.getMessage() for r in caplog.records)
+
+
+async def test_replies_carry_the_defaults_set_once(
+    app: tuple[Application, OfflineRequest],
+) -> None:
+    """HTML, no link preview cards and no quoting: PTB Defaults, not arguments at each call."""
+    application, request = app
+    await application.process_update(
+        message_update(application.bot, "/help", chat_type="group", chat_id=-100)
+    )
+    await application.process_update(message_update(application.bot, "/pass nathu la"))
+    for reply in request.sent():
+        assert reply["parse_mode"] == "HTML"
+        preview = reply["link_preview_options"]
+        assert (json.loads(preview) if isinstance(preview, str) else preview) == {
+            "is_disabled": True
+        }
+        assert "reply_parameters" not in reply
+
+
+async def test_a_call_may_still_pass_its_own_link_preview_options(
+    app: tuple[Application, OfflineRequest],
+) -> None:
+    """PTB merges them field by field with the defaults' prepared options."""
+    application, request = app
+    await application.bot.send_message(
+        555,
+        "See https://example.org",
+        link_preview_options=LinkPreviewOptions(prefer_small_media=True),
+    )
+    (sent,) = request.sent()
+    preview = sent["link_preview_options"]
+    assert (json.loads(preview) if isinstance(preview, str) else preview) == {
+        "is_disabled": True,
+        "prefer_small_media": True,
+    }

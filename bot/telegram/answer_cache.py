@@ -3,16 +3,18 @@
 An answer depends only on the records and on today's date (stale-data notes), so it is cached
 by (what was asked, today) until the records change: `clear()` is called on every change made
 through this process, and entries expire after ANSWER_CACHE_SECONDS so that changes made by
-another process (the CLI, a second instance) are seen within that time.
+another process (the CLI, a second instance) are seen within that time. The least recently
+asked answers make room when the cache is full.
 """
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from cachetools import TTLCache
 
 if TYPE_CHECKING:
     from telegram import InlineKeyboardMarkup
@@ -25,6 +27,8 @@ class Rendered:
 
 
 class AnswerCache:
+    """Used from the event loop only (cachetools' caches are not thread-safe)."""
+
     def __init__(
         self,
         ttl_seconds: float,
@@ -33,34 +37,23 @@ class AnswerCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl = ttl_seconds
-        self.max_entries = max_entries
-        self._clock = clock
-        self._entries: OrderedDict[Hashable, tuple[float, Rendered]] = OrderedDict()
+        self._entries: TTLCache[Hashable, Rendered] | None = (
+            TTLCache(maxsize=max_entries, ttl=ttl_seconds, timer=clock) if ttl_seconds > 0 else None
+        )
 
     def get(self, key: Hashable) -> Rendered | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        stored_at, rendered = entry
-        if self._clock() - stored_at > self.ttl:
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return rendered
+        return None if self._entries is None else self._entries.get(key)
 
     def put(self, key: Hashable, rendered: Rendered) -> None:
-        if self.ttl <= 0:
-            return
-        self._entries[key] = (self._clock(), rendered)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        if self._entries is not None:
+            self._entries[key] = rendered
 
     def clear(self) -> None:
-        self._entries.clear()
+        if self._entries is not None:
+            self._entries.clear()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return 0 if self._entries is None else len(self._entries)
 
 
 def normalise(text: str) -> str:

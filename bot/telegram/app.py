@@ -12,12 +12,14 @@ from telegram import (
     BotCommandScopeChat,
     Message,
 )
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    Defaults,
     InlineQueryHandler,
     MessageHandler,
     filters,
@@ -31,12 +33,14 @@ from bot.telegram.answer_cache import AnswerCache
 from bot.telegram.broadcast import DeliveryJobs
 from bot.telegram.errors import ErrorHandler
 from bot.telegram.handlers.buttons import ButtonHandlers
+from bot.telegram.handlers.channels import ChannelHandlers
 from bot.telegram.handlers.editors import EditHandlers, ImportHandlers, RoleHandlers
 from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.questions import COMMAND_INTENTS, QuestionHandlers
 from bot.telegram.handlers.subscriptions import SubscriptionHandlers, TimezonePromptReplies
 from bot.telegram.metrics import InstrumentedRequest, Metrics
 from bot.telegram.operator_alerts import OperatorAlerts
+from bot.telegram.presenter import NO_PREVIEW
 from bot.telegram.services import BotServices
 from bot.telegram.types import AnyApplication
 from bot.telegram.update_processor import ChatOrderedUpdateProcessor
@@ -71,10 +75,16 @@ EDITOR_COMMANDS = (
     "unsubscribe_channel",
 )
 OWNER_COMMANDS = ("grant", "revoke", "admins")
+# Every text is Telegram HTML from our templates; links stay links (sources would otherwise
+# pull a preview card under every answer); replies follow the question without quoting it.
+REPLY_DEFAULTS = Defaults(
+    parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW, do_quote=False
+)
 
 
 class _Admins(filters.MessageFilter):
-    """Messages from users who hold a role (see BotServices.is_admin)."""
+    """Messages from users who may hold a role: the handler confirms (BotServices.is_admin),
+    as a filter cannot wait for the database."""
 
     def __init__(self, services: BotServices) -> None:
         super().__init__(name="admins")
@@ -82,7 +92,7 @@ class _Admins(filters.MessageFilter):
 
     def filter(self, message: Message) -> bool:
         user = message.from_user
-        return user is not None and self.services.is_admin(user.id)
+        return user is not None and self.services.may_be_admin(user.id)
 
 
 def build_application(
@@ -98,7 +108,11 @@ def build_application(
     (off for the terminal chat and for tests that only talk to it)."""
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the Telegram application")
-    builder = ApplicationBuilder().token(settings.telegram_bot_token.get_secret_value())
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .defaults(REPLY_DEFAULTS)
+    )
     if settings.telegram_api_base_url is not None:
         base = str(settings.telegram_api_base_url).rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
@@ -157,7 +171,8 @@ def build_application(
     roles = RoleHandlers(services)
     imports = ImportHandlers(services)
     edits = EditHandlers(services, imports)
-    subscriptions = SubscriptionHandlers(services)
+    channels = ChannelHandlers(services)
+    subscriptions = SubscriptionHandlers(services, channels)
     # Group -2 runs before everything: a reply to the bot's time-zone prompt sets the zone and
     # stops the update there, so it is neither editor input nor a question.
     application.add_handler(
@@ -194,16 +209,14 @@ def build_application(
             CommandHandler("settings", subscriptions.settings, filters=NEW_MESSAGES),
             CommandHandler("timezone", subscriptions.timezone, filters=NEW_MESSAGES),
             CommandHandler("digest", subscriptions.digest, filters=NEW_MESSAGES),
+            CommandHandler("subscribe_channel", channels.subscribe_channel, filters=NEW_MESSAGES),
             CommandHandler(
-                "subscribe_channel", subscriptions.subscribe_channel, filters=NEW_MESSAGES
-            ),
-            CommandHandler(
-                "unsubscribe_channel", subscriptions.unsubscribe_channel, filters=NEW_MESSAGES
+                "unsubscribe_channel", channels.unsubscribe_channel, filters=NEW_MESSAGES
             ),
             # What Telegram says about chats: the bot blocked, removed or added; a group that
             # became a supergroup (told in both chats).
-            ChatMemberHandler(subscriptions.membership, ChatMemberHandler.MY_CHAT_MEMBER),
-            MessageHandler(filters.StatusUpdate.MIGRATE, subscriptions.migrated),
+            ChatMemberHandler(channels.membership, ChatMemberHandler.MY_CHAT_MEMBER),
+            MessageHandler(filters.StatusUpdate.MIGRATE, channels.migrated),
             # Editors and owners: each handler checks the role at the moment of the action.
             CommandHandler("grant", roles.grant, filters=NEW_MESSAGES),
             CommandHandler("revoke", roles.revoke, filters=NEW_MESSAGES),
@@ -256,8 +269,7 @@ def _register_commands_for(services: BotServices) -> Callable[[AnyApplication], 
         for scope in (BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats()):
             await application.bot.set_my_commands(_commands(renderer, readers), scope=scope)
         # Editors and owners see their commands too, in their private chat with the bot.
-        with services.session() as session:
-            team = admins.admins(session)
+        team = await services.run(admins.admins)
         for member in team:
             extra = EDITOR_COMMANDS + (OWNER_COMMANDS if member.role is Role.OWNER else ())
             try:

@@ -6,7 +6,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
@@ -31,9 +30,7 @@ class ErrorHandler:
         if update.effective_chat is not None:
             text = self.services.renderer.render("error.html.j2")
             try:
-                await context.bot.send_message(
-                    update.effective_chat.id, text, parse_mode=ParseMode.HTML
-                )
+                await context.bot.send_message(update.effective_chat.id, text)
             except TelegramError:
                 logger.warning("Could not tell chat %s about the error", update.effective_chat.id)
         # The update is over: handlers of later groups (the question handler after an editor's

@@ -30,7 +30,9 @@ class PreparedKeyboard(InlineKeyboardMarkup):
 
 
 class PreparedLinkPreview(LinkPreviewOptions):
-    __slots__ = ("_wire",)
+    # No __slots__ of its own (the wire form lives in the instance dict): as the application's
+    # Defaults, PTB merges a caller's own options with it field by field, reading the fields
+    # from `__slots__`, which must then be LinkPreviewOptions' own.
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
-from telegram.constants import MessageLimit, ParseMode
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest
 
 from bot.rendering import split_html as split_html  # moved there; still importable here
 from bot.services import answers as a
@@ -21,17 +23,30 @@ if TYPE_CHECKING:
     from sqlmodel import Session
     from telegram import CallbackQuery, InlineKeyboardMarkup, Message
 
+    from bot.services.trade import FigureView
     from bot.telegram.services import BotServices
 
 logger = logging.getLogger(__name__)
 
 NO_PREVIEW = PreparedLinkPreview(is_disabled=True)
+# matplotlib is not thread-safe: charts are drawn one at a time, whichever thread asks.
+_DRAWING = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
 class Chart:
     key: str  # the data it shows: an upload is reused until the data changes
     photo: str | bytes  # a Telegram file id, or PNG bytes to upload
+    caption: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """A chart's content as read from the database, ready to draw without a session."""
+
+    kind: charts.ChartKind
+    key: str
+    panels: tuple[tuple[str, tuple[FigureView, ...]], ...]  # (title, views) per panel
     caption: str
 
 
@@ -63,54 +78,70 @@ class Presenter:
         last = len(rendered.chunks) - 1
         for index, chunk in enumerate(rendered.chunks):
             await message.reply_text(
-                chunk,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=NO_PREVIEW,
-                reply_markup=rendered.keyboard if index == last else None,
-                do_quote=False,
+                chunk, reply_markup=rendered.keyboard if index == last else None
             )
 
     async def edit(self, message: Message, rendered: Rendered) -> None:
         """Replace a message's text and buttons (button presses show the first chunk)."""
-        await message.edit_text(
-            rendered.chunks[0],
-            parse_mode=ParseMode.HTML,
-            link_preview_options=NO_PREVIEW,
-            reply_markup=rendered.keyboard,
-        )
+        await self.replace(message, rendered.chunks[0], rendered.keyboard)
+
+    async def replace(
+        self, message: Message, text: str, keyboard: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """Edit a message in place; pressing a button that shows what is shown is no error."""
+        try:
+            await message.edit_text(text, reply_markup=keyboard)
+        except BadRequest as error:
+            if "message is not modified" not in str(error).lower():
+                raise
 
     async def expired(self, query: CallbackQuery) -> None:
         """Unknown, stale or forged button data, or a message too old to edit: change nothing."""
         logger.info("Expired or unknown button %r from user %s", query.data, query.from_user.id)
         await query.answer(self.services.renderer.render("expired_button.j2"), show_alert=True)
 
-    async def send_chart(self, message: Message, answer: a.ChartAnswer, session: Session) -> None:
-        chart = self.chart(answer.kind, session)
-        sent = await message.reply_photo(
-            chart.photo, caption=chart.caption, parse_mode=ParseMode.HTML, do_quote=False
-        )
-        self.remember_upload(chart, sent)
-
-    def chart(self, kind: charts.ChartKind, session: Session) -> Chart:
-        """The chart of both series, as a Telegram file id when this one was uploaded before."""
+    def chart_data(self, session: Session, kind: charts.ChartKind) -> ChartData:
+        """What the chart of both series shows, read in the caller's unit of work."""
         india = figures.load_series(session, Series.INDIA_FY)
         china = figures.load_series(session, Series.CHINA_CY)
-        key = charts.data_key(kind, (india, china))
         sources = sorted(
             {v.source.publisher for v in (*charts.charted(india), *charts.charted(china))}
         )
         caption = self.services.renderer.render(a.ChartAnswer.template, kind=kind, sources=sources)
-        photo: str | bytes
-        if key in self.services.chart_uploads:
-            photo = self.services.chart_uploads[key]
-        else:
-            label = self.services.renderer.label
-            photo = charts.render_png(
-                kind,
-                ((label("chart.india_title"), india), (label("chart.china_title"), china)),
-                lambda name, *args: label(f"chart.{name}", *args),
+        label = self.services.renderer.label
+        return ChartData(
+            kind,
+            charts.data_key(kind, (india, china)),
+            ((label("chart.india_title"), india), (label("chart.china_title"), china)),
+            caption[: MessageLimit.CAPTION_LENGTH],
+        )
+
+    async def send_chart(self, message: Message, data: ChartData) -> None:
+        """Send the chart: its earlier upload while the data is unchanged, else drawn anew
+        in a worker thread."""
+        chart = self.uploaded(data)
+        if chart is None:
+            chart = await self.services.offload(self.drawn, data)
+        sent = await message.reply_photo(chart.photo, caption=chart.caption)
+        self.remember_upload(chart, sent)
+
+    def chart(self, kind: charts.ChartKind, session: Session) -> Chart:
+        """The chart of both series, read and drawn at once (for code off the event loop)."""
+        data = self.chart_data(session, kind)
+        return self.uploaded(data) or self.drawn(data)
+
+    def uploaded(self, data: ChartData) -> Chart | None:
+        """The chart as the Telegram file id of its earlier upload, if there was one."""
+        file_id = self.services.chart_uploads.get(data.key)
+        return None if file_id is None else Chart(data.key, file_id, data.caption)
+
+    def drawn(self, data: ChartData) -> Chart:
+        label = self.services.renderer.label
+        with _DRAWING:
+            png = charts.render_png(
+                data.kind, data.panels, lambda name, *args: label(f"chart.{name}", *args)
             )
-        return Chart(key, photo, caption[: MessageLimit.CAPTION_LENGTH])
+        return Chart(data.key, png, data.caption)
 
     def remember_upload(self, chart: Chart, sent: Message) -> None:
         if sent.photo:

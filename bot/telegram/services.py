@@ -1,13 +1,19 @@
-"""What handlers need, built once by the composition root and handed to each handler group."""
+"""What handlers need, built once by the composition root and handed to each handler group.
+
+Handlers run on the event loop, which every update shares; the services they call are
+synchronous (SQLAlchemy sessions, matplotlib). `run` and `offload` carry that work to a worker
+thread, so one update's query or chart never holds up another update's answer.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from bot.db import session_scope
 from bot.services import admins
@@ -25,6 +31,9 @@ if TYPE_CHECKING:
 
 
 ADMIN_IDS_TTL_SECONDS = 60
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def _utcnow() -> datetime:
@@ -46,28 +55,56 @@ class BotServices:
     # for a guided edit awaiting input, so nobody else's question pays for a query.
     _admin_ids: frozenset[int] = frozenset()
     _admins_read_at: float = float("-inf")
+    _admins_reading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         # Any change can alter any cached answer (lists, histories, headlines): drop them all.
         self.changes.subscribe(lambda _: self.answers.clear())
 
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """`work` in a worker thread, in one unit of work of its own: committed when it returns,
+        rolled back when it raises (the exception reaches the caller).
+
+        Handlers put their role check, reads and writes for an update in one `work`, and make
+        their Telegram calls outside it: no session is ever open across an `await`.
+        """
+        return await asyncio.to_thread(self._unit_of_work, work)
+
+    def _unit_of_work(self, work: Callable[[Session], T]) -> T:
+        with session_scope(self.engine) as session:
+            return work(session)
+
+    async def offload(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """CPU-bound work with no database (drawing a chart) in a worker thread."""
+        return await asyncio.to_thread(function, *args, **kwargs)
+
     def session(self) -> AbstractContextManager[Session]:
-        """One unit of work for one update: commit on success, roll back on error."""
+        """One unit of work for code that is already off the event loop (or has no loop)."""
         return session_scope(self.engine)
 
-    def is_admin(self, user_id: int) -> bool:
+    def may_be_admin(self, user_id: int) -> bool:
+        """Whether `user_id` may hold a role, without waiting: True while the list is stale.
+
+        For message filters, which PTB calls synchronously; `is_admin` gives the answer.
+        """
+        stale = time.monotonic() - self._admins_read_at > ADMIN_IDS_TTL_SECONDS
+        return stale or user_id in self._admin_ids
+
+    async def is_admin(self, user_id: int) -> bool:
         if time.monotonic() - self._admins_read_at > ADMIN_IDS_TTL_SECONDS:
-            self.reload_admins()
+            async with self._admins_reading:  # updates arriving together read it once
+                if time.monotonic() - self._admins_read_at > ADMIN_IDS_TTL_SECONDS:
+                    await self.reload_admins()
         return user_id in self._admin_ids
 
-    def reload_admins(self) -> None:
-        with self.session() as session:
-            self._admin_ids = admins.admin_ids(session)
+    async def reload_admins(self) -> None:
+        self._admin_ids = await self.run(admins.admin_ids)
         self._admins_read_at = time.monotonic()
 
     def freshness(self) -> Freshness:
         return Freshness(self.clock().date(), self.settings.stale_after_days)
 
     def records_changed(self, event: RecordChanged) -> None:
-        """Call after a change is committed: listeners (the answer cache, alerts) hear of it."""
+        """Call on the event loop after a change is committed: listeners (the answer cache,
+        alerts) hear of it."""
         self.changes.publish(event)

@@ -5,58 +5,51 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from telegram.error import BadRequest
-
 from bot.services import answers as a
 from bot.services.questions import Intent, PeriodKind, PeriodRef, Question
-from bot.telegram.callbacks import Action, read_press
-from bot.telegram.presenter import Presenter
+from bot.telegram.handlers.base import ExpiredButtonError, HandlerGroup, Press, button_press
+from bot.telegram.presenter import ChartData
 from bot.vocabulary import DealStatus, Series
 
 if TYPE_CHECKING:
     from sqlmodel import Session
-    from telegram import Update
     from telegram.ext import ContextTypes
 
-    from bot.telegram.services import BotServices
+    from bot.telegram.answer_cache import Rendered
+    from bot.telegram.callbacks import Action
 
 logger = logging.getLogger(__name__)
 
 
-class ButtonHandlers:
-    def __init__(self, services: BotServices) -> None:
-        self.services = services
-        self.presenter = Presenter(services)
-
-    async def press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        if query is None:
-            return
-        pressed = read_press(query)
-        if pressed is None:
-            await self.presenter.expired(query)
-            return
-        action, message = pressed
+class ButtonHandlers(HandlerGroup):
+    @button_press
+    async def press(self, press: Press, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query, message = press.query, press.message
         key = ("button", query.data, self.services.clock().date())
         rendered = self.services.answers.get(key)
         if rendered is None:
-            with self.services.session() as session:
-                answer = self._answer(session, action)
-                if isinstance(answer, a.ChartAnswer):
-                    await query.answer()
-                    await self.presenter.send_chart(message, answer, session)
-                    return
-            if answer is None:
-                await self.presenter.expired(query)
+            username = message.get_bot().username
+            shown = await self.services.run(
+                lambda session: self._rendered(session, press.action, username)
+            )
+            if isinstance(shown, ChartData):
+                await query.answer()
+                await self.presenter.send_chart(message, shown)
                 return
-            rendered = self.presenter.render(answer, bot_username=message.get_bot().username)
+            rendered = shown
             self.services.answers.put(key, rendered)
         await query.answer()
-        try:
-            await self.presenter.edit(message, rendered)
-        except BadRequest as error:
-            if "message is not modified" not in str(error).lower():
-                raise
+        await self.presenter.edit(message, rendered)
+
+    def _rendered(
+        self, session: Session, action: Action, bot_username: str
+    ) -> Rendered | ChartData:
+        answer = self._answer(session, action)
+        if answer is None:
+            raise ExpiredButtonError
+        if isinstance(answer, a.ChartAnswer):
+            return self.presenter.chart_data(session, answer.kind)
+        return self.presenter.render(answer, bot_username=bot_username)
 
     def _answer(self, session: Session, action: Action) -> a.Answer | None:
         freshness = self.services.freshness()

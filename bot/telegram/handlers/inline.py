@@ -9,33 +9,31 @@ from telegram import InlineQueryResultArticle, InputTextMessageContent
 
 from bot.services import answers as a
 from bot.services.questions import Intent, Question, parse_question
+from bot.telegram.handlers.base import HandlerGroup
 from bot.telegram.plain import html_to_text
-from bot.telegram.presenter import NO_PREVIEW, Presenter, split_html
+from bot.telegram.presenter import split_html
 
 if TYPE_CHECKING:
     from sqlmodel import Session
     from telegram import Update
     from telegram.ext import ContextTypes
 
-    from bot.telegram.services import BotServices
-
 MAX_RESULTS = 6
 # Offered for an empty query, and after the answer to a query, when they differ from it.
 _DEFAULT_INTENTS = (Intent.DEFICIT, Intent.PASSES, Intent.DEALS, Intent.FLIGHTS)
 
 
-class InlineHandlers:
-    def __init__(self, services: BotServices) -> None:
-        self.services = services
-        self.presenter = Presenter(services)
-
+class InlineHandlers(HandlerGroup):
     async def query(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         inline = update.inline_query
         if inline is None:
             return
-        with self.services.session() as session:
-            answers = self._answers(session, inline.query)
-            results = [self._card(answer) for answer in answers[:MAX_RESULTS]]
+        text = inline.query
+        results = await self.services.run(
+            lambda session: [
+                self._card(answer) for answer in self._answers(session, text)[:MAX_RESULTS]
+            ]
+        )
         await inline.answer(results, cache_time=60, is_personal=False)
 
     def _answers(self, session: Session, text: str) -> list[a.Answer]:
@@ -85,7 +83,5 @@ class InlineHandlers:
             id=hashlib.sha256(html.encode()).hexdigest()[:32],
             title=label("inline.title", kind, name),
             description=label("inline.description", plain),
-            input_message_content=InputTextMessageContent(
-                html, parse_mode="HTML", link_preview_options=NO_PREVIEW
-            ),
+            input_message_content=InputTextMessageContent(html),
         )

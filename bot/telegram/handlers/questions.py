@@ -7,21 +7,20 @@ import re
 from typing import TYPE_CHECKING
 
 from telegram import MessageEntity
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 
 from bot.services import answers as a
 from bot.services.overview import overview
 from bot.services.questions import Intent, Question, parse_question
 from bot.telegram import keyboards
-from bot.telegram.answer_cache import normalise
-from bot.telegram.presenter import Presenter
+from bot.telegram.answer_cache import Rendered, normalise
+from bot.telegram.handlers.base import HandlerGroup
+from bot.telegram.presenter import ChartData
 
 if TYPE_CHECKING:
     from sqlmodel import Session
     from telegram import Message, Update
     from telegram.ext import ContextTypes
-
-    from bot.telegram.services import BotServices
 
 # /start deep links: t.me/<bot>?start=pass-nathu-la opens that record.
 _DEEP_LINK = re.compile(r"^(?P<kind>pass|deal|flight|history)-(?P<key>[a-z0-9-]{1,40})$")
@@ -40,11 +39,7 @@ COMMAND_INTENTS = {
 }
 
 
-class QuestionHandlers:
-    def __init__(self, services: BotServices) -> None:
-        self.services = services
-        self.presenter = Presenter(services)
-
+class QuestionHandlers(HandlerGroup):
     async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any topic command: `/pass shipki la` is the question "shipki la" asked as a pass."""
         message = update.effective_message
@@ -95,47 +90,47 @@ class QuestionHandlers:
         name, _, target = message.text.split(maxsplit=1)[0].lstrip("/").partition("@")
         if target and target.lower() != context.bot.username.lower():
             return  # "/help@OtherBot": not for this bot
-        text = self.services.renderer.render("unknown_command.html.j2", command=name[:64])
-        await message.reply_text(
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboards.main_menu(self.services.renderer),
-            do_quote=False,
-        )
+        text = self.render("unknown_command.html.j2", command=name[:64])
+        await self.reply(message, text, keyboards.main_menu(self.services.renderer))
 
     async def _answer(self, message: Message, text: str, *, intent: Intent | None = None) -> None:
         key = ("message", intent, normalise(text), self.services.clock().date())
         rendered = self.services.answers.get(key)
         if rendered is None:
-            with self.services.session() as session:
-                answer = self._answer_for(session, text, intent)
-                if isinstance(answer, a.ChartAnswer):
-                    await self.presenter.send_chart(message, answer, session)
-                    return
-            rendered = self.presenter.render(answer, bot_username=message.get_bot().username)
+            username = message.get_bot().username
+            shown = await self.services.run(
+                lambda session: self._rendered(session, text, intent, username)
+            )
+            if isinstance(shown, ChartData):
+                await self.presenter.send_chart(message, shown)
+                return
+            rendered = shown
             self.services.answers.put(key, rendered)
         await self.presenter.send(message, rendered)
 
-    def _answer_for(self, session: Session, text: str, intent: Intent | None) -> a.Answer:
+    def _rendered(
+        self, session: Session, text: str, intent: Intent | None, bot_username: str
+    ) -> Rendered | ChartData:
+        """The answer to `text`, rendered (or the data of the chart it asks for)."""
         question = parse_question(text, a.load_catalog(session))
-        if intent is not None:
-            if text.strip() and not _understood_for(intent, question):
-                return a.BadArgumentsAnswer(intent.value, text.strip()[:100])
-            question = dataclasses.replace(question, intent=intent)
-        return a.answer_question(session, question, self.services.freshness())
+        answer: a.Answer
+        if intent is not None and text.strip() and not _understood_for(intent, question):
+            answer = a.BadArgumentsAnswer(intent.value, text.strip()[:100])
+        else:
+            if intent is not None:
+                question = dataclasses.replace(question, intent=intent)
+            answer = a.answer_question(session, question, self.services.freshness())
+        if isinstance(answer, a.ChartAnswer):
+            return self.presenter.chart_data(session, answer.kind)
+        return self.presenter.render(answer, bot_username=bot_username)
 
     async def _reply_text(self, message: Message, template: str, *, with_menu: bool) -> None:
-        with self.services.session() as session:
-            text = self.services.renderer.render(
-                template,
-                overview=overview(session),
-                bot_username=message.get_bot().username,
-            )
-        await message.reply_text(
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboards.main_menu(self.services.renderer) if with_menu else None,
-            do_quote=False,
+        username = message.get_bot().username
+        text = await self.services.run(
+            lambda session: self.render(template, overview=overview(session), bot_username=username)
+        )
+        await self.reply(
+            message, text, keyboards.main_menu(self.services.renderer) if with_menu else None
         )
 
 

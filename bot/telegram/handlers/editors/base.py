@@ -1,92 +1,87 @@
-"""What every editors' handler shares: the role check, replies, change events.
+"""What every editors' handler shares: drafts, the steps they lead to, change events.
 
-Every command, button and document checks the sender's role in the database at the moment
-of the action, not when a menu was drawn. Editing happens in private chats only. Refusals are
-neutral ("not allowed") and logged with the user id.
+Role checks are in `bot.telegram.handlers.access`: each command, button and document checks
+the sender's role inside the unit of work that acts on it.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from telegram.constants import ChatType, ParseMode
-
-from bot.services import admins, drafts
+from bot.services import drafts
+from bot.services.editing import EditError
 from bot.services.events import RecordChanged
+from bot.telegram.handlers.base import HandlerGroup
 from bot.telegram.keyboards import button
 from bot.telegram.prepared import PreparedKeyboard
-from bot.telegram.presenter import NO_PREVIEW, Presenter
-from bot.vocabulary import Actor, Role
+from bot.vocabulary import Actor
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import date
 
     from sqlmodel import Session
-    from telegram import CallbackQuery, Message, Update, User
+    from telegram import InlineKeyboardMarkup, Message
 
     from bot.models import EditDraft
     from bot.services import editing
-    from bot.telegram.services import BotServices
 
 logger = logging.getLogger(__name__)
 
-_RANK = {Role.EDITOR: 1, Role.OWNER: 2}
+T = TypeVar("T")
 
 
-class EditorHandlers:
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What an editor's action leads to: the text to show, and the changes it committed."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+    in_place: bool = False  # replaces the pressed message instead of following it
+    changes: tuple[RecordChanged, ...] = ()
+
+
+class EditorHandlers(HandlerGroup):
     """Base of the role, edit and import handler groups."""
 
-    def __init__(self, services: BotServices) -> None:
-        self.services = services
-        self.presenter = Presenter(services)
-
-    async def _allowed(
-        self, update: Update, minimum: Role, action: str
-    ) -> tuple[Message, User] | None:
-        """The message and user when the sender holds `minimum` (or more), else refuse."""
-        message, user = update.effective_message, update.effective_user
-        if message is None:
+    async def _act(self, message: Message, work: Callable[[Session], T]) -> T | None:
+        """`work` in one unit of work; an EditError rolls it back and is told (None)."""
+        try:
+            return await self.services.run(work)
+        except EditError as error:
+            await self.reply(message, self._error(error))
             return None
-        if user is None or message.chat.type != ChatType.PRIVATE:
-            logger.warning("Refused %s outside a private chat (chat %s)", action, message.chat.id)
-            if message.chat.type != ChatType.CHANNEL:
-                await self._reply(message, "admin/private_only.html.j2")
-            return None
-        with self.services.session() as session:
-            role = admins.role_of(session, user.id)
-        if role is None or _RANK[role] < _RANK[minimum]:
-            logger.warning("Refused %s from user %s (role %s)", action, user.id, role)
-            await self._reply(message, "admin/not_allowed.html.j2")
-            return None
-        return message, user
 
-    async def _allowed_press(self, query: CallbackQuery, minimum: Role, action: str) -> bool:
-        with self.services.session() as session:
-            role = admins.role_of(session, query.from_user.id)
-        if role is None or _RANK[role] < _RANK[minimum]:
-            logger.warning(
-                "Refused button %s from user %s (role %s)", action, query.from_user.id, role
-            )
-            await query.answer(
-                self.services.renderer.render("admin/not_allowed.html.j2"), show_alert=True
-            )
-            return False
-        return True
+    async def _show(self, message: Message, step: Step) -> None:
+        """Tell the editor where their action led, then tell listeners what changed."""
+        for change in step.changes:
+            self.services.records_changed(change)
+        if step.in_place:
+            await self.presenter.replace(message, step.text, step.keyboard)
+        else:
+            await self.reply(message, step.text, step.keyboard)
 
-    def _published(self, applied: editing.Applied, user_id: int) -> None:
+    def _error(self, error: EditError) -> str:
+        return self.render("admin/error.html.j2", error=error)
+
+    def _step(
+        self, template: str, *, keyboard: InlineKeyboardMarkup | None = None, **context: Any
+    ) -> Step:
+        return Step(self.render(template, **context), keyboard)
+
+    def _published(self, applied: editing.Applied, user_id: int) -> RecordChanged:
         fields = tuple(row.field for row in applied.changes if row.field)
-        self.services.records_changed(
-            RecordChanged(
-                applied.record_type, applied.key, fields, Actor.telegram(user_id), applied.batch
-            )
+        return RecordChanged(
+            applied.record_type, applied.key, fields, Actor.telegram(user_id), applied.batch
         )
 
     def _draft(
         self,
         session: Session,
-        message: Message,
-        user: User,
+        chat_id: int,
+        user_id: int,
         kind: str,
         payload: dict[str, Any],
         *,
@@ -95,8 +90,8 @@ class EditorHandlers:
         """Keep an edit awaiting this editor's next step in this chat."""
         return drafts.create(
             session,
-            user_id=user.id,
-            chat_id=message.chat.id,
+            user_id=user_id,
+            chat_id=chat_id,
             kind=kind,
             stage=stage,
             payload=payload,
@@ -105,17 +100,6 @@ class EditorHandlers:
 
     def _today(self) -> date:
         return self.services.clock().date()
-
-    async def _reply(
-        self, message: Message, template: str, *, keyboard: Any = None, **context: Any
-    ) -> None:
-        await message.reply_text(
-            self.services.renderer.render(template, **context),
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard,
-            link_preview_options=NO_PREVIEW,
-            do_quote=False,
-        )
 
 
 def confirm_keyboard(handlers: EditorHandlers, draft_id: str) -> PreparedKeyboard:

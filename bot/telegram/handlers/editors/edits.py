@@ -1,6 +1,8 @@
 """Editors change records: /set, the guided /edit, /addfigure, /addsource, /undo, /changes.
 
-An edit is previewed as readers will see it and stored as a draft; Confirm applies it.
+An edit is previewed as readers will see it and stored as a draft; Confirm applies it. Each
+command, press and typed step is one unit of work (the role check, the draft, the change and
+the text to show), followed by the Telegram calls.
 """
 
 from __future__ import annotations
@@ -11,24 +13,24 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
-from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop
 
-from bot.services import admins, drafts, editing, figure_editing, records
 from bot.services import answers as a
+from bot.services import drafts, editing, figure_editing, records
 from bot.services.editing import EDITABLE, KIND_NAMES, Edit, EditError, Preview
 from bot.services.events import RecordChanged
 from bot.services.records import RecordView
-from bot.telegram.callbacks import Action, read_press
-from bot.telegram.handlers.editors.base import EditorHandlers, arguments, confirm_keyboard
+from bot.telegram.handlers.access import DRAFT_EXPIRED, RefusalError, private_sender, require_role
+from bot.telegram.handlers.base import Press, answers_refusals, button_press
+from bot.telegram.handlers.editors.base import EditorHandlers, Step, arguments, confirm_keyboard
 from bot.telegram.keyboards import button
 from bot.telegram.prepared import PreparedKeyboard
-from bot.telegram.presenter import NO_PREVIEW, rendered_html
+from bot.telegram.presenter import rendered_html
 from bot.vocabulary import Actor, RecordType, Role
 
 if TYPE_CHECKING:
     from sqlmodel import Session
-    from telegram import CallbackQuery, Message, Update
+    from telegram import Update
     from telegram.ext import ContextTypes
 
     from bot.models import BorderPass, CommodityDeal, EditDraft, FlightRoute
@@ -59,154 +61,190 @@ class EditHandlers(EditorHandlers):
         message = update.effective_message
         if message is None:
             return
-        now = self.services.clock()
         try:
-            since = _since(" ".join(context.args or []), now)
+            since = _since(" ".join(context.args or []), self.services.clock())
         except EditError as error:
-            await self._reply(message, "admin/error.html.j2", error=error)
+            await self.reply(message, self._error(error))
             return
-        with self.services.session() as session:
-            rows = editing.recent_changes(session, since=since)
-        await self._reply(message, "admin/changes.html.j2", rows=rows, since=since)
-
-    async def set(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        allowed = await self._allowed(update, Role.EDITOR, "/set")
-        if allowed is None:
-            return
-        message, user = allowed
-        text = arguments(message)
-        try:
-            with self.services.session() as session:
-                edit = editing.parse_set(session, a.load_catalog(session), text)
-                record = editing.load_record(session, edit.record_type, edit.key)
-                edit = replace(edit, expected_version=record.version)
-                shown = editing.preview(session, edit, self._today())
-                draft = self._draft(session, message, user, "set", edit.to_payload())
-                await self._send_preview(message, shown, draft.id)
-        except EditError as error:
-            await self._reply(message, "admin/error.html.j2", error=error)
-
-    async def add_source(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        allowed = await self._allowed(update, Role.EDITOR, "/addsource")
-        if allowed is None:
-            return
-        message, user = allowed
-        try:
-            with self.services.session() as session:
-                source = figure_editing.add_source(session, arguments(message), today=self._today())
-        except EditError as error:
-            await self._reply(message, "admin/error.html.j2", error=error)
-            return
-        logger.info("User %s added source %s", user.id, source.key)
-        await self._reply(message, "admin/source_added.html.j2", source=source)
-
-    async def add_figure(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        allowed = await self._allowed(update, Role.EDITOR, "/addfigure")
-        if allowed is None:
-            return
-        message, user = allowed
-        try:
-            with self.services.session() as session:
-                figure_edit = figure_editing.parse_add_figure(session, arguments(message))
-                shown = figure_editing.preview(session, figure_edit)
-                draft = self._draft(session, message, user, "figure", figure_edit.to_payload())
-                reader_view = self.presenter.text(
-                    a.FiguresAnswer("deficit", shown.quantity, (shown.series_figures,))
-                )
-        except EditError as error:
-            await self._reply(message, "admin/error.html.j2", error=error)
-            return
-        await self._reply(
-            message,
-            "admin/figure_preview.html.j2",
-            keyboard=confirm_keyboard(self, draft.id),
-            preview=shown,
-            reader_view=rendered_html(reader_view),
+        text = await self.services.run(
+            lambda session: self.render(
+                "admin/changes.html.j2",
+                rows=editing.recent_changes(session, since=since),
+                since=since,
+            )
         )
+        await self.reply(message, text)
 
+    @answers_refusals
+    async def set(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        sender = private_sender(update, "/set")
+        if sender is None:
+            return
+        message, user = sender
+        text, chat_id = arguments(message), message.chat.id
+
+        def preview(session: Session) -> Step:
+            require_role(session, user.id, Role.EDITOR, "/set")
+            edit = editing.parse_set(session, a.load_catalog(session), text)
+            record = editing.load_record(session, edit.record_type, edit.key)
+            edit = replace(edit, expected_version=record.version)
+            shown = editing.preview(session, edit, self._today())
+            draft = self._draft(session, chat_id, user.id, "set", edit.to_payload())
+            return self._preview(shown, draft.id)
+
+        step = await self._act(message, preview)
+        if step is not None:
+            await self._show(message, step)
+
+    @answers_refusals
+    async def add_source(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        sender = private_sender(update, "/addsource")
+        if sender is None:
+            return
+        message, user = sender
+        text = arguments(message)
+
+        def add(session: Session) -> Step:
+            require_role(session, user.id, Role.EDITOR, "/addsource")
+            source = figure_editing.add_source(session, text, today=self._today())
+            logger.info("User %s added source %s", user.id, source.key)
+            return self._step("admin/source_added.html.j2", source=source)
+
+        step = await self._act(message, add)
+        if step is not None:
+            await self._show(message, step)
+
+    @answers_refusals
+    async def add_figure(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        sender = private_sender(update, "/addfigure")
+        if sender is None:
+            return
+        message, user = sender
+        text, chat_id = arguments(message), message.chat.id
+
+        def preview(session: Session) -> Step:
+            require_role(session, user.id, Role.EDITOR, "/addfigure")
+            figure_edit = figure_editing.parse_add_figure(session, text)
+            shown = figure_editing.preview(session, figure_edit)
+            draft = self._draft(session, chat_id, user.id, "figure", figure_edit.to_payload())
+            reader_view = self.presenter.text(
+                a.FiguresAnswer("deficit", shown.quantity, (shown.series_figures,))
+            )
+            return self._step(
+                "admin/figure_preview.html.j2",
+                keyboard=confirm_keyboard(self, draft.id),
+                preview=shown,
+                reader_view=rendered_html(reader_view),
+            )
+
+        step = await self._act(message, preview)
+        if step is not None:
+            await self._show(message, step)
+
+    @answers_refusals
     async def undo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        allowed = await self._allowed(update, Role.EDITOR, "/undo")
-        if allowed is None:
+        sender = private_sender(update, "/undo")
+        if sender is None:
             return
-        message, user = allowed
-        try:
-            with self.services.session() as session:
-                applied = editing.undo(
-                    session, actor=Actor.telegram(user.id), now=self.services.clock()
-                )
-        except EditError as error:
-            await self._reply(message, "admin/error.html.j2", error=error)
-            return
-        self._published(applied, user.id)
-        await self._reply(message, "admin/undone.html.j2", applied=applied)
+        message, user = sender
 
+        def undo(session: Session) -> Step:
+            require_role(session, user.id, Role.EDITOR, "/undo")
+            applied = editing.undo(
+                session, actor=Actor.telegram(user.id), now=self.services.clock()
+            )
+            text = self.render("admin/undone.html.j2", applied=applied)
+            return Step(text, changes=(self._published(applied, user.id),))
+
+        step = await self._act(message, undo)
+        if step is not None:
+            await self._show(message, step)
+
+    @answers_refusals
     async def cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        allowed = await self._allowed(update, Role.EDITOR, "/cancel")
-        if allowed is None:
+        sender = private_sender(update, "/cancel")
+        if sender is None:
             return
-        message, user = allowed
-        with self.services.session() as session:
+        message, user = sender
+        chat_id = message.chat.id
+
+        def cancel(session: Session) -> None:
+            require_role(session, user.id, Role.EDITOR, "/cancel")
             draft = drafts.awaiting_input(
-                session, user_id=user.id, chat_id=message.chat.id, now=self.services.clock()
+                session, user_id=user.id, chat_id=chat_id, now=self.services.clock()
             )
             if draft is not None:
                 drafts.discard(session, draft)
-        await self._reply(message, "admin/cancelled.html.j2")
 
+        await self.services.run(cancel)
+        await self.reply(message, self.render("admin/cancelled.html.j2"))
+
+    @answers_refusals
     async def edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        allowed = await self._allowed(update, Role.EDITOR, "/edit")
-        if allowed is None:
+        sender = private_sender(update, "/edit")
+        if sender is None:
             return
+        message, user = sender
+        await self.services.run(
+            lambda session: require_role(session, user.id, Role.EDITOR, "/edit")
+        )
         label = self.services.renderer.label
         keyboard = PreparedKeyboard(
             [[button(label("kind", kind), "ek", kind) for kind in KIND_NAMES]]
         )
-        await self._reply(allowed[0], "admin/edit_start.html.j2", keyboard=keyboard)
+        await self.reply(message, self.render("admin/edit_start.html.j2"), keyboard)
 
     async def typed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Text an editor types while a guided edit waits for a value, a note or a source."""
         message, user = update.effective_message, update.effective_user
         if message is None or user is None or message.text is None:
             return
-        now = self.services.clock()
-        with self.services.session() as session:
+        if not await self.services.is_admin(user.id):
+            return  # readers' messages are questions: no query for them
+        typed, chat_id = message.text, message.chat.id
+
+        def advance(session: Session) -> tuple[bool, Step | None]:
+            """Whether a guided edit took the text, and the step it led to."""
             draft = drafts.awaiting_input(
-                session, user_id=user.id, chat_id=message.chat.id, now=now
+                session, user_id=user.id, chat_id=chat_id, now=self.services.clock()
             )
             if draft is None:
-                return  # not editing: the message is a question for the question handlers
-            if admins.role_of(session, user.id) is None:
-                drafts.discard(session, draft)
-                return
+                return False, None  # not editing: the message is a question
             try:
-                await self._advance(session, message, draft, typed=message.text)
-            except EditError as error:
-                await self._reply(message, "admin/error.html.j2", error=error)
+                require_role(session, user.id, Role.EDITOR, "guided edit input")
+            except RefusalError:
+                drafts.discard(session, draft)
+                return False, None
+            return True, self._advance(session, draft, typed=typed)
+
+        try:
+            editing_input, step = await self.services.run(advance)
+        except EditError as error:
+            await self.reply(message, self._error(error))
+            raise ApplicationHandlerStop from None
+        if not editing_input:
+            return
+        if step is not None:
+            await self._show(message, step)
         raise ApplicationHandlerStop
 
-    async def press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    @button_press
+    async def press(self, press: Press, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Buttons of confirmations and of the guided edit; roles are checked on every press."""
-        query = update.callback_query
-        if query is None:
-            return
-        pressed = read_press(query)
-        if pressed is None:
-            await self.presenter.expired(query)
-            return
-        action, message = pressed
-        if not await self._allowed_press(query, Role.EDITOR, action.verb):
-            return
         try:
-            with self.services.session() as session:
-                await self._pressed(session, query, message, action)
+            step = await self.services.run(lambda session: self._pressed(session, press))
         except EditError as error:
-            await query.answer()
-            await self._reply(message, "admin/error.html.j2", error=error)
+            # Answered: a refusal from here on is a message, not a second answer to the press.
+            await press.query.answer()
+            await self.reply(press.message, self._error(error))
+            return
+        await press.query.answer()
+        if step is not None:
+            await self._show(press.message, step)
 
-    async def _pressed(
-        self, session: Session, query: CallbackQuery, message: Message, action: Action
-    ) -> None:
-        user, now = query.from_user, self.services.clock()
+    def _pressed(self, session: Session, press: Press) -> Step | None:
+        action, user, now = press.action, press.user, self.services.clock()
+        require_role(session, user.id, Role.EDITOR, f"button {action.verb}")
         label = self.services.renderer.label
         if action.verb == "ek":
             kind = KIND_NAMES[action.arg("kind")]
@@ -214,62 +252,37 @@ class EditHandlers(EditorHandlers):
                 [button(label("record", name), "er", kind.value, key)]
                 for key, name in editing.records_of(session, kind)
             ]
-            await query.answer()
-            await message.edit_text(
-                self.services.renderer.render("admin/edit_pick_record.html.j2", kind=kind.value),
-                parse_mode=ParseMode.HTML,
-                reply_markup=PreparedKeyboard(rows),
-            )
-            return
+            text = self.render("admin/edit_pick_record.html.j2", kind=kind.value)
+            return Step(text, PreparedKeyboard(rows), in_place=True)
         if action.verb == "er":
             kind = KIND_NAMES[action.arg("kind")]
             record = editing.load_record(session, kind, action.arg("key"))
             payload = Edit(
                 kind, action.arg("key"), {}, expected_version=record.version
             ).to_payload()
-            started = self._draft(session, message, user, "guided", payload, stage="field")
+            chat_id = press.message.chat.id
+            started = self._draft(session, chat_id, user.id, "guided", payload, stage="field")
             rows = [
                 [button(label("option", option), "ef", started.id, option)]
                 for option in EDITABLE[kind]
             ]
-            await query.answer()
-            await message.edit_text(
-                self.services.renderer.render(
-                    "admin/edit_pick_field.html.j2", name=editing.display_name(record)
-                ),
-                parse_mode=ParseMode.HTML,
-                reply_markup=PreparedKeyboard(rows),
-            )
-            return
+            text = self.render("admin/edit_pick_field.html.j2", name=editing.display_name(record))
+            return Step(text, PreparedKeyboard(rows), in_place=True)
         draft = drafts.get(session, action.arg("draft"), user_id=user.id, now=now)
         if draft is None or not _fits(draft, action.verb):
-            await query.answer(
-                self.services.renderer.render("admin/draft_expired.html.j2"), show_alert=True
-            )
-            return
-        await query.answer()
-        # Answered: a refusal from here on is a message, not a second answer to the press.
-        try:
-            if action.verb == "no":
-                drafts.discard(session, draft)
-                await message.edit_text(
-                    self.services.renderer.render("admin/cancelled.html.j2"),
-                    parse_mode=ParseMode.HTML,
-                )
-            elif action.verb == "ok":
-                await self._confirm(session, message, draft, user.id)
-            elif action.verb == "ef":
-                await self._field_chosen(session, message, draft, action.arg("option"))
-            elif action.verb == "ev":
-                await self._advance(session, message, draft, chosen=action.arg("value"))
-            elif action.verb == "es":
-                await self._advance(session, message, draft, skip=True)
-        except EditError as error:
-            await self._reply(message, "admin/error.html.j2", error=error)
+            raise RefusalError(DRAFT_EXPIRED)
+        if action.verb == "no":
+            drafts.discard(session, draft)
+            return Step(self.render("admin/cancelled.html.j2"), in_place=True)
+        if action.verb == "ok":
+            return self._confirm(session, draft, user.id)
+        if action.verb == "ef":
+            return self._field_chosen(draft, action.arg("option"))
+        if action.verb == "ev":
+            return self._advance(session, draft, chosen=action.arg("value"))
+        return self._advance(session, draft, skip=True)  # "es"
 
-    async def _field_chosen(
-        self, session: Session, message: Message, draft: EditDraft, option: str
-    ) -> None:
+    def _field_chosen(self, draft: EditDraft, option: str) -> Step:
         edit = Edit.from_payload(draft.payload)
         spec = EDITABLE[edit.record_type].get(option)
         if spec is None:
@@ -290,23 +303,19 @@ class EditHandlers(EditorHandlers):
                     for value in spec.vocabulary
                 ]
             )
-        await message.reply_text(
-            self.services.renderer.render("admin/edit_ask_value.html.j2", option=option, spec=spec),
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard,
-            do_quote=False,
+        return self._step(
+            "admin/edit_ask_value.html.j2", keyboard=keyboard, option=option, spec=spec
         )
 
-    async def _advance(
+    def _advance(
         self,
         session: Session,
-        message: Message,
         draft: EditDraft,
         *,
         typed: str | None = None,
         chosen: str | None = None,
         skip: bool = False,
-    ) -> None:
+    ) -> Step | None:
         """Move a guided edit one step on: value -> note -> source -> preview."""
         now = self.services.clock()
         edit = Edit.from_payload(draft.payload)
@@ -333,61 +342,46 @@ class EditHandlers(EditorHandlers):
                 edit = replace(edit, source=source)
             stage = "preview"
         else:
-            return  # already at the preview: its Confirm and Cancel buttons decide
+            return None  # already at the preview: its Confirm and Cancel buttons decide
         payload.update(edit.to_payload())
         drafts.update(draft, stage=stage, payload=payload, now=now)
         if stage == "preview":
-            await self._send_preview(message, editing.preview(session, edit, now.date()), draft.id)
-            return
+            return self._preview(editing.preview(session, edit, now.date()), draft.id)
         skip_keyboard = PreparedKeyboard(
             [[button(self.services.renderer.label("skip"), "es", draft.id)]]
         )
-        await message.reply_text(
-            self.services.renderer.render(f"admin/edit_ask_{stage}.html.j2"),
-            parse_mode=ParseMode.HTML,
-            reply_markup=skip_keyboard,
-            do_quote=False,
-        )
+        return self._step(f"admin/edit_ask_{stage}.html.j2", keyboard=skip_keyboard)
 
-    async def _confirm(
-        self, session: Session, message: Message, draft: EditDraft, user_id: int
-    ) -> None:
+    def _confirm(self, session: Session, draft: EditDraft, user_id: int) -> Step:
         actor = Actor.telegram(user_id)
-        if draft.kind in ("set", "guided"):
-            applied = editing.apply(
-                session, Edit.from_payload(draft.payload), actor=actor, now=self.services.clock()
-            )
-            drafts.discard(session, draft)
-            session.flush()
-            view = self._reader_view(session, applied.record_type, applied.key)
-            self._published(applied, user_id)
-            await message.edit_text(
-                self.services.renderer.render(
-                    "admin/saved.html.j2", applied=applied, reader_view=rendered_html(view)
-                ),
-                parse_mode=ParseMode.HTML,
-                link_preview_options=NO_PREVIEW,
-            )
-        elif draft.kind == "figure":
+        if draft.kind == "import":
+            return self.imports.confirm(session, draft, actor)
+        if draft.kind == "figure":
             figure_edit = figure_editing.FigureEdit.from_payload(draft.payload)
             result = figure_editing.apply(
                 session, figure_edit, actor=actor, now=self.services.clock()
             )
             drafts.discard(session, draft)
-            self.services.records_changed(
-                RecordChanged(RecordType.FIGURE, result.key, result.fields, actor)
+            return Step(
+                self.render("admin/figure_saved.html.j2", result=result),
+                in_place=True,
+                changes=(RecordChanged(RecordType.FIGURE, result.key, result.fields, actor),),
             )
-            await message.edit_text(
-                self.services.renderer.render("admin/figure_saved.html.j2", result=result),
-                parse_mode=ParseMode.HTML,
-            )
-        elif draft.kind == "import":
-            await self.imports.confirm(session, message, draft, actor)
+        applied = editing.apply(
+            session, Edit.from_payload(draft.payload), actor=actor, now=self.services.clock()
+        )
+        drafts.discard(session, draft)
+        session.flush()
+        view = self._reader_view(session, applied.record_type, applied.key)
+        return Step(
+            self.render("admin/saved.html.j2", applied=applied, reader_view=rendered_html(view)),
+            in_place=True,
+            changes=(self._published(applied, user_id),),
+        )
 
-    async def _send_preview(self, message: Message, shown: Preview, draft_id: str) -> None:
+    def _preview(self, shown: Preview, draft_id: str) -> Step:
         reader_view = self.presenter.text(_answer_for(shown))
-        await self._reply(
-            message,
+        return self._step(
             "admin/preview.html.j2",
             keyboard=confirm_keyboard(self, draft_id),
             preview=shown,
