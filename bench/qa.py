@@ -68,6 +68,7 @@ COLD_START_S = 1.0
 # Under load: another chat's update spends this long inside one database statement.
 SLOW_STATEMENT_SECONDS = 2.0
 SLOW_CHAT = 7
+PACE_SECONDS = 0.02  # between two questions in the load scenario
 FIRST_SUBSCRIBER = 10_000_000
 _ids = itertools.count(1)
 
@@ -233,7 +234,9 @@ def _due_subscribers(engine: sa.Engine, count: int, due: datetime) -> None:
             connection.execute(insert, [{**row, "chat_id": chat} for chat in chats])
 
 
-async def measure_under_load(count: int, subscribers: int, folder: Path) -> dict[str, Any]:
+async def measure_under_load(
+    count: int, subscribers: int, seconds: float, folder: Path
+) -> dict[str, Any]:
     """Idle p99, then p99 during a digest run with another chat in a slow statement."""
     settings = _settings(folder, "load.sqlite3", answer_cache_seconds=0)
     engine = open_database(settings)
@@ -263,6 +266,7 @@ async def measure_under_load(count: int, subscribers: int, folder: Path) -> dict
             await _answer_time(application, request, 100 + n % 50, questions[n % 3])
         for n in range(count):
             idle.append(await _answer_time(application, request, 100 + n % 50, questions[n % 3]))
+            await asyncio.sleep(PACE_SECONDS)
         broadcaster = Broadcaster(services, digest_bot)
         run = asyncio.create_task(broadcaster.run_due())
 
@@ -276,9 +280,14 @@ async def measure_under_load(count: int, subscribers: int, folder: Path) -> dict
                 await asyncio.wait_for(answered, timeout=60)
 
         slow = asyncio.create_task(slow_chat())
-        await asyncio.sleep(0.2)
-        for n in range(count):
+        # Questions at a reader's pace through the whole window: the run's scheduling, its
+        # sending and several slow statements all fall inside it.
+        until = time.monotonic() + seconds
+        n = 0
+        while time.monotonic() < until:
             loaded.append(await _answer_time(application, request, 100 + n % 50, questions[n % 3]))
+            n += 1
+            await asyncio.sleep(PACE_SECONDS)
         sent_meanwhile = len(digest_request.sent())
         broadcaster.stop()
         await asyncio.wait_for(run, timeout=60)
@@ -321,13 +330,18 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=3000)
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--load-subscribers", type=int, default=20_000)
-    parser.add_argument("--load-questions", type=int, default=300)
+    parser.add_argument("--load-questions", type=int, default=300, help="idle questions")
+    parser.add_argument("--load-seconds", type=float, default=20.0, help="the loaded window")
     parser.add_argument("--json", action="store_true", help="print JSON rows, not the table")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         results = asyncio.run(measure(args.updates, folder))
-        load = asyncio.run(measure_under_load(args.load_questions, args.load_subscribers, folder))
+        load = asyncio.run(
+            measure_under_load(
+                args.load_questions, args.load_subscribers, args.load_seconds, folder
+            )
+        )
         cold = cold_start(folder, args.cold_runs)
 
     rows = json_rows(results, load, cold, args.updates)
