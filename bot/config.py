@@ -81,8 +81,10 @@ class Settings(BaseSettings):
     db_statement_timeout: int = Field(default=30, ge=0)
     stale_after_days: int = Field(default=120, ge=1)
     answer_cache_seconds: int = Field(default=30, ge=0)
-    # Updates handled at once (each chat's still one at a time, in order).
-    update_concurrency: int = Field(default=16, ge=1, le=256)
+    # Updates handled at once (each chat's still one at a time, in order), each with a worker
+    # thread for its database work: keep DB_POOL_SIZE + DB_MAX_OVERFLOW above this plus
+    # BROADCAST_CONCURRENCY + 1 (the digest run's threads), or threads wait for connections.
+    update_concurrency: int = Field(default=8, ge=1, le=64)
     # Digests and alerts: messages per second across all chats (0: no throttle, e.g. towards a
     # local Bot API server); requests in flight at once; how long a claimed delivery is held
     # before another run (or instance) may presume its sender dead and resume it.

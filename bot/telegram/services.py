@@ -8,8 +8,11 @@ thread, so one update's query or chart never holds up another update's answer.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,6 +59,7 @@ class BotServices:
     _admin_ids: frozenset[int] = frozenset()
     _admins_read_at: float = float("-inf")
     _admins_reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _threads: ThreadPoolExecutor | None = None
 
     def __post_init__(self) -> None:
         # Any change can alter any cached answer (lists, histories, headlines): drop them all.
@@ -66,9 +70,17 @@ class BotServices:
         rolled back when it raises (the exception reaches the caller).
 
         Handlers put their role check, reads and writes for an update in one `work`, and make
-        their Telegram calls outside it: no session is ever open across an `await`.
+        their Telegram calls outside it: no session is ever open across an `await`. The
+        threads are the updates' own (UPDATE_CONCURRENCY of them, as many as updates run at
+        once), so a digest run or a health check never takes the one an answer needs.
         """
-        return await asyncio.to_thread(self._unit_of_work, work)
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(
+                self.settings.update_concurrency, thread_name_prefix="updates"
+            )
+        # The log lines' request id (a context variable) follows the work into the thread.
+        call = functools.partial(contextvars.copy_context().run, self._unit_of_work, work)
+        return await asyncio.get_running_loop().run_in_executor(self._threads, call)
 
     def _unit_of_work(self, work: Callable[[Session], T]) -> T:
         with session_scope(self.engine) as session:
