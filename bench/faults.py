@@ -178,7 +178,7 @@ Fault = Callable[[Run], Awaitable[list[str]]]
 
 def quicken() -> None:
     from bot.services import delivery
-    from bot.telegram.broadcast import DeliveryJobs
+    from bot.telegram.delivery_jobs import DeliveryJobs
 
     delivery.BACKOFF_SECONDS = (1, 1, 2, 2)
     DeliveryJobs.ALERT_CHECK_SECONDS = 1

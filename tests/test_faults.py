@@ -36,7 +36,7 @@ from sqlalchemy.exc import OperationalError
 from bot import db
 from bot.devtools.botapi_emulator import BotApiEmulator
 from bot.services import delivery
-from bot.telegram.broadcast import DeliveryJobs
+from bot.telegram.delivery_jobs import DeliveryJobs
 from bot.telegram.plain import html_to_text
 from tests.conftest import FAKE_TOKEN
 from tests.helpers_delivery import (

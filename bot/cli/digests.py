@@ -60,7 +60,7 @@ def _digest_run_due(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    from bot.telegram.broadcast import send_due_now  # PTB loads only here
+    from bot.telegram.delivery_jobs import send_due_now  # PTB loads only here
 
     report = asyncio.run(send_due_now(settings, engine, now=now))
     print(

@@ -30,7 +30,7 @@ from bot.logs import Redactor
 from bot.rendering import Renderer
 from bot.services import admins
 from bot.telegram.answer_cache import AnswerCache
-from bot.telegram.broadcast import DeliveryJobs
+from bot.telegram.delivery_jobs import DeliveryJobs
 from bot.telegram.errors import ErrorHandler
 from bot.telegram.handlers.buttons import ButtonHandlers
 from bot.telegram.handlers.channels import ChannelHandlers
