@@ -50,16 +50,17 @@ class _Reader:
         return LexiconError(f"{self.path}: {where}: {problem}")
 
     def lexicon(self) -> Lexicon:
-        sections = self._mapping(self.content, "the top level", _fields(Lexicon))
-        for section, cls in _fields(Lexicon).items():
-            concepts = self._mapping(sections[section], section, _fields(cls))
-            for name, kind in _fields(cls).items():
+        schema = {section: _fields(cls) for section, cls in _fields(Lexicon).items()}
+        sections = self._mapping(self.content, "the top level", schema)
+        for section, kinds in schema.items():
+            concepts = self._mapping(sections[section], section, kinds)
+            for name, kind in kinds.items():
                 where = f"{section}.{name}"
                 if name in self.raw:
                     raise self.error(where, f"the concept name is used in {self.raw[name][0]} too")
                 self.raw[name] = (where, kind, self._languages(concepts[name], where, kind))
         built = {
-            section: cls(**{name: self._concept(name) for name in _fields(cls)})
+            section: cls(**{name: self._concept(name) for name in schema[section]})
             for section, cls in _fields(Lexicon).items()
         }
         return Lexicon(**built)
@@ -131,6 +132,7 @@ class _Reader:
 
     def _entry_pattern(self, entry: str, where: str, resolving: tuple[str, ...]) -> str:
         parts: list[str] = []
+        anchored = False  # a word, choice or slot besides the wildcards
         position = 0
         while position < len(entry):
             match = _ELEMENT.match(entry, position)
@@ -138,9 +140,13 @@ class _Reader:
                 raise self.error(where, f"{entry!r}: unexpected {entry[position]!r}")
             parts.append(self._element(match, entry, where, resolving))
             position = match.end()
+            if match["any"] is None:
+                anchored = True
             if position < len(entry) and entry[position] != " ":
                 raise self.error(where, f"{entry!r}: expected a space after {match.group()!r}")
             position += 1
+        if not anchored:
+            raise self.error(where, f"{entry!r}: a phrase needs a word besides *")
         return " ".join(parts)
 
     def _element(
@@ -159,5 +165,5 @@ class _Reader:
         if slot not in self.raw:
             raise self.error(where, f"{entry!r}: {{{slot}}} names no concept")
         if slot in resolving:
-            raise self.error(where, f"{entry!r}: {{{slot}}} refers back to itself")
+            raise self.error(where, f"{entry!r}: {{{slot}}} would contain itself")
         return self._pattern(slot, resolving)
