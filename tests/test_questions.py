@@ -1,4 +1,4 @@
-"""The plain-English question parser (bot/services/questions.py).
+"""The plain-English question parser (bot/services/questions/).
 
 Every phrasing in tests/corpus/questions.yaml is parsed with the catalog of the bundled dataset
 and compared field by field: a field the entry leaves out must have its default (no entities,
