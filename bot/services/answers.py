@@ -6,7 +6,6 @@ asked, the answer says so and names what it does hold.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, Literal
@@ -252,13 +251,6 @@ def load_catalog(session: Session) -> Catalog:
             for row in session.exec(flights)
         ),
     ]
-    return _catalog(tuple(entries))
-
-
-@functools.lru_cache(maxsize=4)
-def _catalog(entries: tuple[CatalogEntry, ...]) -> Catalog:
-    # Building the name index is most of a first-time answer's cost, and the names change only
-    # when an editor renames a record: the index is reused while the names read the same.
     return Catalog(entries)
 
 
