@@ -11,7 +11,7 @@ from telegram.constants import ChatType
 
 from bot.services import answers as a
 from bot.services.overview import overview
-from bot.services.questions import Intent, Question, parse_question
+from bot.services.questions import Catalog, Intent, Question, parse_question
 from bot.telegram import keyboards
 from bot.telegram.answer_cache import Rendered, normalise
 from bot.telegram.handlers.base import HandlerGroup
@@ -112,7 +112,9 @@ class QuestionHandlers(HandlerGroup):
         self, session: Session, text: str, intent: Intent | None, bot_username: str
     ) -> Rendered | ChartData:
         """The answer to `text`, rendered (or the data of the chart it asks for)."""
-        question = parse_question(text, a.load_catalog(session))
+        # A bare command ("/deficit") names nothing: no need to read the names.
+        catalog = a.load_catalog(session) if text.strip() else Catalog(())
+        question = parse_question(text, catalog)
         answer: a.Answer
         if intent is not None and text.strip() and not _understood_for(intent, question):
             answer = a.BadArgumentsAnswer(intent.value, text.strip()[:100])
