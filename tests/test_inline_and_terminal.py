@@ -47,7 +47,7 @@ async def test_terminal_session_numbers_buttons(
 ) -> None:
     async with TerminalSession(settings, seeded_engine, charts_dir=tmp_path) as session:
         replies = await session.send("/passes")
-        assert [b.text for b in session.buttons] == ["Lipulekh", "Shipki La", "Nathu La"]
+        assert [b.text for b in session.buttons.values()] == ["Lipulekh", "Shipki La", "Nathu La"]
         replies = await session.press(3)
         assert "Nathu La" in replies[0].text
         assert "<b>" not in replies[0].text
@@ -109,5 +109,65 @@ def test_format_replies_writes_plain_text() -> None:
     from bot.telegram.terminal import Button, Reply
 
     out = io.StringIO()
-    format_replies([Reply("Hello", [Button("One", "tw1|passes")])], out)
+    format_replies([Reply("Hello", {1: Button("One", "tw1|passes")})], out)
     assert out.getvalue() == "Hello\nButtons: [1] One\n\n"
+
+
+def _number(session: TerminalSession, label: str) -> int:
+    (number,) = [n for n, button in session.buttons.items() if button.text == label]
+    return number
+
+
+async def test_button_numbers_keep_their_meaning_when_a_message_is_edited(
+    settings: Settings, seeded_engine: Engine, tmp_path: Path
+) -> None:
+    async with TerminalSession(settings, seeded_engine, charts_dir=tmp_path) as session:
+        await session.send("/subscribe")
+        await session.send("/settings")
+        before = {number: button.text for number, button in session.buttons.items()}
+        chart = _number(session, "📈 Chart in digest: off")
+        # Daily digests have no weekday: the edited keyboard loses the weekday button.
+        (edited,) = await session.press(_number(session, "Daily"))
+        assert "Digest: daily" in edited.text
+        assert "📅 Monday" not in [button.text for button in session.buttons.values()]
+        # The number read before the edit still presses the same button.
+        assert session.buttons[chart].text == before[chart]
+        (edited,) = await session.press(chart)
+        assert "Chart in digest: on" in edited.text
+
+
+async def test_a_prompt_is_answered_by_the_next_message_and_charts_keep_their_file(
+    settings: Settings, seeded_engine: Engine, tmp_path: Path
+) -> None:
+    async with TerminalSession(settings, seeded_engine, charts_dir=tmp_path) as session:
+        await session.send("/subscribe")
+        await session.send("/settings")
+        await session.press(_number(session, "🌐 Asia/Kolkata"))
+        (prompt,) = await session.press(_number(session, "Other…"))
+        assert prompt.expects_reply
+        replies = await session.send("Europe/Berlin")
+        assert any("Europe/Berlin" in reply.text for reply in replies)
+
+        (first,) = await session.send("/chart trade")
+        (again,) = await session.send("/chart trade")  # sent again by Telegram file id
+        assert first.photo is not None
+        assert again.photo == first.photo
+        assert again.photo.read_bytes().startswith(b"\x89PNG")
+
+
+def test_chat_keeps_log_lines_out_of_the_conversation(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "chat", stdin="/passes\nquit\n")
+    assert result.returncode == 0, result.stderr
+    log = tmp_path / "data" / "chat.log"
+    assert f"Log lines go to {log.relative_to(tmp_path)}" in result.stdout
+    # The first start migrates and seeds: its log lines are in the file, not on the screen.
+    assert "First start: created the database" in log.read_text()
+    assert "INFO" not in result.stdout + result.stderr
+
+
+def test_run_without_a_token_names_a_command_that_works_in_a_fresh_shell(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "run")
+    assert result.returncode == 2
+    # The interpreter itself (here outside the folder, so by its full path), never a bare
+    # `python` that a fresh shell may not have.
+    assert f"`{sys.executable} -m bot chat`" in result.stderr

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.bootstrap import open_database
 from bot.cli.common import EXIT_FAILURE, EXIT_USAGE, Commands, steady_state
+from bot.logs import configure_logging
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bot.config import Settings
+
+
+# In `chat`, log lines go to this file in DATA_DIR (see `_log_to_file`).
+CHAT_LOG = "chat.log"
 
 
 def add_commands(commands: Commands) -> None:
@@ -45,16 +52,17 @@ def add_commands(commands: Commands) -> None:
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     engine = open_database(settings)
     if settings.telegram_bot_token is None:
+        python = this_python()
         print(
             "tradewatch: TELEGRAM_BOT_TOKEN is not set: put your bot's token from @BotFather in "
             "the environment or in .env (see .env.example) to start the Telegram bot.\n"
-            "Without Telegram: `python -m bot chat` to talk to the bot here, or "
-            '`python -m bot ask "is nathula open"` for one answer.',
+            f"Without Telegram: `{python} -m bot chat` to talk to the bot here, or "
+            f'`{python} -m bot ask "is nathula open"` for one answer.',
             file=sys.stderr,
         )
         if sys.stdin.isatty() and sys.stdout.isatty():
             print("Starting the terminal chat now.\n", file=sys.stderr)
-            return _chat_with(settings, engine)
+            return _chat_with(settings, engine, _log_to_file(settings))
         return EXIT_USAGE
     from bot.telegram.runtime import run_bot
 
@@ -92,15 +100,39 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def this_python() -> str:
+    """This interpreter as a fresh shell in this folder can run it (`.venv/bin/python` in a
+    checkout), so the command printed works when copied."""
+    executable = Path(sys.executable)
+    try:
+        return shlex.quote(str(executable.relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(executable))
+
+
+def _log_to_file(settings: Settings) -> Path | None:
+    """The conversation's log lines go to a file, where they cannot interleave with it; unless
+    LOG_LEVEL was set, which asks for them where they usually go (standard error)."""
+    if "log_level" in settings.model_fields_set:
+        return None
+    path = settings.data_dir / CHAT_LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    configure_logging(settings, stream=path.open("a", encoding="utf-8"))
+    return path
+
+
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
-    return _chat_with(settings, open_database(settings))
+    log = _log_to_file(settings)
+    return _chat_with(settings, open_database(settings), log)
 
 
-def _chat_with(settings: Settings, engine: Engine) -> int:
+def _chat_with(settings: Settings, engine: Engine, log: Path | None) -> int:
     from bot.telegram.terminal import TerminalSession, format_replies  # PTB loads only here
 
     async def conversation() -> None:
         async with TerminalSession(settings, engine, charts_dir=settings.data_dir) as session:
+            if log is not None:
+                print(f"(Log lines go to {log}; set LOG_LEVEL to see them here.)\n")
             format_replies(await session.send("/start"), sys.stdout)
             steady_state()
             print("Type a question, a /command, or a button's number; 'quit' or Ctrl-D ends.")
@@ -118,7 +150,8 @@ def _chat_with(settings: Settings, engine: Engine) -> int:
                     try:
                         replies = await session.press(int(line))
                     except IndexError:
-                        print(f"There is no button {line}; choose 1 to {len(session.buttons)}.")
+                        shown = ", ".join(str(number) for number in session.buttons)
+                        print(f"There is no button {line}; the buttons shown are {shown}.")
                         continue
                 else:
                     replies = await session.send(line)
