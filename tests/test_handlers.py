@@ -68,7 +68,7 @@ async def test_start_deep_links_open_the_record(
         ("/deals restricted", ["Specialty fertilisers", "restricted"]),
         ("/flights", ["Kolkata", "Guangzhou", "operating"]),
         ("/history nathu la", ["History: Nathu La", "6 Jul 2006", "22 Apr 2020", "19 Aug 2025"]),
-        ("/sources", ["Sources", "Cited"]),
+        ("/sources", ["Sources", "Cited", "Key: gac-pti-tribune-2026-01-14", "source=KEY"]),
     ],
 )
 async def test_commands_answer_with_sourced_facts(
