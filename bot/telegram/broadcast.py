@@ -288,6 +288,18 @@ class Broadcaster:
                         return
                     self._mark_sending(chat_id)
                     message = await self._send(chat_id, parts[index])
+                    # Recorded before the request slot is given back: messages sent but not
+                    # yet recorded never outnumber the requests in flight, which is the most a
+                    # crash or a database fault can make us send twice.
+                    await self._in_thread(
+                        delivery.record_sent_part,
+                        engine,
+                        claimed,
+                        parts_sent=index + 1,
+                        total=len(parts),
+                        message_id=message.message_id,
+                        now=self._now(),
+                    )
             except RetryAfter as error:
                 report.rate_limited += 1
                 wait = retry_after_seconds(error)
@@ -320,15 +332,6 @@ class Broadcaster:
                 return
             index += 1
             report.sent += 1
-            await self._in_thread(
-                delivery.record_sent_part,
-                engine,
-                claimed,
-                parts_sent=index,
-                total=len(parts),
-                message_id=message.message_id,
-                now=self._now(),
-            )
         report.delivered += 1
 
     async def _content(self, claimed: Claim) -> list[Part]:
