@@ -35,7 +35,7 @@ its outcome; ``wait_for_webhook_idle()`` waits until the queue has drained::
 
 As a process, for benchmarks or a manual run of the bot::
 
-    python -m bot.devtools.botapi_emulator --port 8081 [--enforce-limits]
+    python -m devtools.botapi --port 8081 [--enforce-limits]
 
 The first stdout line is ``listening on http://127.0.0.1:PORT`` (``--port 0`` picks a free
 port); SIGTERM or SIGINT stops it. Control endpoints, all JSON, answer
@@ -70,7 +70,6 @@ import re
 import signal
 import socket
 import struct
-import sys
 import threading
 import time
 import zlib
@@ -2347,7 +2346,7 @@ class _NotFoundHandler(RequestHandler):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bot.devtools.botapi_emulator",
+        prog="python -m devtools.botapi",
         description="An in-memory Telegram Bot API on 127.0.0.1 for tests and benchmarks.",
     )
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
@@ -2367,7 +2366,3 @@ def main(argv: list[str] | None = None) -> int:
 
     asyncio.run(emulator.serve(ready=announce, handle_signals=True))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
