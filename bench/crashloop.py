@@ -47,6 +47,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent  # where `python -m devtools.botapi` runs
+
 TOKEN = "123456789:AAE-benchmark-token-0123456789abcdef"
 FIRST_CHAT = 20_000_000
 CONCURRENCY = 4  # BROADCAST_CONCURRENCY's default: the documented window is production's
@@ -60,11 +62,11 @@ def log(message: str) -> None:
 
 
 class Emulator:
-    """`python -m bot.devtools.botapi_emulator` in a process of its own."""
+    """`python -m devtools.botapi` in a process of its own."""
 
     def __init__(self) -> None:
-        command = [sys.executable, "-m", "bot.devtools.botapi_emulator", "--port", "0"]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        command = [sys.executable, "-m", "devtools.botapi", "--port", "0"]
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline().strip()
         if not line.startswith("listening on "):

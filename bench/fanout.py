@@ -10,7 +10,7 @@ within 30 MB of that at the smallest; with limits on, zero 429s and at least 95%
 rate (30 messages/s overall).
 
 Every subscriber follows one topic (passes), so each digest is one message of about 2 kB: the
-rate is messages and deliveries alike. The Bot API emulator (bot/devtools/botapi_emulator.py)
+rate is messages and deliveries alike. The Bot API emulator (devtools/botapi/)
 runs in a process of its own, restarted for every scenario, so its CPU and memory are not
 measured; each scenario runs in a fresh interpreter, so peak RSS is that scenario's alone.
 Subscribers are written before the clock starts (not measured); SQLite in a temporary folder.
@@ -57,6 +57,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+# The repository root: devtools/ (the Bot API emulator) is imported and run from there.
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
 
 TOKEN = "123456789:AAE-benchmark-token-0123456789abcdef"
 # Monday 23 November 2026, 09:00 in Kolkata: a weekly digest at 09:00 is due for everyone.
@@ -217,13 +222,13 @@ def child_main(spec: dict[str, Any]) -> None:
 
 
 class Emulator:
-    """`python -m bot.devtools.botapi_emulator` in a process of its own."""
+    """`python -m devtools.botapi` in a process of its own."""
 
     def __init__(self, *, enforce_limits: bool) -> None:
-        command = [sys.executable, "-m", "bot.devtools.botapi_emulator", "--port", "0"]
+        command = [sys.executable, "-m", "devtools.botapi", "--port", "0"]
         if enforce_limits:
             command.append("--enforce-limits")
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline().strip()
         if not line.startswith("listening on "):
@@ -552,7 +557,7 @@ def pipeline(
     outcome.steal = steal
     outcome.problems += _check_delivery(count, results, stats, ledger)
     if enforce_limits:
-        from bot.devtools.botapi_emulator import RateLimits
+        from devtools.botapi import RateLimits
 
         # Telegram's bucket (as the emulator keeps it) starts full: in t seconds it admits
         # the burst plus t times the rate. A short run's burst would flatter a plain rate.

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Engine
 
-    from bot.devtools.botapi_emulator import BotApiEmulator
+    from devtools.botapi import BotApiEmulator
 
 
 def prepare(engine: Engine, count: int, *, first_chat: int = 10_000, **overrides: Any) -> list[int]:

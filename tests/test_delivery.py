@@ -17,7 +17,6 @@ from sqlmodel import select
 
 from bot import db
 from bot.bootstrap import seed
-from bot.devtools.botapi_emulator import BotApiEmulator
 from bot.models import BorderPass, Delivery, StatusChange, Subscriber
 from bot.rendering import Renderer
 from bot.services import admins, delivery
@@ -26,6 +25,7 @@ from bot.telegram.broadcast import Broadcaster, RunReport, make_broadcast_bot
 from bot.telegram.plain import html_to_text
 from bot.telegram.services import BotServices
 from bot.vocabulary import Actor, DeliveryKind, DeliveryState, Frequency, PassStatus, RecordType
+from devtools.botapi import BotApiEmulator
 from tests.conftest import FAKE_TOKEN, TODAY, BotUnderTest
 from tests.factories import callback_update
 

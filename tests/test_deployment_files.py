@@ -17,6 +17,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,34 @@ def test_dockerfile_runs_the_bot_as_pid_1_with_a_liveness_check() -> None:
     port = _image_environment(runtime).get("PORT")
     assert port is not None, "the image sets no PORT, so polling mode would serve no /healthz"
     assert runtime.all("EXPOSE") == [port]
+
+
+def test_the_image_leaves_the_development_tools_out() -> None:
+    # The build context drops them, and no COPY reaches for them (or copies everything).
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {"devtools", "tests", "bench"} <= set(ignored)
+    sources = [
+        source
+        for stage in _dockerfile_stages()
+        for arguments in stage.all("COPY")
+        if not arguments.startswith("--from=")
+        for source in shlex.split(arguments)[:-1]
+    ]
+    assert sources, "the Dockerfile copies nothing"
+    assert not [source for source in sources if source in (".", "./") or "devtools" in source]
+
+
+def test_the_wheel_ships_the_bot_and_not_the_development_tools(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-w", str(tmp_path), "-q"],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    assert "bot/__init__.py" in names
+    assert [name for name in names if "devtools" in name] == []
 
 
 # --- docker-compose.yml -----------------------------------------------------------------------

@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
-from bot.devtools.botapi_emulator import BotApiEmulator
 from bot.telegram.plain import html_to_text
+from devtools.botapi import BotApiEmulator
 from tests.conftest import FAKE_TOKEN
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from bot.devtools.botapi_emulator import SentMessage
+    from devtools.botapi import SentMessage
 
 USER = 555
 T = TypeVar("T")

@@ -20,7 +20,7 @@ import pytest
 
 from bot import db
 from bot.config import Settings
-from bot.devtools.botapi_emulator import BotApiEmulator
+from devtools.botapi import BotApiEmulator
 from tests.conftest import FAKE_TOKEN
 from tests.helpers_delivery import digests_per_chat, prepare, states, wait_until
 

@@ -18,7 +18,7 @@ import pytest
 
 from bot import db
 from bot.config import Settings
-from bot.devtools.botapi_emulator import BotApiEmulator
+from devtools.botapi import BotApiEmulator
 from tests.helpers_delivery import digests_per_chat, prepare, states, wait_until
 from tests.tcp_proxy import free_port
 from tests.test_e2e_delivery import BotProcesses

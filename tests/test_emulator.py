@@ -51,8 +51,8 @@ from telegram.ext import AIORateLimiter, ExtBot
 from tornado.httpserver import HTTPServer
 from tornado.web import Application, RequestHandler
 
-from bot.devtools.botapi_emulator import BOT_ID, BOT_USERNAME, BotApiEmulator, WebhookAttempt
 from bot.telegram.app import build_application
+from devtools.botapi import BOT_ID, BOT_USERNAME, BotApiEmulator, WebhookAttempt
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -580,7 +580,7 @@ async def test_control_endpoints(emulator: BotApiEmulator) -> None:
 
 def test_process_mode_serves_and_stops_on_sigterm() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.devtools.botapi_emulator", "--port", "0"],
+        [sys.executable, "-m", "devtools.botapi", "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -34,10 +34,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from bot import db
-from bot.devtools.botapi_emulator import BotApiEmulator
 from bot.services import delivery
 from bot.telegram.delivery_jobs import DeliveryJobs
 from bot.telegram.plain import html_to_text
+from devtools.botapi import BotApiEmulator
 from tests.conftest import FAKE_TOKEN
 from tests.helpers_delivery import (
     digests_per_chat,

@@ -10,11 +10,11 @@ import pytest
 from telegram import Bot
 
 from bot.config import Settings
-from bot.devtools.botapi_emulator import BotApiEmulator
 from bot.logs import Redactor, request_context
 from bot.rendering import MAX_MESSAGE_LENGTH, Renderer
 from bot.telegram.operator_alerts import OperatorAlerts
 from bot.telegram.plain import html_to_text
+from devtools.botapi import BotApiEmulator
 from tests.conftest import FAKE_TOKEN
 
 OPERATORS = -1009876543210

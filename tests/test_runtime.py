@@ -15,9 +15,9 @@ from sqlalchemy.engine import make_url
 
 from bot import db
 from bot.bootstrap import open_database
-from bot.devtools.botapi_emulator import BotApiEmulator
 from bot.telegram.plain import html_to_text
 from bot.telegram.runtime import serve
+from devtools.botapi import BotApiEmulator
 from tests.conftest import FAKE_TOKEN
 from tests.tcp_proxy import TcpProxy, free_port
 

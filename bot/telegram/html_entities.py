@@ -1,8 +1,8 @@
 """Telegram's HTML parse mode: what Telegram keeps of a message (plain text and entities).
 
-Shared by the in-process Bot API (`bot.telegram.offline`) and the HTTP emulator
-(`bot.devtools.botapi_emulator`), so both store and refuse exactly what Telegram would: an
-unsupported or unbalanced tag raises `HtmlEntityError` with Telegram's wording.
+Shared by the in-process Bot API (`bot.telegram.offline`) and the HTTP emulator the tests and
+benchmarks run (`devtools.botapi`, outside the package), so both store and refuse exactly what
+Telegram would: an unsupported or unbalanced tag raises `HtmlEntityError` with Telegram's wording.
 """
 
 from __future__ import annotations
