@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import SecretStr
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.db import session_scope
 from bot.models import BorderPass, StatusChange, TradeFigure
@@ -156,6 +156,32 @@ async def test_undo_reverts_the_editors_own_last_edit(
     with Session(seeded_engine) as session:
         rows = session.exec(select(StatusChange).where(StatusChange.actor == f"tg:{EDITOR}")).all()
     assert sum(1 for row in rows if row.reverts) == 2  # the undo is in the history too
+
+
+@pytest.mark.usefixtures("team")
+async def test_undo_restores_the_record_field_by_field(
+    bot: BotUnderTest, seeded_engine: Engine
+) -> None:
+    before = nathu(seeded_engine).model_dump()
+    preview = await say(bot, EDITOR, "/set pass nathu-la status=open source=https://example.org/x")
+    await press(bot, EDITOR, buttons(preview)["✅ Confirm"])
+    edited = nathu(seeded_engine)
+    assert (edited.status, edited.updated_by) == (PassStatus.OPEN, f"tg:{EDITOR}")
+    assert edited.source_id != before["source_id"]
+
+    assert "Undone: Nathu La" in (await say(bot, EDITOR, "/undo"))["plain"]
+
+    after = nathu(seeded_engine).model_dump()
+    assert after.pop("version") == before.pop("version") + 2  # drafts of either state are stale
+    assert after == before
+    card = (await say(bot, STRANGER, "/pass nathu la"))["plain"]
+    assert "example.org" not in card
+    with Session(seeded_engine) as session:
+        undo_rows = session.exec(
+            select(StatusChange).where(col(StatusChange.reverts).is_not(None))
+        ).all()
+    assert {row.field for row in undo_rows} == {"status", "status_since"}
+    assert {row.source_id for row in undo_rows} == {before["source_id"]}  # the restored source
 
 
 @pytest.mark.usefixtures("team")

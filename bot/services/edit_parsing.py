@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from bot.models import BorderPass, CommodityDeal, EditableRecord, FlightRoute
 from bot.partial_date import PartialDate
+from bot.services.history import value_text
 from bot.services.questions import Catalog, parse_question
 from bot.vocabulary import DealStatus, FlightStatus, PassStatus, RecordType
 
@@ -281,16 +282,8 @@ def parse_set(session: Session, catalog: Catalog, text: str) -> Edit:
     return Edit(kind, key, changes, note, parse_source(source_text) if source_text else None)
 
 
-def as_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, PartialDate):
-        return value.isoformat()
-    return str(value.value if isinstance(value, StrEnum) else value)
-
-
 def to_json(value: Any) -> Any:
-    return as_text(value) if isinstance(value, PartialDate | StrEnum) else value
+    return value_text(value) if isinstance(value, PartialDate | StrEnum) else value
 
 
 def from_text(spec: FieldSpec | None, value: str | None) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -28,7 +28,6 @@ from bot.services.edit_parsing import (
     Edit,
     EditError,
     SourceRef,
-    as_text,
     from_text,
     history_note,
     parse_date,
@@ -38,9 +37,19 @@ from bot.services.edit_parsing import (
     split_arguments,
     to_json,
 )
+from bot.services.history import (
+    EDITORS_SOURCE_KEY,
+    Bookkeeping,
+    RecordWrite,
+    editors_source,
+    new_editors_source,
+    value_text,
+)
 from bot.vocabulary import Actor, RecordType
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlmodel import Session
 
 # Callers use this module for the whole of editing, parsing included.
@@ -70,7 +79,6 @@ __all__ = [
 ]
 
 UNDO_WINDOW = timedelta(hours=24)
-EDITORS_SOURCE_KEY = "trade-watch-editors"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +128,7 @@ def find_source(session: Session, ref: SourceRef) -> Source | None:
 def _source_for(session: Session, ref: SourceRef | None, today: date) -> Source:
     """The source an edit cites: an existing one, a new one for a URL, or the editors."""
     if ref is None:
-        return _editors_source(session)
+        return editors_source(session)
     found = find_source(session, ref)
     if found is not None:
         return found
@@ -141,24 +149,6 @@ def _source_for(session: Session, ref: SourceRef | None, today: date) -> Source:
     session.add(source)
     session.flush()
     return source
-
-
-def _editors_source(session: Session) -> Source:
-    """Edits without a cited source are attributed to the editors, never to an old source."""
-    found = session.exec(select(Source).where(Source.key == EDITORS_SOURCE_KEY)).first()
-    if found is None:
-        found = _new_editors_source()
-        session.add(found)
-        session.flush()
-    return found
-
-
-def _new_editors_source() -> Source:
-    return Source(
-        key=EDITORS_SOURCE_KEY,
-        title="Update recorded by a Trade Watch editor",
-        publisher="Trade Watch editors",
-    )
 
 
 def check_version(record: EditableRecord, edit: Edit) -> None:
@@ -208,7 +198,7 @@ def _unsaved_source(session: Session, ref: SourceRef | None) -> Source:
         host = urlsplit(ref.url).netloc.removeprefix("www.")
         return Source(key="preview", title=ref.url, publisher=host, url=ref.url)
     existing = session.exec(select(Source).where(Source.key == EDITORS_SOURCE_KEY)).first()
-    return existing or _new_editors_source()
+    return existing or new_editors_source()
 
 
 def _effective(edit: Edit, record: EditableRecord, today: date) -> dict[str, Any]:
@@ -227,39 +217,79 @@ def apply(session: Session, edit: Edit, *, actor: str, now: datetime | None = No
     today = moment.astimezone(UTC).date()
     record, changes = _pending(session, edit, today)
     source = _source_for(session, edit.source, today)
-    batch = secrets.token_hex(8)
+    assert source.id is not None
+    write = RecordWrite(
+        edit.record_type,
+        edit.key,
+        actor,
+        moment,
+        before=Bookkeeping.of(record),
+        after=Bookkeeping(source.id, PartialDate.of(today), actor, moment),
+        note=edit.note,
+    )
     since_column = STATUS_SINCE[edit.record_type]
     rows = []
     for name, value in changes.items():
-        row = StatusChange(
-            record_type=edit.record_type,
-            record_key=edit.key,
-            field=name,
-            old_value=as_text(getattr(record, name)),
-            new_value=as_text(value),
-            note=edit.note,
-            source_id=source.id,
-            occurred_on=changes.get(since_column) if name == "status" else None,
-            actor=actor,
-            at=moment,
-            batch=batch,
-        )
+        since = changes.get(since_column) if name == "status" else None
+        row = write.row(name, getattr(record, name), value, occurred_on=since)
         rows.append(row)
         session.add(row)
         setattr(record, name, value)
-    assert source.id is not None
-    record.source_id = source.id
-    record.as_of = PartialDate.of(today)
-    record.updated_by = actor
-    record.updated_at = moment
-    record.version += 1
+    write.finish(record)
     session.flush()
-    return Applied(edit.record_type, edit.key, display_name(record), batch, tuple(rows))
+    return Applied(edit.record_type, edit.key, display_name(record), write.batch, tuple(rows))
 
 
 def undo(session: Session, *, actor: str, now: datetime | None = None) -> Applied:
-    """Revert the actor's own last edit made within 24 hours (itself recorded as an edit)."""
+    """Revert the actor's own last edit made within 24 hours (itself recorded as an edit).
+
+    The record reads exactly as before the edit: its fields, source, as-of date and who last
+    updated it when; only its version moves on, so drafts of either state are refused.
+    """
     moment = now or utcnow()
+    last = _last_undoable(session, actor, moment)
+    rows = session.exec(
+        select(StatusChange).where(StatusChange.batch == last.batch).order_by(col(StatusChange.id))
+    ).all()
+    record = load_record(session, last.record_type, last.record_key)
+    _check_unchanged_since(record, rows)
+    current = Bookkeeping.of(record)
+    # Rows written before bookkeeping was kept restore the fields only.
+    restored = (
+        Bookkeeping.from_json(last.bookkeeping_before)
+        if last.bookkeeping_before is not None
+        else replace(current, updated_by=actor, updated_at=moment)
+    )
+    write = RecordWrite(
+        last.record_type,
+        last.record_key,
+        actor,
+        moment,
+        before=current,
+        after=restored,
+        reverts=last.batch,
+    )
+    specs = {spec.name: spec for spec in EDITABLE[last.record_type].values()}
+    reverted = []
+    for row in rows:
+        assert row.field is not None
+        reverted_row = write.row(
+            row.field,
+            row.new_value,
+            row.old_value if row.old_value is not None else "",
+            note=f"undo of an edit made at {row.at:%d %b %Y %H:%M} UTC",
+        )
+        session.add(reverted_row)
+        reverted.append(reverted_row)
+        setattr(record, row.field, from_text(specs.get(row.field), row.old_value))
+    write.finish(record)
+    session.flush()
+    name = display_name(record)
+    return Applied(last.record_type, last.record_key, name, write.batch, tuple(reverted))
+
+
+def _last_undoable(session: Session, actor: str, moment: datetime) -> StatusChange:
+    """A row of the actor's last edit of a status record within the window, not undone yet."""
     undone = select(StatusChange.reverts).where(col(StatusChange.reverts).is_not(None))
     last = session.exec(
         select(StatusChange)
@@ -275,44 +305,21 @@ def undo(session: Session, *, actor: str, now: datetime | None = None) -> Applie
     ).first()
     if last is None:
         raise EditError("nothing_to_undo")
-    rows = session.exec(select(StatusChange).where(StatusChange.batch == last.batch)).all()
-    record = load_record(session, last.record_type, last.record_key)
+    return last
+
+
+def _check_unchanged_since(record: EditableRecord, rows: Sequence[StatusChange]) -> None:
+    """Refuse to undo an edit the record has moved on from (a field or its bookkeeping)."""
     for row in rows:
         assert row.field is not None
-        if as_text(getattr(record, row.field)) != row.new_value:
-            raise EditError(
-                "undo_conflict",
-                key=row.record_key,
-                field=row.field,
-                current=as_text(getattr(record, row.field)),
-            )
-    batch = secrets.token_hex(8)
-    reverted = []
-    specs = {spec.name: spec for spec in EDITABLE[last.record_type].values()}
-    for row in rows:
-        assert row.field is not None
-        old = from_text(specs.get(row.field), row.old_value)
-        reverted_row = StatusChange(
-            record_type=row.record_type,
-            record_key=row.record_key,
-            field=row.field,
-            old_value=row.new_value,
-            new_value=row.old_value if row.old_value is not None else "",
-            note=f"undo of an edit made at {row.at:%d %b %Y %H:%M} UTC",
-            source_id=row.source_id,
-            actor=actor,
-            at=moment,
-            batch=batch,
-            reverts=last.batch,
+        current = value_text(getattr(record, row.field))
+        if current != row.new_value:
+            raise EditError("undo_conflict", key=row.record_key, field=row.field, current=current)
+    after = rows[0].bookkeeping_after
+    if after is not None and Bookkeeping.of(record) != Bookkeeping.from_json(after):
+        raise EditError(
+            "undo_conflict", key=rows[0].record_key, field=None, updated_by=record.updated_by
         )
-        session.add(reverted_row)
-        reverted.append(reverted_row)
-        setattr(record, row.field, old)
-    record.updated_by = actor
-    record.updated_at = moment
-    record.version += 1
-    session.flush()
-    return Applied(last.record_type, last.record_key, display_name(record), batch, tuple(reverted))
 
 
 def records_of(session: Session, record_type: RecordType) -> list[tuple[str, str]]:
@@ -356,5 +363,5 @@ def display_name(record: EditableRecord) -> str:
 def _human(value: Any) -> str | None:
     if isinstance(value, PartialDate):
         return value.human()
-    text = as_text(value)
+    text = value_text(value)
     return None if text is None else text.replace("_", " ")

@@ -1,0 +1,66 @@
+"""Editing services without Telegram: what an undo restores, and errors that name the mistake."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.db import session_scope
+from bot.models import BorderPass
+from bot.services import editing
+from bot.services.answers import load_catalog
+from bot.vocabulary import PassStatus
+from tests.conftest import TODAY
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+EDITOR, OTHER = "tg:1002", "tg:1004"
+
+
+def nathu(engine: Engine) -> BorderPass:
+    with Session(engine) as session:
+        return session.exec(select(BorderPass).where(BorderPass.slug == "nathu-la")).one()
+
+
+def set_(engine: Engine, text: str, *, actor: str = EDITOR, minutes: int = 0) -> editing.Applied:
+    with session_scope(engine) as session:
+        edit = editing.parse_set(session, load_catalog(session), text)
+        return editing.apply(session, edit, actor=actor, now=TODAY + timedelta(minutes=minutes))
+
+
+def undo(engine: Engine, *, actor: str = EDITOR, minutes: int = 0) -> editing.Applied:
+    with session_scope(engine) as session:
+        return editing.undo(session, actor=actor, now=TODAY + timedelta(minutes=minutes))
+
+
+def test_an_undo_restores_source_as_of_and_who_updated_it(seeded_engine: Engine) -> None:
+    before = nathu(seeded_engine).model_dump()
+    set_(seeded_engine, "pass nathu-la status=open source=https://example.org/x")
+    set_(seeded_engine, 'pass nathu-la season="May to November"', minutes=1)
+
+    undo(seeded_engine, minutes=2)
+    undo(seeded_engine, minutes=3)
+
+    after = nathu(seeded_engine).model_dump()
+    assert after.pop("version") == before.pop("version") + 4
+    assert after == before
+
+
+def test_an_undo_is_refused_once_someone_else_changed_the_record(seeded_engine: Engine) -> None:
+    set_(seeded_engine, "pass nathu-la open")
+    set_(seeded_engine, 'pass nathu-la season="May to November"', actor=OTHER, minutes=1)
+    changed = nathu(seeded_engine).model_dump()
+
+    with pytest.raises(editing.EditError) as refused:
+        undo(seeded_engine, minutes=2)
+
+    assert (refused.value.code, refused.value.details) == (
+        "undo_conflict",
+        {"key": "nathu-la", "field": None, "updated_by": OTHER},
+    )
+    assert nathu(seeded_engine).model_dump() == changed
+    assert nathu(seeded_engine).status is PassStatus.OPEN
