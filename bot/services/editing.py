@@ -41,6 +41,7 @@ from bot.services.history import (
     EDITORS_SOURCE_KEY,
     Bookkeeping,
     RecordWrite,
+    changes_since,
     editors_source,
     new_editors_source,
     value_text,
@@ -336,14 +337,15 @@ def recent_changes(
 ) -> list[tuple[StatusChange, Source | None]]:
     """The ticker: changes made since `since`, newest first.
 
-    Role changes stay private, and the bundled history loaded by the seed is not news.
+    Role changes stay private, the bundled history loaded by the seed is not news, and an edit
+    undone since `since` shows with its undo as neither.
     """
     return list(
         session.exec(
             select(StatusChange, Source)
             .join(Source, col(Source.id) == StatusChange.source_id, isouter=True)
             .where(
-                col(StatusChange.at) >= since,
+                *changes_since(since, inclusive=True),
                 col(StatusChange.record_type) != RecordType.ADMIN,
                 col(StatusChange.actor) != Actor.SEED,
             )

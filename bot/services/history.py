@@ -15,12 +15,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import select
+from sqlalchemy import or_
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
 
 from bot.models import EditableRecord, Source, StatusChange
 from bot.partial_date import PartialDate
 
 if TYPE_CHECKING:
+    from sqlalchemy.sql.elements import ColumnElement
     from sqlmodel import Session
 
     from bot.vocabulary import RecordType
@@ -146,3 +149,26 @@ def new_editors_source() -> Source:
         title="Update recorded by a Trade Watch editor",
         publisher="Trade Watch editors",
     )
+
+
+def changes_since(since: datetime | None, *, inclusive: bool = False) -> list[ColumnElement[bool]]:
+    """Conditions on `status_change` for the rows after `since` (every row when None), leaving
+    out an edit and its undo when both are among them: together they changed nothing.
+
+    An edit from before `since` whose undo is after it stays out and its undo stays in: who
+    was told of the edit is told of the undo.
+    """
+
+    def window(table: Any) -> list[ColumnElement[bool]]:
+        if since is None:
+            return []
+        return [col(table.at) >= since] if inclusive else [col(table.at) > since]
+
+    undo, edit = aliased(StatusChange), aliased(StatusChange)
+    undone = select(undo.reverts).where(col(undo.reverts).is_not(None), *window(undo))
+    edits = select(edit.batch).where(col(edit.batch).is_not(None), *window(edit))
+    return [
+        *window(StatusChange),
+        or_(col(StatusChange.batch).is_(None), col(StatusChange.batch).not_in(undone)),
+        or_(col(StatusChange.reverts).is_(None), col(StatusChange.reverts).not_in(edits)),
+    ]
