@@ -75,12 +75,6 @@ EDITABLE: dict[RecordType, dict[str, FieldSpec]] = {
         "description": FieldSpec("note", FieldKind.TEXT, max_length=2000),
     },
 }
-# The date that starts with a new status, per kind.
-STATUS_SINCE = {
-    RecordType.PASS: "status_since",
-    RecordType.DEAL: "status_since",
-    RecordType.FLIGHT: "since",
-}
 
 
 class EditError(Exception):

@@ -24,7 +24,6 @@ from bot.services.edit_parsing import (
     EDITABLE,
     KIND_NAMES,
     MODELS,
-    STATUS_SINCE,
     Edit,
     EditError,
     SourceRef,
@@ -39,6 +38,7 @@ from bot.services.edit_parsing import (
 )
 from bot.services.history import (
     EDITORS_SOURCE_KEY,
+    STATUS_SINCE,
     Bookkeeping,
     RecordWrite,
     changes_since,

@@ -21,15 +21,21 @@ from sqlmodel import col, select
 
 from bot.models import EditableRecord, Source, StatusChange
 from bot.partial_date import PartialDate
+from bot.vocabulary import RecordType
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
     from sqlmodel import Session
 
-    from bot.vocabulary import RecordType
-
 # Changes that cite no source are credited to the editors, never to a record's older source.
 EDITORS_SOURCE_KEY = "trade-watch-editors"
+
+# The date that starts with a new status, per kind of status record.
+STATUS_SINCE = {
+    RecordType.PASS: "status_since",
+    RecordType.DEAL: "status_since",
+    RecordType.FLIGHT: "since",
+}
 
 
 def new_batch() -> str:
