@@ -190,6 +190,9 @@ async def test_undo_restores_the_record_field_by_field(
     [
         ("/set", "Usage: /set"),
         ("/set pass nathu-la opne", "“opne” is not a pass status. Use one of: open,"),
+        ("/set pass nathu opne", "“opne” is not a pass status"),
+        ("/set pass nathu opne", "Did you mean open?"),
+        ("/set pass la open", "“la” could be Shipki La or Nathu La: which one do you mean?"),
         ("/set pass", "Which pass? Name it"),
         ("/set pass nathu-la open since=31/02/2026", "is not a date"),
         ("/set pass atlantis open", "I don't know a pass called “atlantis”"),
@@ -228,6 +231,11 @@ async def test_add_figure_warns_when_totals_do_not_reconcile(
         "/addfigure india_fy FY2025-26 exports=18.1 imports=120.4 total=150 stage=provisional source=https://example.org/fy26",
     )
     assert "Check before confirming" in preview["plain"]
+    # The value that disagrees, and what the others give instead.
+    assert (
+        "exports 18.1 (yours) does not match the 29.6 that imports and total give"
+        in (preview["plain"])
+    )
     await press(bot, EDITOR, buttons(preview)["✅ Confirm"])
     with Session(seeded_engine) as session:
         figure = session.exec(select(TradeFigure).where(TradeFigure.period == "FY2025-26")).one()

@@ -64,3 +64,47 @@ def test_an_undo_is_refused_once_someone_else_changed_the_record(seeded_engine: 
     )
     assert nathu(seeded_engine).model_dump() == changed
     assert nathu(seeded_engine).status is PassStatus.OPEN
+
+
+# --- errors that point at the mistake -------------------------------------------------------------
+
+
+def set_error(engine: Engine, text: str) -> editing.EditError:
+    with Session(engine) as session, pytest.raises(editing.EditError) as caught:
+        editing.parse_set(session, load_catalog(session), text)
+    return caught.value
+
+
+def parsed_key(engine: Engine, text: str) -> str:
+    with Session(engine) as session:
+        return editing.parse_set(session, load_catalog(session), text).key
+
+
+def test_a_mistyped_status_is_blamed_with_the_closest_statuses(seeded_engine: Engine) -> None:
+    for text in ("pass nathu opne", "pass nathu-la opne", "pass nathu la oepn"):
+        error = set_error(seeded_engine, text)
+        assert (error.code, error.details["value"], error.details["suggestions"]) == (
+            "bad_status",
+            text.split()[-1],
+            ("open",),
+        ), text
+    error = set_error(seeded_engine, "deal urea in_efect")
+    assert (error.code, error.details["suggestions"]) == ("bad_status", ("in_effect",))
+    with pytest.raises(editing.EditError) as caught:
+        editing.parse_value(editing.KIND_NAMES["flight"], "status", "operatign")
+    assert caught.value.details["suggestions"] == ("operating",)
+
+
+def test_a_partial_name_names_one_record_or_asks_which(seeded_engine: Engine) -> None:
+    assert parsed_key(seeded_engine, "pass nathu open") == "nathu-la"
+    assert parsed_key(seeded_engine, "pass nathu la since=2026-05-01") == "nathu-la"
+    assert parsed_key(seeded_engine, "pass shipki la open") == "shipki-la"
+    for text, candidates in (
+        ("pass la open", ("Shipki La", "Nathu La")),
+        ("pass la opne", ("Shipki La", "Nathu La")),
+        ("flight delhi operating", ("Shanghai–Delhi", "Delhi–Guangzhou")),
+    ):
+        error = set_error(seeded_engine, text)
+        assert (error.code, error.details["candidates"]) == ("ambiguous", candidates), text
+    error = set_error(seeded_engine, "pass atlantis opne")
+    assert (error.code, error.details["name"]) == ("unknown_record", "atlantis")

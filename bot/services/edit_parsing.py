@@ -15,7 +15,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlmodel import select
+from rapidfuzz import fuzz, process
+from sqlmodel import col, select
 
 from bot.models import BorderPass, CommodityDeal, EditableRecord, FlightRoute
 from bot.partial_date import PartialDate
@@ -167,11 +168,9 @@ def parse_value(record_type: RecordType, option: str, text: str) -> tuple[str, A
             allowed=tuple(EDITABLE[record_type]),
         )
     if spec.kind is FieldKind.STATUS:
-        value = text.strip().lower().replace(" ", "_").replace("-", "_")
+        value = _status_text(text)
         if value not in spec.vocabulary:
-            raise EditError(
-                "bad_status", kind=record_type.value, value=text, allowed=spec.vocabulary
-            )
+            raise _bad_status(record_type, text)
         return spec.name, value
     if spec.kind is FieldKind.DATE:
         return spec.name, parse_date(text, option=option)
@@ -181,6 +180,30 @@ def parse_value(record_type: RecordType, option: str, text: str) -> tuple[str, A
     if len(value) > spec.max_length:
         raise EditError("too_long", option=option, limit=spec.max_length)
     return spec.name, value
+
+
+def _status_text(text: str) -> str:
+    return text.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def closest_statuses(record_type: RecordType, text: str) -> tuple[str, ...]:
+    """The statuses `text` was probably meant as ("opne" → open), best first, at most three."""
+    vocabulary = _STATUS_VOCABULARIES[record_type]
+    found = process.extract(
+        _status_text(text), vocabulary, scorer=fuzz.WRatio, limit=3, score_cutoff=70
+    )
+    best = max((score for _, score, _ in found), default=0.0)
+    return tuple(status for status, score, _ in found if score >= best - 10)
+
+
+def _bad_status(record_type: RecordType, text: str) -> EditError:
+    return EditError(
+        "bad_status",
+        kind=record_type.value,
+        value=text,
+        allowed=_STATUS_VOCABULARIES[record_type],
+        suggestions=closest_statuses(record_type, text),
+    )
 
 
 def history_note(text: str | None) -> str | None:
@@ -220,21 +243,64 @@ def split_arguments(text: str) -> tuple[list[str], dict[str, str]]:
 
 
 def resolve(session: Session, catalog: Catalog, record_type: RecordType, name: str) -> str:
-    """The key of the record of `record_type` that `name` names; asks when it is ambiguous."""
+    """The key of the record of `record_type` that `name` names.
+
+    By slug, then as questions find names (aliases, typos), then by whole words of a name or
+    alias ("nathu" is Nathu La). A name that fits several records is an "ambiguous" error that
+    lists them, so the editor can say which.
+    """
     wanted = name.strip().lower()
     model = MODELS[record_type]
     if session.exec(select(model.id).where(getattr(model, "slug") == wanted)).first() is not None:  # noqa: B009
         return wanted
     question = parse_question(name, catalog)
-    found = list(dict.fromkeys(e.key for e in question.entities if e.record_type is record_type))
+    found = {e.key: e.name for e in question.entities if e.record_type is record_type}
+    if not found:
+        found = _named_by_words(session, record_type, name)
     if len(found) == 1:
-        return found[0]
-    names = [e.name for e in question.entities if e.record_type is record_type]
+        return next(iter(found))
     if len(found) > 1:
-        raise EditError("ambiguous", kind=record_type.value, name=name, candidates=tuple(names))
+        raise EditError(
+            "ambiguous", kind=record_type.value, name=name, candidates=tuple(found.values())
+        )
     raise EditError(
         "unknown_record", kind=record_type.value, name=name, suggestions=question.suggestions
     )
+
+
+def _named_by_words(session: Session, record_type: RecordType, name: str) -> dict[str, str]:
+    """The records (key → name) whose name, slug or one alias has every word of `name`."""
+    wanted = set(_words(name))
+    if not wanted:
+        return {}
+    model = MODELS[record_type]
+    found = {}
+    for record in session.exec(select(model).order_by(col(model.id))).all():
+        if any(wanted <= set(_words(text)) for text in _names(record)):
+            found[getattr(record, "slug")] = display_name(record)  # noqa: B009
+    return found
+
+
+def _record_words(session: Session, record_type: RecordType, key: str) -> set[str]:
+    model = MODELS[record_type]
+    record = session.exec(select(model).where(getattr(model, "slug") == key)).one()  # noqa: B009
+    return {word for text in _names(record) for word in _words(text)}
+
+
+def _names(record: EditableRecord) -> tuple[str, ...]:
+    """What a record is called: its name, slug and aliases."""
+    return (display_name(record), getattr(record, "slug"), *getattr(record, "aliases"))  # noqa: B009
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def display_name(record: EditableRecord) -> str:
+    for attribute in ("name", "commodity", "route"):
+        if hasattr(record, attribute):
+            return str(getattr(record, attribute))
+    return ""
 
 
 def parse_set(session: Session, catalog: Catalog, text: str) -> Edit:
@@ -251,16 +317,10 @@ def parse_set(session: Session, catalog: Catalog, text: str) -> Edit:
     name_words = [w for w in rest if w not in status_words]
     if not name_words:
         raise EditError("missing_name", kind=kind.value)
-    if not status_words and len(name_words) > 1:
-        # "pass nathu-la opne": the name without its last word is a record, so that word
-        # was meant as a status; say so rather than read it as part of the name.
-        try:
-            resolve(session, catalog, kind, " ".join(name_words[:-1]))
-        except EditError:
-            pass
-        else:
-            raise EditError("bad_status", kind=kind.value, value=name_words[-1], allowed=vocabulary)
-    key = resolve(session, catalog, kind, " ".join(name_words))
+    if status_words or len(name_words) == 1:
+        key = resolve(session, catalog, kind, " ".join(name_words))
+    else:
+        key = _resolve_or_blame_status(session, catalog, kind, name_words)
     changes: dict[str, Any] = {}
     if status_words:
         column, value = parse_value(kind, "status", status_words[-1])
@@ -274,6 +334,28 @@ def parse_set(session: Session, catalog: Catalog, text: str) -> Edit:
     if not changes:
         raise EditError("nothing_to_change", kind=kind.value)
     return Edit(kind, key, changes, note, parse_source(source_text) if source_text else None)
+
+
+def _resolve_or_blame_status(
+    session: Session, catalog: Catalog, kind: RecordType, words: list[str]
+) -> str:
+    """The record `words` name, or else the error that points at the mistake.
+
+    "pass nathu opne": all the words but the last name a record whose names do not have the
+    last, so it was meant as a status; say so, with the statuses it is closest to.
+    """
+    *name, last = words
+    try:
+        key = resolve(session, catalog, kind, " ".join(name))
+    except EditError as shorter:
+        try:
+            return resolve(session, catalog, kind, " ".join(words))
+        except EditError as whole:
+            # The name is wrong, and probably the status too: the name comes first.
+            raise shorter if closest_statuses(kind, last) else whole from None
+    if last.lower() in _record_words(session, kind, key):
+        return key  # "pass nathu la": the last word is part of the name
+    raise _bad_status(kind, last)
 
 
 def to_json(value: Any) -> Any:

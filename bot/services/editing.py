@@ -27,6 +27,7 @@ from bot.services.edit_parsing import (
     Edit,
     EditError,
     SourceRef,
+    display_name,
     from_text,
     history_note,
     parse_date,
@@ -353,13 +354,6 @@ def recent_changes(
             .limit(limit)
         ).all()
     )
-
-
-def display_name(record: EditableRecord) -> str:
-    for attribute in ("name", "commodity", "route"):
-        if hasattr(record, attribute):
-            return str(getattr(record, attribute))
-    return ""
 
 
 def _human(value: Any) -> str | None:

@@ -22,7 +22,7 @@ from bot.partial_date import PartialDate
 from bot.services import figures
 from bot.services.dataset import figure_key
 from bot.services.editing import EditError, SourceRef, parse_date, parse_source, split_arguments
-from bot.services.trade import build_view
+from bot.services.trade import FlagKind, basis, build_view, reported_values
 from bot.vocabulary import Quantity, RecordType, Series, Stage
 
 if TYPE_CHECKING:
@@ -69,12 +69,24 @@ class FigureEdit:
 
 
 @dataclass(frozen=True, slots=True)
+class Mismatch:
+    """A value of the figure that disagrees with what two of its other values give."""
+
+    quantity: Quantity
+    value: Decimal
+    expected: Decimal
+    basis: tuple[Quantity, Quantity]  # the values `expected` is computed from
+    typed: bool  # given in this edit, not already on record
+
+
+@dataclass(frozen=True, slots=True)
 class FigurePreview:
     edit: FigureEdit
     series_figures: SeriesFigures
     quantity: Quantity
     warnings: tuple[Flag, ...]
     replaces: bool  # the period exists already: its values are updated
+    mismatches: tuple[Mismatch, ...] = ()  # the warnings' values, and what disagrees with them
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +163,29 @@ def preview(session: Session, edit: FigureEdit) -> FigurePreview:
     quantity = Quantity.DEFICIT if Quantity.DEFICIT in view.values else next(iter(view.values))
     warnings = view.flags
     picked = figures.SeriesFigures(edit.series, (view,))
-    return FigurePreview(edit, picked, quantity, warnings, existing is not None)
+    mismatches = _mismatches(edit, figure, warnings)
+    return FigurePreview(edit, picked, quantity, warnings, existing is not None, mismatches)
+
+
+def _mismatches(
+    edit: FigureEdit, figure: TradeFigure, flags: tuple[Flag, ...]
+) -> tuple[Mismatch, ...]:
+    """Each value blamed for not reconciling, with the pair of values it was checked against.
+
+    `trade.inconsistent` blames one value at a time and checks again without it; this retraces
+    its steps to name the pair each check used.
+    """
+    remaining = reported_values(figure)
+    found = []
+    for flag in flags:
+        if flag.kind is not FlagKind.PARTS:
+            continue
+        del remaining[flag.quantity]
+        pair = basis(remaining)
+        assert pair is not None  # a value is only blamed against two others
+        typed = flag.quantity.value in edit.values
+        found.append(Mismatch(flag.quantity, flag.reported, flag.expected, pair, typed))
+    return tuple(found)
 
 
 def apply(
