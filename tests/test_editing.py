@@ -108,3 +108,17 @@ def test_a_partial_name_names_one_record_or_asks_which(seeded_engine: Engine) ->
         assert (error.code, error.details["candidates"]) == ("ambiguous", candidates), text
     error = set_error(seeded_engine, "pass atlantis opne")
     assert (error.code, error.details["name"]) == ("unknown_record", "atlantis")
+
+
+def test_a_source_made_from_a_figures_web_address_exports(seeded_engine: Engine) -> None:
+    from bot.services import figure_editing
+    from bot.services.export import build_dataset
+
+    with session_scope(seeded_engine) as session:
+        edit = figure_editing.parse_add_figure(
+            session, "india_fy FY2025-26 exports=18.1 source=https://www.example.org/fy26"
+        )
+        figure_editing.apply(session, edit, actor=EDITOR, now=TODAY)
+    with Session(seeded_engine) as session:
+        keys = [source.key for source in build_dataset(session).sources]
+    assert "example-org-2026-11-21" in keys

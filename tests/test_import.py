@@ -757,6 +757,12 @@ def test_an_empty_cell_clears_an_optional_column_and_a_column_left_out_is_kept(
         "pti-2025-12-15",
         "2025-12-15",
     )
+    # The history says the season was cleared, and a backup still exports and imports.
+    (cleared,) = [row for row in import_rows(seeded_engine) if row.field == "season"]
+    assert (cleared.old_value, cleared.new_value) == (before.season, "")
+    backup = tmp_path / "backup.json"
+    backup.write_text(json.dumps(exported(seeded_engine)), encoding="utf-8")
+    assert not apply_file(seeded_engine, backup).changed_anything
 
 
 def test_a_status_changed_by_import_starts_on_the_files_date_or_the_import_date(

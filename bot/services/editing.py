@@ -65,6 +65,7 @@ __all__ = [
     "Preview",
     "SourceRef",
     "apply",
+    "cited_source",
     "display_name",
     "find_source",
     "history_note",
@@ -127,7 +128,7 @@ def find_source(session: Session, ref: SourceRef) -> Source | None:
     return session.exec(select(Source).where(Source.url == ref.url)).first()
 
 
-def _source_for(session: Session, ref: SourceRef | None, today: date) -> Source:
+def cited_source(session: Session, ref: SourceRef | None, today: date) -> Source:
     """The source an edit cites: an existing one, a new one for a URL, or the editors."""
     if ref is None:
         return editors_source(session)
@@ -218,7 +219,7 @@ def apply(session: Session, edit: Edit, *, actor: str, now: datetime | None = No
     moment = now or utcnow()
     today = moment.astimezone(UTC).date()
     record, changes = _pending(session, edit, today)
-    source = _source_for(session, edit.source, today)
+    source = cited_source(session, edit.source, today)
     assert source.id is not None
     write = RecordWrite(
         edit.record_type,

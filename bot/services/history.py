@@ -94,14 +94,15 @@ class Bookkeeping:
 class RecordWrite:
     """One write of one record: its history rows share the batch, actor, time and bookkeeping.
 
-    The rows credit the source the record cites after the write (`after.source_id`).
+    The rows credit the source the record cites after the write (`after.source_id`); `before`
+    is None when the write creates the record.
     """
 
     record_type: RecordType
     key: str
     actor: str
     at: datetime
-    before: Bookkeeping
+    before: Bookkeeping | None
     after: Bookkeeping
     note: str | None = None
     reverts: str | None = None
@@ -121,7 +122,9 @@ class RecordWrite:
             record_key=self.key,
             field=field,
             old_value=value_text(old),
-            new_value=value_text(new),
+            # A cleared value is "" (as readers see it, "not set"): a field change always names
+            # its new value, so the history exports and imports as the dataset schema wants.
+            new_value=value_text(new) if field is None or new is not None else "",
             note=note if note is not None else self.note,
             source_id=self.after.source_id,
             occurred_on=occurred_on,
@@ -129,14 +132,15 @@ class RecordWrite:
             at=self.at,
             batch=self.batch,
             reverts=self.reverts,
-            bookkeeping_before=self.before.to_json(),
+            bookkeeping_before=None if self.before is None else self.before.to_json(),
             bookkeeping_after=self.after.to_json(),
         )
 
     def finish(self, record: EditableRecord) -> None:
         """Stamp the record with the bookkeeping after the write and count the write."""
         self.after.stamp(record)
-        record.version += 1
+        if self.before is not None:  # a new record starts at its first version
+            record.version += 1
 
 
 def editors_source(session: Session) -> Source:
