@@ -873,3 +873,21 @@ def test_the_import_summary_counts_the_rows_it_wrote(seeded_engine: Engine, tmp_
             True,
             True,
         ), text
+
+
+def test_a_row_that_changes_only_the_citation_writes_one_history_event(
+    seeded_engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "passes.csv"
+    path.write_text("slug,source,as_of\nnathu-la,pti-2025-12-15,2025-12-15\n")
+
+    plan = apply_file(seeded_engine, path)
+
+    assert [c.field for c in plan.changes] == ["source", "as_of"]
+    (event,) = import_rows(seeded_engine)
+    assert (event.field, event.note, plan.history_rows) == (
+        None,
+        "imported from passes.csv: source pti-2025-12-15, as of 15 Dec 2025",
+        1,
+    )
+    assert source_key(seeded_engine, event.source_id) == "pti-2025-12-15"

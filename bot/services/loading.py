@@ -303,32 +303,32 @@ def _update(
         after=Bookkeeping(source_id, as_of, load.actor, load.now),
         note=load.change_note,
     )
+    # The status row says when the new status started, as an editor's edit does.
     started = changed.get(since, getattr(record, since)) if since is not None else None
-    rows = [
-        write.row(name, getattr(record, name), value, occurred_on=started)
-        if name == "status"
-        else write.row(name, getattr(record, name), value)
-        for name, value in changed.items()
-    ]
-    if not rows:
-        rows.append(
-            write.row(None, None, None, note=f"{load.change_note}: source and date updated")
-        )
-    session.add_all(rows)
-    report.history_rows += len(rows)
-    source_keys = {source.id: key for key, source in sources.items()}
+    rows = []
+    for name, value in changed.items():
+        status_start = started if name == "status" else None
+        rows.append(write.row(name, getattr(record, name), value, occurred_on=status_start))
     report.changes.extend(
         FieldChange(kind, item.key, name, value_text(getattr(record, name)), value_text(value))
         for name, value in changed.items()
     )
+    cited: list[str] = []
     if source_id != record.source_id:
         # Readers know sources by key, not by id.
-        old_key, new_key = source_keys.get(record.source_id), source_keys.get(source_id)
+        keys = {source.id: key for key, source in sources.items()}
+        old_key, new_key = keys.get(record.source_id), keys.get(source_id)
         report.changes.append(FieldChange(kind, item.key, "source", old_key, new_key))
+        cited.append(f"source {new_key}")
     if as_of != record.as_of:
         report.changes.append(
             FieldChange(kind, item.key, "as_of", value_text(record.as_of), value_text(as_of))
         )
+        cited.append(f"as of {as_of.human()}")
+    if not rows:  # only what the record cites changed: one event says so
+        rows.append(write.row(None, None, None, note=f"{load.change_note}: {', '.join(cited)}"))
+    session.add_all(rows)
+    report.history_rows += len(rows)
     for name, value in changed.items():
         setattr(record, name, value)
     write.finish(record)
