@@ -147,6 +147,11 @@ def json_list_column() -> Any:
     return Field(default_factory=list, sa_type=sa.JSON)
 
 
+def json_object_column() -> Any:
+    # none_as_null: a missing object is SQL NULL, not the JSON text 'null'.
+    return Field(default=None, sa_type=sa.JSON(none_as_null=True))
+
+
 def telegram_id_column(*, unique: bool = False, optional: bool = False) -> Any:
     if optional:
         return Field(default=None, sa_type=sa.BigInteger, unique=unique)
@@ -308,6 +313,11 @@ class StatusChange(SQLModel, table=True):
     # The rows one edit wrote share a batch; an undo writes a new batch that `reverts` it.
     batch: str | None = Field(default=None, max_length=32, index=True)
     reverts: str | None = Field(default=None, max_length=32, index=True)
+    # The record's bookkeeping (source_id, as_of, updated_by, updated_at) before and after the
+    # write this row belongs to: what an undo restores, and what replaying the history sets.
+    # NULL on rows that changed no record: a file's own history, role changes.
+    bookkeeping_before: dict[str, Any] | None = json_object_column()
+    bookkeeping_after: dict[str, Any] | None = json_object_column()
 
 
 class EditDraft(SQLModel, table=True):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import SecretStr
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.db import session_scope
 from bot.models import BorderPass, StatusChange, TradeFigure
@@ -159,11 +159,40 @@ async def test_undo_reverts_the_editors_own_last_edit(
 
 
 @pytest.mark.usefixtures("team")
+async def test_undo_restores_the_record_field_by_field(
+    bot: BotUnderTest, seeded_engine: Engine
+) -> None:
+    before = nathu(seeded_engine).model_dump()
+    preview = await say(bot, EDITOR, "/set pass nathu-la status=open source=https://example.org/x")
+    await press(bot, EDITOR, buttons(preview)["✅ Confirm"])
+    edited = nathu(seeded_engine)
+    assert (edited.status, edited.updated_by) == (PassStatus.OPEN, f"tg:{EDITOR}")
+    assert edited.source_id != before["source_id"]
+
+    assert "Undone: Nathu La" in (await say(bot, EDITOR, "/undo"))["plain"]
+
+    after = nathu(seeded_engine).model_dump()
+    assert after.pop("version") == before.pop("version") + 2  # drafts of either state are stale
+    assert after == before
+    card = (await say(bot, STRANGER, "/pass nathu la"))["plain"]
+    assert "example.org" not in card
+    with Session(seeded_engine) as session:
+        undo_rows = session.exec(
+            select(StatusChange).where(col(StatusChange.reverts).is_not(None))
+        ).all()
+    assert {row.field for row in undo_rows} == {"status", "status_since"}
+    assert {row.source_id for row in undo_rows} == {before["source_id"]}  # the restored source
+
+
+@pytest.mark.usefixtures("team")
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
         ("/set", "Usage: /set"),
         ("/set pass nathu-la opne", "“opne” is not a pass status. Use one of: open,"),
+        ("/set pass nathu opne", "“opne” is not a pass status"),
+        ("/set pass nathu opne", "Did you mean open?"),
+        ("/set pass la open", "“la” could be Shipki La or Nathu La: which one do you mean?"),
         ("/set pass", "Which pass? Name it"),
         ("/set pass nathu-la open since=31/02/2026", "is not a date"),
         ("/set pass atlantis open", "I don't know a pass called “atlantis”"),
@@ -202,6 +231,11 @@ async def test_add_figure_warns_when_totals_do_not_reconcile(
         "/addfigure india_fy FY2025-26 exports=18.1 imports=120.4 total=150 stage=provisional source=https://example.org/fy26",
     )
     assert "Check before confirming" in preview["plain"]
+    # The value that disagrees, and what the others give instead.
+    assert (
+        "exports 18.1 (yours) does not match the 29.6 that imports and total give"
+        in (preview["plain"])
+    )
     await press(bot, EDITOR, buttons(preview)["✅ Confirm"])
     with Session(seeded_engine) as session:
         figure = session.exec(select(TradeFigure).where(TradeFigure.period == "FY2025-26")).one()

@@ -464,3 +464,58 @@ def test_following_nothing_still_gives_the_headline(seeded_engine: Engine) -> No
     for title in SECTION_TITLES.values():
         assert title not in text
     assert "Upcoming dates" not in text
+
+
+# --- Edits that were undone -------------------------------------------------------------------
+
+
+def test_an_edit_and_its_undo_cancel_out_in_digests_and_the_ticker(seeded_engine: Engine) -> None:
+    from bot.services import editing
+    from bot.services.answers import load_catalog
+
+    edited_at = datetime(2026, 3, 30, 9, 0, tzinfo=UTC)
+    with db.session_scope(seeded_engine) as session:
+        edit = editing.parse_set(session, load_catalog(session), "pass nathu-la open")
+        editing.apply(session, edit, actor="tg:7", now=edited_at)
+    with db.session_scope(seeded_engine) as session:
+        first_alert = build_alert(
+            session, topics=ALL_TOPICS, after_change_id=0, up_to_change_id=10**9
+        )
+    undone_at = edited_at + timedelta(minutes=5)
+    with db.session_scope(seeded_engine) as session:
+        editing.undo(session, actor="tg:7", now=undone_at)
+
+    # A digest built after both shows neither.
+    week_before = edited_at - timedelta(days=7)
+    changes = section(digest_text(seeded_engine, since=week_before), "What changed since")
+    assert "No changes since your last digest." in changes
+    assert "Nathu La" not in section(digest_text(seeded_engine), "Recent changes")
+    with db.session_scope(seeded_engine) as session:
+        assert editing.recent_changes(session, since=week_before) == []
+
+    # A digest that already told of the edit tells of its undo.
+    between = edited_at + timedelta(minutes=1)
+    changes = section(digest_text(seeded_engine, since=between), "What changed since")
+    assert "Nathu La (border pass): status open → reopening agreed" in changes
+    with db.session_scope(seeded_engine) as session:
+        ticker = editing.recent_changes(session, since=between)
+    assert {(row.field, row.new_value) for row, _ in ticker} == {
+        ("status", "reopening_agreed"),
+        ("status_since", "2025-08-19"),
+    }
+
+    # An alert already built for the edit stays as it was.
+    assert first_alert is not None
+    with db.session_scope(seeded_engine) as session:
+        again = build_alert(
+            session,
+            topics=ALL_TOPICS,
+            after_change_id=first_alert.after_change_id,
+            up_to_change_id=max(
+                line.change.id or 0 for g in first_alert.groups for line in g.lines
+            ),
+        )
+    assert again is not None
+    assert [line.change.new_value for g in again.groups for line in g.lines] == [
+        line.change.new_value for g in first_alert.groups for line in g.lines
+    ]

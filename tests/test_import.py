@@ -15,7 +15,8 @@ from sqlmodel import Session, SQLModel, select
 
 from bot import db
 from bot.bootstrap import seed
-from bot.models import BorderPass, FigureReport, Source, StatusChange
+from bot.models import BorderPass, FigureReport, Source, StatusChange, utcnow
+from bot.partial_date import PartialDate
 from bot.services.dataset import DatasetError, parse_dataset
 from bot.services.export import build_dataset, write_csv, write_json
 from bot.services.importing import (
@@ -370,11 +371,6 @@ PASS_HEADER = "slug,name,region,status,source,as_of"
         ),
         (
             "passes.csv",
-            b"slug,name,region,source,as_of\nx,X,R,pti-2025-12-15,2025\n",
-            "passes.csv line 1: passes.csv needs a column 'status'",
-        ),
-        (
-            "passes.csv",
             f"{PASS_HEADER}\nx,X,R,open,pti-2025-12-15,2025\nx,Y,R,open,pti-2025-12-15,2025\n".encode(),
             "passes.csv line 3: duplicate key 'x' in passes (first on line 2)",
         ),
@@ -680,3 +676,218 @@ def test_an_import_updates_another_sources_reported_value(
     with Session(seeded_engine) as session:
         values = session.exec(select(FigureReport.value)).all()
     assert Decimal("20.4") in values
+
+
+# --- what an import changes, and whom its history credits ------------------------------------
+
+
+def shipki_la(engine: Engine) -> BorderPass:
+    with Session(engine) as session:
+        return session.exec(select(BorderPass).where(BorderPass.slug == "shipki-la")).one()
+
+
+def source_key(engine: Engine, source_id: int | None) -> str | None:
+    with Session(engine) as session:
+        source = session.get(Source, source_id) if source_id is not None else None
+        return None if source is None else source.key
+
+
+def import_rows(engine: Engine) -> list[StatusChange]:
+    with Session(engine) as session:
+        rows = session.exec(select(StatusChange).where(StatusChange.actor == Actor.IMPORT))
+        return list(rows.all())
+
+
+def test_a_csv_changes_only_the_columns_it_has(seeded_engine: Engine, tmp_path: Path) -> None:
+    before = nathu_la(seeded_engine).model_dump()
+    path = tmp_path / "passes.csv"
+    path.write_text("slug,status,status_since\nnathu-la,reopening_scheduled,2026-05-01\n")
+
+    with Session(seeded_engine) as session:
+        plan = plan_import(session, read_import_file(path))
+    applied = apply_file(seeded_engine, path)
+
+    today = PartialDate.of(utcnow().date())
+    assert (
+        plan.changes
+        == applied.changes
+        == (
+            FieldChange(
+                "border_pass", "nathu-la", "status", "reopening_agreed", "reopening_scheduled"
+            ),
+            FieldChange("border_pass", "nathu-la", "status_since", "2025-08-19", "2026-05-01"),
+            FieldChange(
+                "border_pass",
+                "nathu-la",
+                "source",
+                before_source(seeded_engine, before),
+                "trade-watch-editors",
+            ),
+            FieldChange("border_pass", "nathu-la", "as_of", "2025-08-20", today.isoformat()),
+        )
+    )
+    after = nathu_la(seeded_engine).model_dump()
+    assert {name for name in before if before[name] != after[name]} == {
+        "status", "status_since", "source_id", "as_of", "updated_by", "updated_at", "version",
+    }  # fmt: skip
+    # Importing it again changes nothing.
+    with Session(seeded_engine) as session:
+        assert not plan_import(session, read_import_file(path)).changed_anything
+
+
+def before_source(engine: Engine, record: dict[str, Any]) -> str | None:
+    return source_key(engine, record["source_id"])
+
+
+def test_an_empty_cell_clears_an_optional_column_and_a_column_left_out_is_kept(
+    seeded_engine: Engine, tmp_path: Path
+) -> None:
+    before = nathu_la(seeded_engine)
+    path = tmp_path / "passes.csv"
+    path.write_text(
+        "slug,season,expected_reopening,source,as_of\nnathu-la,,2026-05,pti-2025-12-15,2025-12-15\n"
+    )
+    apply_file(seeded_engine, path)
+    after = nathu_la(seeded_engine)
+    assert (after.season, str(after.expected_reopening)) == (None, "2026-05")
+    assert (after.aliases, after.indian_mart, after.note, after.status) == (
+        before.aliases, before.indian_mart, before.note, before.status,
+    )  # fmt: skip
+    assert (source_key(seeded_engine, after.source_id), str(after.as_of)) == (
+        "pti-2025-12-15",
+        "2025-12-15",
+    )
+    # The history says the season was cleared, and a backup still exports and imports.
+    (cleared,) = [row for row in import_rows(seeded_engine) if row.field == "season"]
+    assert (cleared.old_value, cleared.new_value) == (before.season, "")
+    backup = tmp_path / "backup.json"
+    backup.write_text(json.dumps(exported(seeded_engine)), encoding="utf-8")
+    assert not apply_file(seeded_engine, backup).changed_anything
+
+
+def test_a_status_changed_by_import_starts_on_the_files_date_or_the_import_date(
+    seeded_engine: Engine, tmp_path: Path
+) -> None:
+    today = PartialDate.of(utcnow().date())
+    no_column = tmp_path / "a" / "passes.csv"
+    no_column.parent.mkdir()
+    no_column.write_text("slug,status\nshipki-la,open\n")
+    empty_cell = tmp_path / "b" / "passes.csv"
+    empty_cell.parent.mkdir()
+    empty_cell.write_text("slug,status,status_since\nlipulekh,open,\n")
+    backup = exported(seeded_engine)
+    nathu = next(p for p in backup["passes"] if p["slug"] == "nathu-la")
+    nathu.update(status="open", status_since=None)
+    null_date = tmp_path / "backup.json"
+    null_date.write_text(json.dumps(backup), encoding="utf-8")
+    dated = tmp_path / "c" / "passes.csv"
+    dated.parent.mkdir()
+    dated.write_text("slug,status,status_since\nshipki-la,suspended,2026-06-02\n")
+
+    for path in (null_date, no_column, empty_cell, dated):
+        apply_file(seeded_engine, path)
+
+    with Session(seeded_engine) as session:
+        passes = {p.slug: p for p in session.exec(select(BorderPass)).all()}
+    assert {slug: (p.status, p.status_since) for slug, p in passes.items()} == {
+        "shipki-la": (PassStatus.SUSPENDED, PartialDate(2026, 6, 2)),
+        "lipulekh": (PassStatus.OPEN, today),
+        "nathu-la": (PassStatus.OPEN, today),
+    }
+    status_rows = [row for row in import_rows(seeded_engine) if row.field == "status"]
+    assert [(row.record_key, row.occurred_on) for row in status_rows] == [
+        ("nathu-la", today),
+        ("shipki-la", today),
+        ("lipulekh", today),
+        ("shipki-la", PartialDate(2026, 6, 2)),
+    ]
+
+
+def test_history_rows_credit_the_source_the_file_gives_or_the_editors(
+    seeded_engine: Engine, tmp_path: Path
+) -> None:
+    cited = tmp_path / "a" / "passes.csv"
+    cited.parent.mkdir()
+    cited.write_text("slug,status,source,as_of\nnathu-la,open,pti-2025-12-15,2025-12-15\n")
+    uncited = tmp_path / "b" / "passes.csv"
+    uncited.parent.mkdir()
+    uncited.write_text("slug,status,source,as_of\nshipki-la,open,,\n")
+
+    apply_file(seeded_engine, cited)
+    apply_file(seeded_engine, uncited)
+
+    credited = {
+        (row.record_key, row.field): source_key(seeded_engine, row.source_id)
+        for row in import_rows(seeded_engine)
+    }
+    assert credited == {
+        ("nathu-la", "status"): "pti-2025-12-15",
+        ("nathu-la", "status_since"): "pti-2025-12-15",
+        ("shipki-la", "status"): "trade-watch-editors",
+        ("shipki-la", "status_since"): "trade-watch-editors",
+    }
+    shipki = shipki_la(seeded_engine)
+    assert (source_key(seeded_engine, shipki.source_id), shipki.as_of) == (
+        "trade-watch-editors",
+        PartialDate.of(utcnow().date()),
+    )
+
+
+def test_a_new_record_in_a_csv_needs_every_required_column(
+    seeded_engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "passes.csv"
+    path.write_text("slug,name,region,source,as_of\nx,X,R,pti-2025-12-15,2025\n")
+    assert plan_problems(seeded_engine, path) == [
+        "passes.csv line 2, status: is needed for a new pass ('x' is not in the database)"
+    ]
+    path.write_text("slug,status\nnathu-la,open\nnew-pass,open\n")
+    assert plan_problems(seeded_engine, path) == [
+        f"passes.csv line 3, {column}: is needed for a new pass ('new-pass' is not in the database)"
+        for column in ("source", "as_of", "name", "region")
+    ]
+
+
+def test_the_import_summary_counts_the_rows_it_wrote(seeded_engine: Engine, tmp_path: Path) -> None:
+    from bot.rendering import Renderer
+    from bot.telegram.plain import html_to_text
+
+    exported_passes = export_csv(seeded_engine, tmp_path / "backup") / "passes.csv"
+    path = edit_csv(
+        exported_passes, tmp_path / "passes.csv", "nathu-la", status="open", status_since="2026-05"
+    )
+    counts = row_counts(seeded_engine)
+
+    plan = apply_file(seeded_engine, path)
+
+    written = row_counts(seeded_engine)["status_change"] - counts["status_change"]
+    assert written == plan.history_rows == 2
+    assert describe_plan(plan)[-1] == (
+        "passes.csv: changed 2 fields in 1 record, added 2 history rows; 2 unchanged"
+    )
+    renderer = Renderer()
+    for template in ("admin/import_plan.html.j2", "admin/import_applied.html.j2"):
+        text = html_to_text(renderer.render(template, name="passes.csv", plan=plan))
+        assert ("2 fields" in text, "in 1 record" in text, "2 history rows" in text) == (
+            True,
+            True,
+            True,
+        ), text
+
+
+def test_a_row_that_changes_only_the_citation_writes_one_history_event(
+    seeded_engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "passes.csv"
+    path.write_text("slug,source,as_of\nnathu-la,pti-2025-12-15,2025-12-15\n")
+
+    plan = apply_file(seeded_engine, path)
+
+    assert [c.field for c in plan.changes] == ["source", "as_of"]
+    (event,) = import_rows(seeded_engine)
+    assert (event.field, event.note, plan.history_rows) == (
+        None,
+        "imported from passes.csv: source pti-2025-12-15, as of 15 Dec 2025",
+        1,
+    )
+    assert source_key(seeded_engine, event.source_id) == "pti-2025-12-15"

@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute, Source, StatusChange
 from bot.rendering import split_html
 from bot.services import figures, records
+from bot.services.history import changes_since
 from bot.vocabulary import (
     Actor,
     DealStatus,
@@ -194,9 +195,9 @@ def build_digest(
     """
     followed = tuple(topic for topic in FOLLOWABLE if topic in topics)
     series = tuple(_summary(session, s) for s in (Series.INDIA_FY, Series.CHINA_CY))
-    conditions = [] if since is None else [col(StatusChange.at) > since]
+    # An edit undone since the last digest is no news, and nor is its undo.
     changes, more = _changes(
-        session, topics, conditions, newest_first=True, limit=DIGEST_CHANGES_LIMIT
+        session, topics, changes_since(since), newest_first=True, limit=DIGEST_CHANGES_LIMIT
     )
     deals = records.deals(session, freshness) if Topic.DEALS in followed else []
     passes = records.passes(session, freshness) if Topic.PASSES in followed else []

@@ -8,7 +8,6 @@ period updates its reported values, each change written to the history.
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -17,12 +16,21 @@ from urllib.parse import urlsplit
 
 from sqlmodel import select
 
-from bot.models import Source, StatusChange, TradeFigure, utcnow
+from bot.models import Source, TradeFigure, utcnow
 from bot.partial_date import PartialDate
 from bot.services import figures
 from bot.services.dataset import figure_key
-from bot.services.editing import EditError, SourceRef, parse_date, parse_source, split_arguments
-from bot.services.trade import build_view
+from bot.services.editing import (
+    EditError,
+    SourceRef,
+    cited_source,
+    find_source,
+    parse_date,
+    parse_source,
+    split_arguments,
+)
+from bot.services.history import Bookkeeping, RecordWrite
+from bot.services.trade import FlagKind, basis, build_view, reported_values
 from bot.vocabulary import Quantity, RecordType, Series, Stage
 
 if TYPE_CHECKING:
@@ -69,12 +77,24 @@ class FigureEdit:
 
 
 @dataclass(frozen=True, slots=True)
+class Mismatch:
+    """A value of the figure that disagrees with what two of its other values give."""
+
+    quantity: Quantity
+    value: Decimal
+    expected: Decimal
+    basis: tuple[Quantity, Quantity]  # the values `expected` is computed from
+    typed: bool  # given in this edit, not already on record
+
+
+@dataclass(frozen=True, slots=True)
 class FigurePreview:
     edit: FigureEdit
     series_figures: SeriesFigures
     quantity: Quantity
     warnings: tuple[Flag, ...]
     replaces: bool  # the period exists already: its values are updated
+    mismatches: tuple[Mismatch, ...] = ()  # the warnings' values, and what disagrees with them
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +161,7 @@ def _positive(name: str, text: str) -> Decimal:
 def preview(session: Session, edit: FigureEdit) -> FigurePreview:
     existing = _existing(session, edit)
     figure = _figure_from(edit, existing)
-    source = _find_source(session, edit.source) or Source(
+    source = find_source(session, edit.source) or Source(
         key="new",
         title=edit.source.url or "",
         publisher=_host(edit.source.url or ""),
@@ -151,7 +171,29 @@ def preview(session: Session, edit: FigureEdit) -> FigurePreview:
     quantity = Quantity.DEFICIT if Quantity.DEFICIT in view.values else next(iter(view.values))
     warnings = view.flags
     picked = figures.SeriesFigures(edit.series, (view,))
-    return FigurePreview(edit, picked, quantity, warnings, existing is not None)
+    mismatches = _mismatches(edit, figure, warnings)
+    return FigurePreview(edit, picked, quantity, warnings, existing is not None, mismatches)
+
+
+def _mismatches(
+    edit: FigureEdit, figure: TradeFigure, flags: tuple[Flag, ...]
+) -> tuple[Mismatch, ...]:
+    """Each value blamed for not reconciling, with the pair of values it was checked against.
+
+    `trade.inconsistent` blames one value at a time and checks again without it; this retraces
+    its steps to name the pair each check used.
+    """
+    remaining = reported_values(figure)
+    found = []
+    for flag in flags:
+        if flag.kind is not FlagKind.PARTS:
+            continue
+        del remaining[flag.quantity]
+        pair = basis(remaining)
+        assert pair is not None  # a value is only blamed against two others
+        typed = flag.quantity.value in edit.values
+        found.append(Mismatch(flag.quantity, flag.reported, flag.expected, pair, typed))
+    return tuple(found)
 
 
 def apply(
@@ -159,56 +201,35 @@ def apply(
 ) -> FigureResult:
     moment = now or utcnow()
     today = moment.astimezone(UTC).date()
-    source = _find_source(session, edit.source)
-    if source is None:
-        if edit.source.key is not None:
-            raise EditError("unknown_source", value=edit.source.key)
-        source = Source(
-            key=f"{_host(edit.source.url or '')}-{today.isoformat()}-{secrets.token_hex(2)}"[:64],
-            title=(edit.source.url or "")[:300],
-            publisher=_host(edit.source.url or ""),
-            url=edit.source.url,
-            published_on=PartialDate.of(today),
-        )
-        session.add(source)
-        session.flush()
+    source = cited_source(session, edit.source, today)
     assert source.id is not None
     existing = _existing(session, edit)
-    key = figure_key(edit.series, edit.period)
-    batch = secrets.token_hex(8)
     figure = existing or _figure_from(edit, None)
-    changed = []
-    for name in _QUANTITIES:
-        new = edit.values.get(name)
-        old = getattr(figure, name) if existing is not None else None
-        if new is not None and new != old:
-            changed.append(name)
-            setattr(figure, name, new)
-            session.add(
-                StatusChange(
-                    record_type=RecordType.FIGURE,
-                    record_key=key,
-                    field=name,
-                    old_value=None if old is None else str(old),
-                    new_value=str(new),
-                    source_id=source.id,
-                    actor=actor,
-                    at=moment,
-                    batch=batch,
-                )
-            )
+    changed: dict[str, Any] = {
+        name: value
+        for name, value in edit.values.items()
+        if existing is None or value != getattr(figure, name)
+    }
     if not changed and existing is not None:
-        raise EditError("no_change", kind="figure", key=key)
-    figure.stage = edit.stage
-    figure.source_id = source.id
-    figure.as_of = PartialDate.of(today)
-    figure.updated_by = actor
-    figure.updated_at = moment
-    if existing is not None:
-        figure.version += 1
+        raise EditError("no_change", kind="figure", key=figure_key(edit.series, edit.period))
+    if existing is not None and edit.stage != figure.stage:
+        changed["stage"] = edit.stage  # provisional → final is a change readers should see
+    write = RecordWrite(
+        RecordType.FIGURE,
+        figure_key(edit.series, edit.period),
+        actor,
+        moment,
+        before=None if existing is None else Bookkeeping.of(existing),
+        after=Bookkeeping(source.id, PartialDate.of(today), actor, moment),
+    )
+    for name, value in changed.items():
+        session.add(write.row(name, getattr(figure, name) if existing is not None else None, value))
+        setattr(figure, name, value)
+    write.finish(figure)
     session.add(figure)
     session.flush()
-    return FigureResult(key, edit.period, tuple(changed), existing is None)
+    quantities = tuple(name for name in _QUANTITIES if name in changed)
+    return FigureResult(write.key, edit.period, quantities, existing is None)
 
 
 def add_source(session: Session, text: str, *, today: date) -> Source:
@@ -270,12 +291,6 @@ def _figure_from(edit: FigureEdit, existing: TradeFigure | None) -> TradeFigure:
         updated_by="preview",
         **values,
     )
-
-
-def _find_source(session: Session, ref: SourceRef) -> Source | None:
-    if ref.key is not None:
-        return session.exec(select(Source).where(Source.key == ref.key)).first()
-    return session.exec(select(Source).where(Source.url == ref.url)).first()
 
 
 def _host(url: str) -> str:

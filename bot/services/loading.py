@@ -7,6 +7,11 @@ Rules, so that loading is safe to repeat:
 - a record someone else changed since (an editor) is kept as it is: the seed never overwrites.
   An import is an editor's action (`overwrite=True`): it brings every record up to date,
   whoever changed it last, with the same history rows;
+- a file may state only some fields of an item (a CSV's columns, `stated`): the others are
+  already the record's own. A changed status starts on the date the file gives for it, or on
+  the day of the load when it gives none; a record whose content changes cites the source and
+  as-of date the file gives, or else the editors' source as of the day of the load, never its
+  own older source. A change of the source or as-of date alone is one history event;
 - sources, figure reports and history rows are inserted once, keyed by their natural keys
   (every history row carries an `event_key`); an import also updates the details of a source
   and the value of a figure report that differ.
@@ -18,9 +23,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
@@ -37,6 +42,7 @@ from bot.models import (
     TradeFigure,
     utcnow,
 )
+from bot.partial_date import PartialDate
 from bot.services.dataset import (
     BorderPassItem,
     CommodityDealItem,
@@ -45,6 +51,14 @@ from bot.services.dataset import (
     FlightRouteItem,
     HistoryItem,
     TradeFigureItem,
+)
+from bot.services.history import (
+    EDITORS_SOURCE_KEY,
+    STATUS_SINCE,
+    Bookkeeping,
+    RecordWrite,
+    editors_source,
+    value_text,
 )
 from bot.vocabulary import Quantity, RecordType
 
@@ -55,6 +69,8 @@ logger = logging.getLogger(__name__)
 
 # Dataset fields that are not columns of the record itself.
 _NOT_COLUMNS = frozenset({"source", "updated_by", "updated_at", "reports"})
+# The columns that say where a record's content comes from (bookkeeping, not content).
+_CITATION = frozenset({"source_id", "as_of"})
 
 RecordItem = (
     TradeFigureItem | BorderPassItem | CommodityDealItem | FlightRouteItem | ContextNoteItem
@@ -99,6 +115,7 @@ class LoadReport:
     kept: list[str] = field(default_factory=list)
     changes: list[FieldChange] = field(default_factory=list)
     inserted: list[InsertedRow] = field(default_factory=list)
+    history_rows: int = 0  # every history row written: the file's own and the load's
 
     def add(self, kind: str, outcome: str) -> None:
         self.counts[(kind, outcome)] += 1
@@ -135,6 +152,11 @@ class _Load:
     overwrite: bool
     change_note: str
     tick: Callable[[], None]
+    stated: Mapping[tuple[str, str], frozenset[str]]
+
+    @property
+    def today(self) -> PartialDate:
+        return PartialDate.of(self.now.astimezone(UTC).date())
 
 
 def load_dataset(
@@ -145,11 +167,13 @@ def load_dataset(
     overwrite: bool = False,
     change_note: str = "bundled dataset revised",
     progress: Progress | None = None,
+    stated: Mapping[tuple[str, str], frozenset[str]] | None = None,
 ) -> LoadReport:
     """Apply `dataset` inside the caller's transaction (the caller commits or rolls back).
 
     `overwrite` updates records whoever changed them last (an import); `change_note` is the
-    note of the history rows written for changed fields.
+    note of the history rows written for changed fields. `stated` names the fields a file
+    gives for an item, by (section, key); an item not in it gives all of them.
     """
     report = LoadReport()
     total = len(dataset.sources) + len(dataset.history)
@@ -162,13 +186,19 @@ def load_dataset(
         if progress is not None:
             progress(done, total)
 
-    load = _Load(actor, utcnow(), overwrite, change_note, tick)
+    load = _Load(actor, utcnow(), overwrite, change_note, tick, stated or {})
     sources = _load_sources(session, dataset, report, load)
     for model, record_type, section, identity in _KINDS:
         items: tuple[RecordItem, ...] = getattr(dataset, section)
         for item in items:
             where = {column: getattr(item, column) for column in identity}
-            record = _upsert(session, model, item, where, record_type, sources, load, report)
+            found = _find(session, model, where)
+            if found is None:
+                record = _insert(session, model, item, sources, load, report)
+            else:
+                record = found
+                given = load.stated.get((section, item.key))
+                _update(session, record, item, record_type, given, sources, load, report)
             if isinstance(item, TradeFigureItem):
                 _load_reports(session, record, item, sources, load, report)
             load.tick()
@@ -205,74 +235,145 @@ def _columns(item: RecordItem, sources: dict[str, Source]) -> dict[str, Any]:
     return values
 
 
-def _upsert(
+def _find(
+    session: Session, model: type[EditableRecord], identity: dict[str, Any]
+) -> EditableRecord | None:
+    query = select(model)
+    for column, value in identity.items():
+        query = query.where(getattr(model, column) == value)
+    return session.exec(query).one_or_none()
+
+
+def _insert(
     session: Session,
     model: type[EditableRecord],
     item: RecordItem,
-    identity: dict[str, Any],
-    record_type: RecordType,
     sources: dict[str, Source],
     load: _Load,
     report: LoadReport,
 ) -> EditableRecord:
-    kind = model.__tablename__
-    assert isinstance(kind, str)
-    query = select(model)
-    for column, value in identity.items():
-        query = query.where(getattr(model, column) == value)
-    existing = session.exec(query).one_or_none()
+    record = model(
+        **_columns(item, sources),
+        updated_by=item.updated_by or load.actor,
+        updated_at=item.updated_at or load.now,
+    )
+    session.add(record)
+    report.add_inserted(_kind(model), item.key)
+    return record
+
+
+def _update(
+    session: Session,
+    record: EditableRecord,
+    item: RecordItem,
+    record_type: RecordType,
+    stated: frozenset[str] | None,
+    sources: dict[str, Source],
+    load: _Load,
+    report: LoadReport,
+) -> None:
+    """Bring an existing record up to date with `item`, of which the file states `stated`."""
+    kind = _kind(type(record))
     values = _columns(item, sources)
-
-    if existing is None:
-        record = model(
-            **values,
-            updated_by=item.updated_by or load.actor,
-            updated_at=item.updated_at or load.now,
-        )
-        session.add(record)
-        report.add_inserted(kind, item.key)
-        return record
-
-    changed = {name: value for name, value in values.items() if getattr(existing, name) != value}
-    if not changed:
+    content = {name: value for name, value in values.items() if name not in _CITATION}
+    changed = {name: value for name, value in content.items() if getattr(record, name) != value}
+    since = STATUS_SINCE.get(record_type)
+    given_since = since is not None and content[since] is not None and _states(stated, since)
+    if since is not None and "status" in changed and not given_since:
+        # The file gives no date for the new status: it starts today, not on the old date.
+        changed.pop(since, None)
+        if getattr(record, since) != load.today:
+            changed[since] = load.today
+    source_id, as_of = _citation(session, record, values, bool(changed), stated, sources, load)
+    if not changed and (source_id, as_of) == (record.source_id, record.as_of):
         report.add(kind, "unchanged")
-        return existing
-    if existing.updated_by != load.actor and not load.overwrite:
+        return
+    if record.updated_by != load.actor and not load.overwrite:
         # Someone (an editor) changed it after it was loaded: theirs is the newer truth.
         report.add(kind, "kept")
-        report.kept.append(f"{kind} {item.key} (last changed by {existing.updated_by})")
-        return existing
+        report.kept.append(f"{kind} {item.key} (last changed by {record.updated_by})")
+        return
 
-    source_keys = {source.id: key for key, source in sources.items()}
+    write = RecordWrite(
+        record_type,
+        item.key,
+        load.actor,
+        load.now,
+        before=Bookkeeping.of(record),
+        after=Bookkeeping(source_id, as_of, load.actor, load.now),
+        note=load.change_note,
+    )
+    # The status row says when the new status started, as an editor's edit does.
+    started = changed.get(since, getattr(record, since)) if since is not None else None
+    rows = []
     for name, value in changed.items():
-        old = getattr(existing, name)
-        if name == "source_id":
-            # Readers know sources by key, not by id.
-            report.changes.append(
-                FieldChange(kind, item.key, "source", source_keys.get(old), item.source)
-            )
-        else:
-            report.changes.append(FieldChange(kind, item.key, name, _as_text(old), _as_text(value)))
-        if name not in ("source_id", "as_of"):
-            session.add(
-                StatusChange(
-                    record_type=record_type,
-                    record_key=item.key,
-                    field=name,
-                    old_value=_as_text(old),
-                    new_value=_as_text(value),
-                    note=load.change_note,
-                    source_id=values["source_id"],
-                    actor=load.actor,
-                    at=load.now,
-                )
-            )
-        setattr(existing, name, value)
-    existing.version += 1
-    existing.updated_by = load.actor
-    existing.updated_at = load.now
+        status_start = started if name == "status" else None
+        rows.append(write.row(name, getattr(record, name), value, occurred_on=status_start))
+    report.changes.extend(
+        FieldChange(kind, item.key, name, value_text(getattr(record, name)), value_text(value))
+        for name, value in changed.items()
+    )
+    cited: list[str] = []
+    if source_id != record.source_id:
+        # Readers know sources by key, not by id.
+        keys = {source.id: key for key, source in sources.items()}
+        old_key, new_key = keys.get(record.source_id), keys.get(source_id)
+        report.changes.append(FieldChange(kind, item.key, "source", old_key, new_key))
+        cited.append(f"source {new_key}")
+    if as_of != record.as_of:
+        report.changes.append(
+            FieldChange(kind, item.key, "as_of", value_text(record.as_of), value_text(as_of))
+        )
+        cited.append(f"as of {as_of.human()}")
+    if not rows:  # only what the record cites changed: one event says so
+        rows.append(write.row(None, None, None, note=f"{load.change_note}: {', '.join(cited)}"))
+    session.add_all(rows)
+    report.history_rows += len(rows)
+    for name, value in changed.items():
+        setattr(record, name, value)
+    write.finish(record)
     report.add(kind, "updated")
-    return existing
+
+
+def _citation(
+    session: Session,
+    record: EditableRecord,
+    values: dict[str, Any],
+    content_changed: bool,
+    stated: frozenset[str] | None,
+    sources: dict[str, Source],
+    load: _Load,
+) -> tuple[int, PartialDate]:
+    """The source and as-of date the record cites after the load.
+
+    What the file states; for what it leaves out, the record's own while its content stays, and
+    the editors' as of today once it changes (the older source never said the new value).
+    """
+    source_id: int | None = values["source_id"]
+    as_of: PartialDate = values["as_of"]
+    if not _states(stated, "source"):
+        source_id = _editors(session, sources).id if content_changed else record.source_id
+    if not _states(stated, "as_of"):
+        as_of = load.today if content_changed else record.as_of
+    assert source_id is not None
+    return source_id, as_of
+
+
+def _states(stated: frozenset[str] | None, name: str) -> bool:
+    """Whether the file gives the field `name` (None: every field)."""
+    return stated is None or name in stated
+
+
+def _editors(session: Session, sources: dict[str, Source]) -> Source:
+    found = sources.get(EDITORS_SOURCE_KEY) or editors_source(session)
+    sources[EDITORS_SOURCE_KEY] = found
+    return found
+
+
+def _kind(model: type[EditableRecord]) -> str:
+    kind = model.__tablename__
+    assert isinstance(kind, str)
+    return kind
 
 
 def _load_reports(
@@ -334,7 +435,7 @@ def _refresh(
         return
     for name, value in changed.items():
         report.changes.append(
-            FieldChange(kind, label, name, _as_text(getattr(row, name)), _as_text(value))
+            FieldChange(kind, label, name, value_text(getattr(row, name)), value_text(value))
         )
         setattr(row, name, value)
     report.add(kind, "updated")
@@ -375,15 +476,8 @@ def _load_history(
                 )
             )
             known.add(item.key)
+            report.history_rows += 1
             report.add_inserted(
                 "status_change", item.key, f"{item.record_type.value} {item.record_key}"
             )
         load.tick()
-
-
-def _as_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return ", ".join(str(part) for part in value)
-    return str(value)

@@ -86,18 +86,27 @@ def reported_values(figure: TradeFigure) -> dict[Quantity, Decimal]:
     return {quantity: amount for quantity, amount in reported.items() if amount is not None}
 
 
+def basis(reported: dict[Quantity, Decimal]) -> tuple[Quantity, Quantity] | None:
+    """The most direct pair of reported quantities, which `complete` computes the rest from."""
+    return next(
+        ((first, second) for first, second in _PAIRS if first in reported and second in reported),
+        None,
+    )
+
+
 def complete(reported: dict[Quantity, Decimal]) -> dict[Quantity, Decimal]:
     """All four quantities computed from the most direct reported pair (or as reported)."""
-    for first, second in _PAIRS:
-        if first in reported and second in reported:
-            exports, imports = _exports_imports(first, reported[first], second, reported[second])
-            return {
-                Quantity.EXPORTS: exports,
-                Quantity.IMPORTS: imports,
-                Quantity.TOTAL: imports + exports,
-                Quantity.DEFICIT: imports - exports,
-            }
-    return dict(reported)
+    pair = basis(reported)
+    if pair is None:
+        return dict(reported)
+    first, second = pair
+    exports, imports = _exports_imports(first, reported[first], second, reported[second])
+    return {
+        Quantity.EXPORTS: exports,
+        Quantity.IMPORTS: imports,
+        Quantity.TOTAL: imports + exports,
+        Quantity.DEFICIT: imports - exports,
+    }
 
 
 def _exports_imports(

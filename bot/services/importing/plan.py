@@ -9,17 +9,21 @@ same work in the caller's transaction, writes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
 from bot.services.dataset import Dataset
+from bot.services.importing.complete import complete_rows
 from bot.services.importing.references import check_references, nest_reports
-from bot.services.importing.validate import origin_of
+from bot.services.importing.validate import ImportedDataset, origin_of
 from bot.services.loading import FieldChange, InsertedRow, LoadReport, Progress, load_dataset
 from bot.vocabulary import Actor
 
 logger = logging.getLogger(__name__)
+
+Stated = Mapping[tuple[str, str], frozenset[str]]  # the fields a file gives, by (section, key)
 
 # What a section's rows are called in messages and plans, by table name.
 KIND_LABELS = {
@@ -50,26 +54,23 @@ class ImportPlan:
     history: tuple[InsertedRow, ...] = ()
     unchanged: int = 0
     changed_records: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # Every history row written, as the loader counted them: the file's own, one per changed
+    # field, one for a record whose source or as-of date alone changed.
+    history_rows: int = 0
 
     @property
     def changed_anything(self) -> bool:
         return bool(self.changes or self.inserted or self.history)
-
-    @property
-    def history_rows(self) -> int:
-        """History rows the import adds: the file's own, and one per changed field."""
-        logged = sum(1 for change in self.changes if change.field not in ("source", "as_of"))
-        return len(self.history) + logged
 
 
 def plan_import(
     session: Session, dataset: Dataset, *, progress: Progress | None = None
 ) -> ImportPlan:
     """The dry run: apply inside a savepoint, note what changed, roll the savepoint back."""
-    prepared = _prepare(session, dataset)
+    prepared, stated = _prepare(session, dataset)
     savepoint = session.begin_nested()
     try:
-        report = _load(session, prepared, origin_of(dataset), progress)
+        report = _load(session, prepared, stated, origin_of(dataset), progress)
     finally:
         savepoint.rollback()
     return _plan(origin_of(dataset), report, applied=False)
@@ -80,7 +81,7 @@ def apply_import(
 ) -> ImportPlan:
     """Apply in the caller's transaction: it commits, or rolls back the whole file."""
     origin = origin_of(dataset)
-    report = _load(session, _prepare(session, dataset), origin, progress)
+    report = _load(session, *_prepare(session, dataset), origin, progress)
     plan = _plan(origin, report, applied=True)
     logger.info(
         "Imported %s: changed fields %d, inserted rows %d, history rows %d, unchanged %d.",
@@ -93,12 +94,18 @@ def apply_import(
     return plan
 
 
-def _prepare(session: Session, dataset: Dataset) -> Dataset:
+def _prepare(session: Session, dataset: Dataset) -> tuple[Dataset, Stated]:
+    """The dataset as the loader takes it, and the fields its CSV states (if it is one)."""
+    if isinstance(dataset, ImportedDataset):
+        dataset = complete_rows(session, dataset)
     check_references(session, dataset)
-    return nest_reports(session, dataset)
+    stated = dataset.stated if isinstance(dataset, ImportedDataset) else {}
+    return nest_reports(session, dataset), stated
 
 
-def _load(session: Session, dataset: Dataset, origin: str, progress: Progress | None) -> LoadReport:
+def _load(
+    session: Session, dataset: Dataset, stated: Stated, origin: str, progress: Progress | None
+) -> LoadReport:
     return load_dataset(
         session,
         dataset,
@@ -106,6 +113,7 @@ def _load(session: Session, dataset: Dataset, origin: str, progress: Progress | 
         overwrite=True,
         change_note=f"imported from {origin[:100]}",
         progress=progress,
+        stated=stated,
     )
 
 
@@ -119,6 +127,7 @@ def _plan(origin: str, report: LoadReport, *, applied: bool) -> ImportPlan:
         history=history,
         unchanged=report.total("unchanged"),
         changed_records=tuple(dict.fromkeys((c.kind, c.key) for c in report.changes)),
+        history_rows=report.history_rows,
     )
 
 

@@ -2,7 +2,8 @@
 
 The section comes from the file name, or else from the columns. The header is checked here
 (unknown, repeated and missing columns); cells are trimmed, empty ones left out (no value),
-and list columns split on "|".
+and list columns split on "|". A CSV of records or sources may leave out columns: it changes
+only the columns it has, so its header needs only the columns that name a row (`KEY_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,17 @@ _IDENTITY = {
 }
 
 
+# The columns that name a record or source: all a CSV that updates them must have.
+KEY_COLUMNS = {
+    "sources": ("key",),
+    "trade_figures": ("series", "period"),
+    "passes": ("slug",),
+    "deals": ("slug",),
+    "flights": ("slug",),
+    "notes": ("key",),
+}
+
+
 class ReportRow(FigureReportItem):
     """A row of figure_reports.csv: a report and the trade figure it belongs to."""
 
@@ -61,6 +73,7 @@ class CsvSection:
     """The rows of one section's CSV: the cells that hold a value, by column, and their line."""
 
     section: str
+    columns: tuple[str, ...]
     rows: tuple[tuple[dict[str, Any], Where], ...]
 
 
@@ -85,7 +98,7 @@ def read_csv(text: str, problems: Problems) -> CsvSection:
             rows.append((_values(header, cells, lists), Where(line)))
     except csv.Error as exc:
         raise problems.fail(f"is not valid CSV: {exc}", line=reader.line_num) from None
-    return CsvSection(section, tuple(rows))
+    return CsvSection(section, tuple(header), tuple(rows))
 
 
 def _lines(reader: Any) -> Iterator[tuple[int, list[str]]]:
@@ -156,7 +169,10 @@ def _check_header(section: str, header: list[str], line: int, problems: Problems
                 column=name,
             )
         seen.add(name)
-    for name, info in row_model(section).model_fields.items():
-        if info.is_required() and name not in seen:
+    required = KEY_COLUMNS.get(section) or [
+        name for name, info in row_model(section).model_fields.items() if info.is_required()
+    ]
+    for name in required:
+        if name not in seen:
             problems.add(f"{section}.csv needs a column {name!r}", line=line)
     problems.raise_if_any()

@@ -13,10 +13,10 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import sqlalchemy as sa
-from pydantic import BaseModel, PrivateAttr, TypeAdapter, ValidationError
+from pydantic import BaseModel, PrivateAttr, TypeAdapter, ValidationError, create_model
 from sqlmodel import SQLModel
 
 from bot.models import (
@@ -37,7 +37,7 @@ from bot.services.dataset import (
     figure_key,
 )
 from bot.services.importing.problems import Problems, Where
-from bot.services.importing.read_csv import REPORTS, CsvSection, ReportRow
+from bot.services.importing.read_csv import KEY_COLUMNS, REPORTS, CsvSection, ReportRow
 from bot.vocabulary import Series
 
 # The table each section is stored in, and item fields stored under another column name; used
@@ -68,16 +68,32 @@ class PendingReport:
         return figure_key(self.series, self.period)
 
 
+@dataclass(frozen=True, slots=True)
+class CsvRows:
+    """A CSV's rows of records or sources, each cell checked on its own.
+
+    The items are made once the database is at hand (`complete.py`): a row may leave out
+    columns, which the record already in the database fills in.
+    """
+
+    section: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[dict[str, Any], Where], ...]  # the cells that hold a value, as read
+
+
 class ImportedDataset(Dataset):
     """A dataset read from a file, with where each item came from (for later messages).
 
     Built with `model_construct` from items validated one by one: the `Dataset` validator would
-    reject references to sources and records that are only in the database.
+    reject references to sources and records that are only in the database. `stated` names the
+    fields a CSV gives for each item, by (section, key); items of YAML and JSON give them all.
     """
 
     _origin: str = PrivateAttr(default="")
     _where: dict[tuple[str, int], Where] = PrivateAttr(default_factory=dict)
     _reports: tuple[tuple[PendingReport, Where], ...] = PrivateAttr(default=())
+    _rows: CsvRows | None = PrivateAttr(default=None)
+    _stated: dict[tuple[str, str], frozenset[str]] = PrivateAttr(default_factory=dict)
 
     @property
     def origin(self) -> str:
@@ -94,9 +110,19 @@ class ImportedDataset(Dataset):
         return self._reports
 
     @property
+    def csv_rows(self) -> CsvRows | None:
+        """A CSV's rows of records or sources, not made into items yet."""
+        return self._rows
+
+    @property
+    def stated(self) -> dict[tuple[str, str], frozenset[str]]:
+        return self._stated
+
+    @property
     def item_count(self) -> int:
         sections = sum(len(getattr(self, section)) for section in SECTION_ITEMS)
-        return sections + len(self._reports)
+        rows = len(self._rows.rows) if self._rows is not None else 0
+        return sections + len(self._reports) + rows
 
     def where(self, section: str, index: int) -> Where | None:
         return self._where.get((section, index))
@@ -107,13 +133,16 @@ def origin_of(dataset: Dataset) -> str:
     return dataset.origin if isinstance(dataset, ImportedDataset) else "dataset"
 
 
-def _build(
+def assemble(
     origin: str,
     sections: dict[str, list[tuple[BaseModel, Where]]],
     *,
     reports: Sequence[tuple[PendingReport, Where]] = (),
     exported_at: datetime | None = None,
+    rows: CsvRows | None = None,
+    stated: dict[tuple[str, str], frozenset[str]] | None = None,
 ) -> ImportedDataset:
+    """An `ImportedDataset` of items already validated, with where each came from."""
     values: dict[str, Any] = {
         section: tuple(item for item, _ in entries) for section, entries in sections.items()
     }
@@ -125,6 +154,8 @@ def _build(
         for index, (_, where) in enumerate(entries)
     }
     dataset._reports = tuple(reports)
+    dataset._rows = rows
+    dataset._stated = stated or {}
     return dataset
 
 
@@ -231,7 +262,7 @@ def validate_document(data: Any, positions: Positions, problems: Problems) -> Im
                 entries.append((item, where))
         _check_unique(section, entries, problems)
     problems.raise_if_any()
-    return _build(problems.origin, sections, exported_at=exported_at)
+    return assemble(problems.origin, sections, exported_at=exported_at)
 
 
 def _check_top_level(
@@ -263,6 +294,8 @@ def _check_top_level(
 
 def validate_csv(read: CsvSection, problems: Problems) -> ImportedDataset:
     """A CSV section's rows → the dataset, or every problem found in them."""
+    if read.section in KEY_COLUMNS:
+        return _validate_cells(read, problems)
     if read.section == REPORTS:
         reports = [
             (report, where)
@@ -270,7 +303,7 @@ def validate_csv(read: CsvSection, problems: Problems) -> ImportedDataset:
             if (report := _validate_report(raw, where, problems)) is not None
         ]
         problems.raise_if_any()
-        return _build(problems.origin, {}, reports=reports)
+        return assemble(problems.origin, {}, reports=reports)
     entries = [
         (item, where)
         for raw, where in read.rows
@@ -278,7 +311,7 @@ def validate_csv(read: CsvSection, problems: Problems) -> ImportedDataset:
     ]
     _check_unique(read.section, entries, problems)
     problems.raise_if_any()
-    return _build(problems.origin, {read.section: entries})
+    return assemble(problems.origin, {read.section: entries})
 
 
 def _validate_report(raw: dict[str, Any], where: Where, problems: Problems) -> PendingReport | None:
@@ -289,3 +322,72 @@ def _validate_report(raw: dict[str, Any], where: Where, problems: Problems) -> P
         return None
     report = FigureReportItem.model_validate(row.model_dump(exclude={"series", "period"}))
     return PendingReport(row.series, row.period, report)
+
+
+def _validate_cells(read: CsvSection, problems: Problems) -> ImportedDataset:
+    """Rows of records or sources, cell by cell: what each cell holds, and that a required
+    column present in the header is not empty; whole items are made with the database."""
+    model = SECTION_ITEMS[read.section]
+    cells_model = _cells_model(read.section)
+    emptied = [
+        name
+        for name in read.columns
+        if name in model.model_fields
+        and model.model_fields[name].is_required()
+        and name not in OPTIONAL_IN_CSV
+    ]
+    first: dict[str, Where] = {}
+    for raw, where in read.rows:
+        for name in emptied:
+            if name not in raw:
+                problems.add("is empty; a value is required", where, column=name, loc=(name,))
+        try:
+            cells = cells_model.model_validate(raw)
+        except ValidationError as exc:
+            problems.add_validation(exc, where, in_csv=True)
+            continue
+        _fits(read.section, cells, where, problems)
+        key = row_key(read.section, raw)
+        if key is not None and key in first:
+            seen = first[key].line
+            problems.add(
+                f"duplicate key {key!r} in {read.section}"
+                + (f" (first on line {seen})" if seen is not None else ""),
+                where,
+            )
+        elif key is not None:
+            first[key] = where
+    problems.raise_if_any()
+    return assemble(problems.origin, {}, rows=CsvRows(read.section, read.columns, read.rows))
+
+
+# A record's source and as-of date may be left empty in a CSV row that updates the record: the
+# import then credits the editors, as of its own date, for what the row changes.
+OPTIONAL_IN_CSV = frozenset({"source", "as_of"})
+
+
+def row_key(section: str, raw: dict[str, Any]) -> str | None:
+    """The key of the record or source a CSV row names (None while a key cell is empty)."""
+    values = [raw.get(column) for column in KEY_COLUMNS[section]]
+    if any(not isinstance(value, str) for value in values):
+        return None
+    if section == "trade_figures":
+        series, period = values
+        return f"{series}:{period}"
+    return str(values[0])
+
+
+@functools.cache
+def _cells_model(section: str) -> type[BaseModel]:
+    """The section's item with every field optional and no checks across fields."""
+    model = SECTION_ITEMS[section]
+    fields: dict[str, Any] = {
+        name: (_constrained(info.annotation, info.metadata) | None, None)
+        for name, info in model.model_fields.items()
+        if name != "reports"
+    }
+    return create_model(f"{model.__name__}Cells", __config__=model.model_config, **fields)
+
+
+def _constrained(annotation: Any, metadata: list[Any]) -> Any:
+    return Annotated[annotation, *metadata] if metadata else annotation
