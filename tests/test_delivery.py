@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from bot import db
-from bot.bootstrap import seed
 from bot.devtools.botapi_emulator import BotApiEmulator
 from bot.models import BorderPass, Delivery, StatusChange, Subscriber
 from bot.rendering import Renderer
@@ -511,12 +510,12 @@ async def test_an_alert_reaches_followers_of_the_topic(
 
 @pytest.mark.postgres
 async def test_two_instances_on_postgresql_send_each_delivery_once(
-    postgres_url: str,
+    postgres_seeded_url: str,
     make_settings: Callable[..., Settings],
     emulator: BotApiEmulator,
 ) -> None:
     settings = make_settings(
-        database_url=postgres_url,
+        database_url=postgres_seeded_url,
         telegram_bot_token=FAKE_TOKEN,
         telegram_api_base_url=emulator.base_url,
         broadcast_rate=0,
@@ -524,8 +523,6 @@ async def test_two_instances_on_postgresql_send_each_delivery_once(
     )
     engines = [db.make_engine(settings), db.make_engine(settings)]
     try:
-        db.upgrade(engines[0])
-        seed(engines[0])
         chats = add_subscribers(engines[0], 300)
         emulator.set_delay(0.002, "sendMessage")
         senders = [Sender(settings, engine) for engine in engines]

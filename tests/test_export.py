@@ -92,7 +92,6 @@ def test_export_round_trip_from_sqlite_to_postgres(
     edited_engine: Engine, postgres_settings: Settings
 ) -> None:
     empty = db.make_engine(postgres_settings)
-    db.upgrade(empty)
     _round_trip(edited_engine, empty)
     empty.dispose()
 

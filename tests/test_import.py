@@ -631,7 +631,6 @@ def test_a_json_backup_applies_into_an_empty_postgres_database(
     backup = tmp_path / "backup.json"
     backup.write_text(json.dumps(exported(edited_engine)), encoding="utf-8")
     engine = db.make_engine(postgres_settings)
-    db.upgrade(engine)
 
     plan = apply_file(engine, backup)
     with Session(engine) as session:  # the dry run's savepoint on PostgreSQL
