@@ -18,6 +18,8 @@ BOT_VARIABLES = (
     "DATA_DIR", "STALE_AFTER_DAYS",
 )  # fmt: skip
 
+pytestmark = pytest.mark.slow  # every test starts `python -m bot` processes
+
 
 def tradewatch(
     folder: Path, *args: str, env: dict[str, str] | None = None

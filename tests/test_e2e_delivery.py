@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+pytestmark = pytest.mark.slow  # real bot processes, killed and restarted
+
+
 SUBSCRIBERS = 150
 KILLS = 3
 USER = 555

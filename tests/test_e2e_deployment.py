@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+pytestmark = pytest.mark.slow  # real bot processes in webhook mode
+
+
 USER = 555
 
 

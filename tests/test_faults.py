@@ -61,6 +61,9 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from tests.test_runtime import RunningBot
 
+pytestmark = pytest.mark.slow  # digest runs under injected faults, timed
+
+
 ASKER = 555  # a reader who is no subscriber: every message to this chat is an answer
 QUESTION = "is nathula open"
 ANSWER_WITHIN = 5.0  # seconds, retries included

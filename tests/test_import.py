@@ -519,6 +519,7 @@ def test_an_import_is_one_transaction(
 # --- the command line -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_restores_a_json_backup_into_an_empty_database(
     edited_engine: Engine, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -547,6 +548,7 @@ def test_cli_restores_a_json_backup_into_an_empty_database(
     restored.dispose()
 
 
+@pytest.mark.slow
 def test_cli_dry_run_then_apply_a_changed_pass(tmp_path: Path) -> None:
     assert tradewatch(tmp_path, "seed").returncode == 0
     assert tradewatch(tmp_path, "export", "--format", "csv", "--out", "backup").returncode == 0
@@ -572,6 +574,7 @@ def test_cli_dry_run_then_apply_a_changed_pass(tmp_path: Path) -> None:
     assert "passes.csv: nothing to change (3 rows already up to date)" in again.stdout
 
 
+@pytest.mark.slow
 def test_cli_problems_are_one_line_each_and_exit_1(tmp_path: Path) -> None:
     assert tradewatch(tmp_path, "seed").returncode == 0
     (tmp_path / "passes.csv").write_text(
@@ -594,6 +597,7 @@ def test_cli_problems_are_one_line_each_and_exit_1(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
     missing = tradewatch(tmp_path, "import", "nowhere.json")
     assert missing.returncode == 2
@@ -605,6 +609,7 @@ def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in no_file.stderr
 
 
+@pytest.mark.slow
 def test_cli_progress_bar_on_large_files_only_when_asked_or_watched(tmp_path: Path) -> None:
     assert tradewatch(tmp_path, "seed").returncode == 0
     rows = "".join(f"note-{n},trade,,Note {n}.,,pti-2025-12-15,2025-12-15\n" for n in range(250))

@@ -162,6 +162,7 @@ def test_another_language_is_read_beside_english_without_code(tmp_path: Path) ->
 # --- Nothing at import time ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_importing_the_parser_reads_no_lexicon() -> None:
     """Cold start: the lexicon's classes and file are loaded by the first question only."""
     script = (
