@@ -508,6 +508,7 @@ async def test_an_alert_reaches_followers_of_the_topic(
 # --- several instances ---------------------------------------------------------------------
 
 
+@pytest.mark.slow  # two senders racing over 300 deliveries
 @pytest.mark.postgres
 async def test_two_instances_on_postgresql_send_each_delivery_once(
     postgres_seeded_url: str,

@@ -208,8 +208,12 @@ async def test_a_429_is_counted(
     async with running(settings) as bot:
         emulator.fail_next("sendMessage", 429, retry_after=1)
         assert await bot.post_update(text_update("/flights")) == 200
-        await asyncio.sleep(0.5)
-        assert await bot.metric('tradewatch_telegram_429_total{sender="answers"}') == 1
+        counted = 'tradewatch_telegram_429_total{sender="answers"}'
+        for _ in range(100):
+            if await bot.metric(counted):
+                break
+            await asyncio.sleep(0.05)
+        assert await bot.metric(counted) == 1
 
 
 @pytest.mark.postgres
