@@ -113,6 +113,7 @@ def test_a_run_that_died_after_writing_never_writes_a_second_copy(seeded_engine:
     # the unique key turns our insert into a no-op and the schedule still moves on.
     add_subscribers(seeded_engine, 1)
     first = subscriber(seeded_engine, 1000)
+    assert first.id is not None
     with db.session_scope(seeded_engine) as session:
         session.add(
             Delivery(
@@ -343,7 +344,7 @@ def digests(emulator: BotApiEmulator, chat_id: int) -> list[str]:
 
 def digest_counts(emulator: BotApiEmulator) -> Counter[int]:
     return Counter(
-        message.chat_id
+        int(message.chat_id)
         for message in emulator.messages()
         if DIGEST_TITLE in html_to_text(message.text or "")
     )

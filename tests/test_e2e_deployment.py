@@ -146,7 +146,7 @@ def test_sigterm_mid_digest_run_finishes_in_flight_and_a_restart_sends_the_rest(
     emulator: BotApiEmulator, tmp_path: Path
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'term.sqlite3'}"
-    engine = db.make_engine(Settings(_env_file=None, database_url=database_url))  # type: ignore[call-arg]
+    engine = db.make_engine(Settings(_env_file=None, database_url=database_url))
     chats = prepare(engine, 120)
     emulator.set_delay(0.03, "sendMessage")
     port = free_port()

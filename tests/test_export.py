@@ -34,7 +34,8 @@ def export_json(engine: Engine) -> dict[str, Any]:
         dataset = build_dataset(session)
     buffer = io.StringIO()
     write_json(dataset, buffer)
-    return json.loads(buffer.getvalue())
+    document: dict[str, Any] = json.loads(buffer.getvalue())
+    return document
 
 
 def test_json_export_holds_every_record_with_source_and_date(seeded_engine: Engine) -> None:

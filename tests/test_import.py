@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot import db
 from bot.bootstrap import seed
@@ -682,5 +682,5 @@ def test_an_import_updates_another_sources_reported_value(
         ("figure_report", "value", "20.5", "20.4")
     ]
     with Session(seeded_engine) as session:
-        values = session.exec(select(FigureReport.value)).all()
+        values = session.exec(select(col(FigureReport.value))).all()
     assert Decimal("20.4") in values
