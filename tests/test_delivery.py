@@ -370,6 +370,7 @@ async def test_every_subscriber_gets_the_digest_once(
     assert digest_counts(emulator) == dict.fromkeys(chats, 1)
 
 
+@pytest.mark.slow  # injected faults, paced by the per-chat spacing in real time
 async def test_a_429_pauses_sending_and_nothing_is_lost_or_doubled(
     make_sender: Callable[..., Sender], emulator: BotApiEmulator, seeded_engine: Engine
 ) -> None:
@@ -387,6 +388,7 @@ async def test_a_429_pauses_sending_and_nothing_is_lost_or_doubled(
     assert {row.attempts for row in deliveries(seeded_engine)} == {1}
 
 
+@pytest.mark.slow  # injected faults, paced by the per-chat spacing in real time
 async def test_a_blocked_chat_deactivates_the_subscriber_and_is_not_retried(
     make_sender: Callable[..., Sender], emulator: BotApiEmulator, seeded_engine: Engine
 ) -> None:
@@ -425,6 +427,7 @@ async def test_chats_that_are_gone_deactivate_too(
     assert not subscriber(seeded_engine, chat).active
 
 
+@pytest.mark.slow  # injected faults, paced by the per-chat spacing in real time
 async def test_transient_errors_back_off_then_fail_with_the_reason(
     make_sender: Callable[..., Sender], emulator: BotApiEmulator, seeded_engine: Engine
 ) -> None:
@@ -455,6 +458,7 @@ async def test_transient_errors_back_off_then_fail_with_the_reason(
     assert failed[0].last_error
 
 
+@pytest.mark.slow  # injected faults, paced by the per-chat spacing in real time
 async def test_a_group_that_became_a_supergroup_is_followed(
     make_sender: Callable[..., Sender], emulator: BotApiEmulator, seeded_engine: Engine
 ) -> None:
