@@ -124,7 +124,7 @@ class Database:
         from bot import db
         from bot.config import Settings
 
-        settings = Settings(_env_file=None, data_dir=folder, database_url=self.url)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, data_dir=folder, database_url=self.url)
         self.engine = db.make_engine(settings)
 
     def prepare(self, count: int) -> list[int]:

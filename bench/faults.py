@@ -49,9 +49,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+sys.path.insert(0, str(ROOT))
 
-from fanout import Emulator  # noqa: E402
+from bench.fanout import Emulator  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CONCURRENCY = 4
@@ -192,7 +192,7 @@ def make_settings(workdir: Path, database_url: str | None) -> Callable[..., Any]
             "data_dir": workdir / "data",
             "database_url": database_url or f"sqlite:///{workdir / 'faults.sqlite3'}",
         }
-        return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
+        return Settings(_env_file=None, **(values | overrides))
 
     return factory
 

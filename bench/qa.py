@@ -104,7 +104,7 @@ def _p(samples: list[float], q: float) -> float:
 
 
 def _settings(folder: Path, name: str, **overrides: Any) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None,
         telegram_bot_token=TOKEN,
         data_dir=folder,

@@ -1,5 +1,10 @@
 """Shared fixtures: settings built explicitly, and a fresh database for every test.
 
+Migrating (and seeding) a database costs far more than most tests, so each is done once per
+session into a template, and every test gets its own copy: a file copy on SQLite, `CREATE
+DATABASE ... TEMPLATE` on PostgreSQL. Tests of migrating, seeding and starting up build their
+database themselves from an empty one, as a first start does.
+
 PostgreSQL tests use TEST_DATABASE_URL (a server URL; each test creates and drops its own
 database). Without it they skip with the reason, unless REQUIRE_POSTGRES=1 (CI), where a
 missing server is a failure rather than a silent skip.
@@ -8,8 +13,10 @@ missing server is a failure rather than a silent skip.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +48,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "database_url": f"sqlite:///{tmp_path / 'test.sqlite3'}",
         }
         values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings(_env_file=None, **values)
 
     return factory
 
@@ -51,18 +58,58 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings()
 
 
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    """A migrated, empty SQLite database of this test's own."""
-    engine = db.make_engine(settings)
+def _template_settings(path: Path) -> Settings:
+    return Settings(_env_file=None, data_dir=path.parent, database_url=f"sqlite:///{path}")
+
+
+def _finish_template(engine: Engine) -> None:
+    """Fold the WAL into the file and close every connection, so a file copy is complete."""
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite file, built once per session; tests get copies of it."""
+    path = tmp_path_factory.mktemp("templates") / "migrated.sqlite3"
+    engine = db.make_engine(_template_settings(path))
     db.upgrade(engine)
+    _finish_template(engine)
+    return path
+
+
+@pytest.fixture(scope="session")
+def seeded_template(migrated_template: Path) -> Path:
+    """The migrated template with the bundled dataset seeded into it."""
+    path = migrated_template.with_name("seeded.sqlite3")
+    shutil.copyfile(migrated_template, path)
+    engine = db.make_engine(_template_settings(path))
+    seed(engine)
+    _finish_template(engine)
+    return path
+
+
+@pytest.fixture
+def engine(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated, empty SQLite database of this test's own (at `settings.database_url`).
+
+    When the test uses `seeded_engine` (directly or through `bot`, `edited_engine`, ...) this
+    is the same database, seeded: both are one copy of the seeded template.
+    """
+    seeded = "seeded_engine" in request.fixturenames
+    template: Path = request.getfixturevalue("seeded_template" if seeded else "migrated_template")
+    database = make_url(settings.database_url).database
+    assert database, "the test settings name a SQLite file"
+    shutil.copyfile(template, database)
+    engine = db.make_engine(settings)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
 def seeded_engine(engine: Engine) -> Engine:
-    seed(engine)
+    """The migrated database with the bundled dataset (a copy of the seeded template)."""
     return engine
 
 
@@ -98,26 +145,84 @@ def _postgres_server_url() -> str:
     return url
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """The URL of a brand-new PostgreSQL database, dropped after the test."""
-    server = make_url(_postgres_server_url())
-    name = f"tradewatch_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Engine]:
+    """An AUTOCOMMIT engine on TEST_DATABASE_URL's server, for creating and dropping databases."""
+    admin = create_engine(make_url(_postgres_server_url()), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text("SELECT 1"))
     except Exception as exc:
         admin.dispose()
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             raise
         pytest.skip(f"PostgreSQL at TEST_DATABASE_URL is not reachable: {exc}")
+    yield admin
+    admin.dispose()
+
+
+@contextmanager
+def _postgres_database(admin: Engine, template: str | None = None) -> Iterator[str]:
+    """A new database (a copy of `template` if given) for the block; its URL, then dropped."""
+    name = f"tradewatch_test_{uuid.uuid4().hex[:12]}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
     try:
-        yield server.set(database=name).render_as_string(hide_password=False)
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+
+
+def _postgres_template(admin: Engine, build: Callable[[Engine], object]) -> Iterator[str]:
+    """A database built once by `build`, to be copied by CREATE DATABASE ... TEMPLATE.
+
+    Its engine is disposed before any copy: PostgreSQL copies only an unused template.
+    """
+    with _postgres_database(admin) as url:
+        engine = db.make_engine(Settings(_env_file=None, database_url=url))
+        try:
+            build(engine)
+        finally:
+            engine.dispose()
+        yield make_url(url).database or ""
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated_template(postgres_server: Engine) -> Iterator[str]:
+    yield from _postgres_template(postgres_server, db.upgrade)
+
+
+@pytest.fixture(scope="session")
+def postgres_seeded_template(postgres_server: Engine) -> Iterator[str]:
+    def build(engine: Engine) -> None:
+        db.upgrade(engine)
+        seed(engine)
+
+    yield from _postgres_template(postgres_server, build)
+
+
+@pytest.fixture
+def postgres_empty_url(postgres_server: Engine) -> Iterator[str]:
+    """A brand-new, un-migrated PostgreSQL database, dropped after the test: for tests of
+    migrating, seeding and starting up, which must take the real path from nothing."""
+    with _postgres_database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Engine, postgres_migrated_template: str) -> Iterator[str]:
+    """A migrated, empty PostgreSQL database of this test's own, dropped after it."""
+    with _postgres_database(postgres_server, postgres_migrated_template) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_seeded_url(postgres_server: Engine, postgres_seeded_template: str) -> Iterator[str]:
+    """A migrated PostgreSQL database with the bundled dataset, of this test's own."""
+    with _postgres_database(postgres_server, postgres_seeded_template) as url:
+        yield url
 
 
 @pytest.fixture

@@ -166,6 +166,7 @@ def bot_member(status: str, chat_type: str, can_post: bool) -> dict[str, Any]:
     """The bot as a chat member with this status, as Telegram describes it."""
     data: dict[str, Any] = {"status": status, "user": {"id": BOT_ID, "is_bot": True,
                                                        "first_name": "Trade Watch"}}  # fmt: skip
+    rights: tuple[str, ...]
     if status == "administrator":
         rights = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats",
                   "can_restrict_members", "can_promote_members", "can_change_info",

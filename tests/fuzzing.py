@@ -222,7 +222,7 @@ _fragment = st.one_of(
     st.text(_chars, max_size=12),
     st.sampled_from(_ODD),
     st.sampled_from(_DOMAIN),
-    st.characters(min_codepoint=0x10000, max_codepoint=0x10FFFF, exclude_categories=("Cs",)),
+    st.characters(min_codepoint=0x10000, max_codepoint=0x10FFFF, exclude_categories=["Cs"]),
 )
 
 
@@ -342,7 +342,7 @@ def _message_body(draw: st.DrawFn, world: World, chat_id: int) -> tuple[str, dic
         }
     if kind == "reply":
         replied: dict[str, Any]
-        if world.bot_messages and draw(st.booleans()):
+        if bool(world.bot_messages) and draw(st.booleans()):
             replied = dict(draw(st.sampled_from(world.bot_messages)))
             replied["chat"] = _chat(chat_id)
         else:
@@ -630,7 +630,7 @@ def _callback_case(draw: st.DrawFn, world: World) -> Case:
     where = draw(st.sampled_from(("message", "message", "message", "inaccessible", "inline")))
     if where == "message":
         message: dict[str, Any]
-        if world.bot_messages and draw(st.booleans()):
+        if bool(world.bot_messages) and draw(st.booleans()):
             message = dict(draw(st.sampled_from(world.bot_messages)))
             message["chat"] = _chat(chat_id)
         else:
@@ -864,7 +864,7 @@ def _count_data_writes(session: Any) -> None:
 
 
 def _settings(folder: Path, database: Path) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None,
         telegram_bot_token=TOKEN,
         data_dir=folder,
@@ -918,7 +918,8 @@ class Harness:
         )
         # Charts uploaded once are sent by file id, as a long-running bot does: only the first
         # harness of a process pays for matplotlib.
-        services = self.application.handlers[0][0].callback.__self__.services
+        callback: Any = self.application.handlers[0][0].callback
+        services = callback.__self__.services
         services.chart_uploads = _CHART_UPLOADS
         self.errors: list[BaseException | None] = []
         handlers = dict(self.application.error_handlers)

@@ -485,10 +485,12 @@ async def test_typing_skip_skips_and_an_unknown_source_key_is_caught_early(
 
 
 @pytest.mark.postgres
-async def test_edit_and_undo_on_postgres(postgres_settings: Settings) -> None:
+async def test_edit_and_undo_on_postgres(
+    make_settings: Callable[..., Settings], postgres_seeded_url: str
+) -> None:
     from bot.bootstrap import open_database
 
-    settings = postgres_settings.model_copy(
+    settings = make_settings(database_url=postgres_seeded_url).model_copy(
         update={"telegram_bot_token": FAKE_TOKEN_SECRET, "admin_ids": (EDITOR,)}
     )
     engine = open_database(settings)

@@ -181,7 +181,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _settings(path: Path) -> Settings:
-    return Settings(_env_file=None, data_dir=path.parent, database_url=f"sqlite:///{path}")  # type: ignore[call-arg]
+    return Settings(_env_file=None, data_dir=path.parent, database_url=f"sqlite:///{path}")
 
 
 _copies = itertools.count()
@@ -374,7 +374,9 @@ def imports(draw: st.DrawFn) -> Callable[[Run, str], None]:
     return _import_csv(f"{SECTIONS[record_type]}.csv", ["slug", *columns], rows)
 
 
-def _import_csv(name: str, columns: list[str], rows: list[dict[str, str]]) -> Any:
+def _import_csv(
+    name: str, columns: list[str], rows: list[dict[str, str]]
+) -> Callable[[Run, str], None]:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
@@ -389,7 +391,9 @@ def _import_csv(name: str, columns: list[str], rows: list[dict[str, str]]) -> An
     return write
 
 
-def _import_json(section: str, key: str, status: str, since: str | None) -> Any:
+def _import_json(
+    section: str, key: str, status: str, since: str | None
+) -> Callable[[Run, str], None]:
     def write(run: Run, actor: str) -> None:
         with Session(run.engine) as session:
             buffer = io.StringIO()

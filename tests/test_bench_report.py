@@ -10,6 +10,8 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+import pytest
+
 from bench import run_all
 from bench.run_all import DID_NOT_RUN, ScriptRun, report, rows_of, run_script
 
@@ -40,6 +42,8 @@ def _script(tmp_path: Path, name: str, body: str) -> list[str]:
     return [sys.executable, str(path), "--json"]
 
 
+@pytest.mark.slow
+@pytest.mark.slow
 def test_rows_missing_and_failing_scripts_make_one_table(tmp_path: Path) -> None:
     good = run_script(
         "good",
@@ -107,6 +111,8 @@ def test_rows_after_progress_lines_and_a_nonzero_exit_still_count() -> None:
     assert [row.result for row in rows] == ["pass", "falls short"]
 
 
+@pytest.mark.slow
+@pytest.mark.slow
 def test_a_script_past_its_timeout_is_stopped_and_did_not_run(tmp_path: Path) -> None:
     hanging = _script(tmp_path, "slow.py", "import time\ntime.sleep(60)\n")
     run = run_script("slow", hanging, timeout=0.5)

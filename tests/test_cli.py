@@ -18,6 +18,8 @@ BOT_VARIABLES = (
     "DATA_DIR", "STALE_AFTER_DAYS",
 )  # fmt: skip
 
+pytestmark = pytest.mark.slow  # every test starts `python -m bot` processes
+
 
 def tradewatch(
     folder: Path, *args: str, env: dict[str, str] | None = None
@@ -141,7 +143,7 @@ def test_digest_run_due_dry_run_replays_a_moment(tmp_path: Path) -> None:
     from tests.test_delivery import MONDAY_0900_IST, add_subscribers
 
     assert tradewatch(tmp_path, "seed").returncode == 0
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")
     engine = db.make_engine(settings)
     add_subscribers(engine, 2, first_chat=777)
     engine.dispose()

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from bot import db
-from bot.bootstrap import seed
 from bot.models import BorderPass, Delivery, StatusChange, Subscriber
 from bot.rendering import Renderer
 from bot.services import admins, delivery
@@ -114,6 +113,7 @@ def test_a_run_that_died_after_writing_never_writes_a_second_copy(seeded_engine:
     # the unique key turns our insert into a no-op and the schedule still moves on.
     add_subscribers(seeded_engine, 1)
     first = subscriber(seeded_engine, 1000)
+    assert first.id is not None
     with db.session_scope(seeded_engine) as session:
         session.add(
             Delivery(
@@ -344,7 +344,7 @@ def digests(emulator: BotApiEmulator, chat_id: int) -> list[str]:
 
 def digest_counts(emulator: BotApiEmulator) -> Counter[int]:
     return Counter(
-        message.chat_id
+        int(message.chat_id)
         for message in emulator.messages()
         if DIGEST_TITLE in html_to_text(message.text or "")
     )
@@ -370,6 +370,7 @@ async def test_every_subscriber_gets_the_digest_once(
     assert digest_counts(emulator) == dict.fromkeys(chats, 1)
 
 
+@pytest.mark.slow  # injected faults, paced by the per-chat spacing in real time
 async def test_a_429_pauses_sending_and_nothing_is_lost_or_doubled(
     make_sender: Callable[..., Sender], emulator: BotApiEmulator, seeded_engine: Engine
 ) -> None:
@@ -387,6 +388,7 @@ async def test_a_429_pauses_sending_and_nothing_is_lost_or_doubled(
     assert {row.attempts for row in deliveries(seeded_engine)} == {1}
 
 
+@pytest.mark.slow  # injected faults, paced by the per-chat spacing in real time
 async def test_a_blocked_chat_deactivates_the_subscriber_and_is_not_retried(
     make_sender: Callable[..., Sender], emulator: BotApiEmulator, seeded_engine: Engine
 ) -> None:
@@ -425,6 +427,7 @@ async def test_chats_that_are_gone_deactivate_too(
     assert not subscriber(seeded_engine, chat).active
 
 
+@pytest.mark.slow  # injected faults, paced by the per-chat spacing in real time
 async def test_transient_errors_back_off_then_fail_with_the_reason(
     make_sender: Callable[..., Sender], emulator: BotApiEmulator, seeded_engine: Engine
 ) -> None:
@@ -455,6 +458,7 @@ async def test_transient_errors_back_off_then_fail_with_the_reason(
     assert failed[0].last_error
 
 
+@pytest.mark.slow  # injected faults, paced by the per-chat spacing in real time
 async def test_a_group_that_became_a_supergroup_is_followed(
     make_sender: Callable[..., Sender], emulator: BotApiEmulator, seeded_engine: Engine
 ) -> None:
@@ -509,14 +513,15 @@ async def test_an_alert_reaches_followers_of_the_topic(
 # --- several instances ---------------------------------------------------------------------
 
 
+@pytest.mark.slow  # two senders racing over 300 deliveries
 @pytest.mark.postgres
 async def test_two_instances_on_postgresql_send_each_delivery_once(
-    postgres_url: str,
+    postgres_seeded_url: str,
     make_settings: Callable[..., Settings],
     emulator: BotApiEmulator,
 ) -> None:
     settings = make_settings(
-        database_url=postgres_url,
+        database_url=postgres_seeded_url,
         telegram_bot_token=FAKE_TOKEN,
         telegram_api_base_url=emulator.base_url,
         broadcast_rate=0,
@@ -524,8 +529,6 @@ async def test_two_instances_on_postgresql_send_each_delivery_once(
     )
     engines = [db.make_engine(settings), db.make_engine(settings)]
     try:
-        db.upgrade(engines[0])
-        seed(engines[0])
         chats = add_subscribers(engines[0], 300)
         emulator.set_delay(0.002, "sendMessage")
         senders = [Sender(settings, engine) for engine in engines]

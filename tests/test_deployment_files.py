@@ -121,6 +121,7 @@ def _hadolint() -> str:
     return found
 
 
+@pytest.mark.slow
 def test_dockerfile_is_hadolint_clean() -> None:
     result = subprocess.run(
         [_hadolint(), "--config", str(ROOT / ".hadolint.yaml"), str(ROOT / "Dockerfile")],
@@ -327,6 +328,7 @@ def test_compose_publishes_only_the_proxy(compose: dict[str, Any]) -> None:
     assert published == ["proxy"]
 
 
+@pytest.mark.slow
 def test_compose_file_validates_with_docker_compose(tmp_path: Path) -> None:
     command = _docker_compose()
     if command is None:
@@ -432,6 +434,7 @@ def test_caddyfile_proxies_only_the_webhook_to_both_replicas(compose: dict[str, 
     assert all(block.words[0] == "handle" for block in site.children)
 
 
+@pytest.mark.slow
 def test_caddyfile_validates_with_caddy(tmp_path: Path) -> None:
     caddy = shutil.which("caddy")
     if caddy is None:

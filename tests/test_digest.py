@@ -7,7 +7,7 @@ every message is checked against Telegram's limits and HTML rules.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlmodel import col, select
@@ -92,8 +92,8 @@ def section(text: str, title: str) -> str:
     return text[start:] if end == -1 else text[start:end]
 
 
-def add_change(engine: Engine, **values: object) -> int:
-    defaults: dict[str, object] = {
+def add_change(engine: Engine, **values: Any) -> int:
+    defaults: dict[str, Any] = {
         "record_type": RecordType.DEAL,
         "record_key": "urea",
         "field": "status",

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
     from devtools.botapi import SentMessage
 
+pytestmark = pytest.mark.slow  # real bot processes over loopback HTTP
+
+
 USER = 555
 T = TypeVar("T")
 

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+pytestmark = pytest.mark.slow  # real bot processes, killed and restarted
+
+
 SUBSCRIBERS = 150
 KILLS = 3
 USER = 555
@@ -98,7 +101,7 @@ def test_killed_and_restarted_mid_run_nothing_is_lost_or_doubled(
     emulator: BotApiEmulator, tmp_path: Path
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'kill.sqlite3'}"
-    settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=database_url)
     engine = db.make_engine(settings)
     chats = prepare(engine, SUBSCRIBERS)
     emulator.set_delay(0.02, "sendMessage")  # a run of ~3 s: time to kill it in the middle
@@ -109,7 +112,11 @@ def test_killed_and_restarted_mid_run_nothing_is_lost_or_doubled(
             process = bots.start()
             arrived = len(emulator.messages())
             target = arrived + rng.randint(10, 30)
-            wait_until(lambda goal=target: len(emulator.messages()) >= goal, 60, f"kill {kill + 1}")
+
+            def reached(goal: int = target) -> bool:
+                return len(emulator.messages()) >= goal
+
+            wait_until(reached, 60, f"kill {kill + 1}")
             bots.kill(process)
         bots.start()
         # Questions are answered while the run goes on: the broadcast has its own pipe.

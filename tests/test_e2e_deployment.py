@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+pytestmark = pytest.mark.slow  # real bot processes in webhook mode
+
+
 USER = 555
 
 
@@ -103,10 +106,10 @@ def test_telegram_posts_to_the_webhook_and_forged_posts_are_refused(
 
 @pytest.mark.postgres
 def test_two_instances_on_a_fresh_postgresql_migrate_once_and_answer_each_update_once(
-    emulator: BotApiEmulator, tmp_path: Path, postgres_url: str
+    emulator: BotApiEmulator, tmp_path: Path, postgres_empty_url: str
 ) -> None:
     ports = [free_port(), free_port()]
-    bots = BotProcesses(emulator, tmp_path, postgres_url)
+    bots = BotProcesses(emulator, tmp_path, postgres_empty_url)
     try:
         for port in ports:
             bots.start(**webhook_environment(port))
@@ -129,7 +132,7 @@ def test_two_instances_on_a_fresh_postgresql_migrate_once_and_answer_each_update
     first_starts = [log for log in logs if "First start: created the database" in log]
     assert len(first_starts) == 1, "exactly one instance migrated and seeded the database"
     assert all("Traceback" not in log for log in logs), logs
-    engine = db.make_engine(Settings(_env_file=None, database_url=postgres_url))  # type: ignore[call-arg]
+    engine = db.make_engine(Settings(_env_file=None, database_url=postgres_empty_url))
     try:
         assert db.current_revision(engine) == db.head_revision()
         with engine.connect() as connection:
@@ -143,7 +146,7 @@ def test_sigterm_mid_digest_run_finishes_in_flight_and_a_restart_sends_the_rest(
     emulator: BotApiEmulator, tmp_path: Path
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'term.sqlite3'}"
-    engine = db.make_engine(Settings(_env_file=None, database_url=database_url))  # type: ignore[call-arg]
+    engine = db.make_engine(Settings(_env_file=None, database_url=database_url))
     chats = prepare(engine, 120)
     emulator.set_delay(0.03, "sendMessage")
     port = free_port()
@@ -180,13 +183,13 @@ def test_sigterm_mid_digest_run_finishes_in_flight_and_a_restart_sends_the_rest(
 
 @pytest.mark.postgres
 def test_two_webhook_instances_on_postgresql_send_each_digest_once(
-    emulator: BotApiEmulator, tmp_path: Path, postgres_url: str
+    emulator: BotApiEmulator, tmp_path: Path, postgres_empty_url: str
 ) -> None:
-    settings = Settings(_env_file=None, database_url=postgres_url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=postgres_empty_url)
     engine = db.make_engine(settings)
     chats = prepare(engine, 200)
     emulator.set_delay(0.01, "sendMessage")
-    bots = BotProcesses(emulator, tmp_path, postgres_url)
+    bots = BotProcesses(emulator, tmp_path, postgres_empty_url)
     try:
         for _ in range(2):
             bots.start(**webhook_environment(free_port()))

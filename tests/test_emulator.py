@@ -578,6 +578,7 @@ async def test_control_endpoints(emulator: BotApiEmulator) -> None:
         assert (await client.get("/_emulator/nothing")).status_code == 404
 
 
+@pytest.mark.slow
 def test_process_mode_serves_and_stops_on_sigterm() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "devtools.botapi", "--port", "0"],

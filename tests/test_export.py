@@ -34,7 +34,8 @@ def export_json(engine: Engine) -> dict[str, Any]:
         dataset = build_dataset(session)
     buffer = io.StringIO()
     write_json(dataset, buffer)
-    return json.loads(buffer.getvalue())
+    document: dict[str, Any] = json.loads(buffer.getvalue())
+    return document
 
 
 def test_json_export_holds_every_record_with_source_and_date(seeded_engine: Engine) -> None:
@@ -92,7 +93,6 @@ def test_export_round_trip_from_sqlite_to_postgres(
     edited_engine: Engine, postgres_settings: Settings
 ) -> None:
     empty = db.make_engine(postgres_settings)
-    db.upgrade(empty)
     _round_trip(edited_engine, empty)
     empty.dispose()
 

@@ -61,6 +61,9 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from tests.test_runtime import RunningBot
 
+pytestmark = pytest.mark.slow  # digest runs under injected faults, timed
+
+
 ASKER = 555  # a reader who is no subscriber: every message to this chat is an answer
 QUESTION = "is nathula open"
 ANSWER_WITHIN = 5.0  # seconds, retries included
@@ -405,13 +408,13 @@ async def test_database_is_locked_errors_mid_run_stop_nothing_for_good(
 
 @pytest.mark.postgres
 async def test_postgres_restarts_during_digests_and_alerts_and_the_bot_carries_on(
-    make_settings: Callable[..., Settings], emulator: BotApiEmulator, postgres_url: str
+    make_settings: Callable[..., Settings], emulator: BotApiEmulator, postgres_empty_url: str
 ) -> None:
     """A digest run cut in the middle resumes by itself; questions are answered after each
     recovery; outages while alerts are dispatched and sent must not lose the alert cursor."""
     concurrency = 2
-    url = make_url(postgres_url)
-    direct = db.make_engine(make_settings(database_url=postgres_url))
+    url = make_url(postgres_empty_url)
+    direct = db.make_engine(make_settings(database_url=postgres_empty_url))
     chats = prepare(direct, 120, topics=["passes"], quiet_hours=False)
     emulator.set_delay(0.02, "sendMessage")
     questions = Questions(emulator)
@@ -419,7 +422,7 @@ async def test_postgres_restarts_during_digests_and_alerts_and_the_bot_carries_o
         settings = webhook_settings(
             make_settings,
             emulator,
-            database_url=proxy.route(postgres_url),
+            database_url=proxy.route(postgres_empty_url),
             db_connect_timeout=2,
             broadcast_rate=0,
             broadcast_concurrency=concurrency,

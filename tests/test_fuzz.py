@@ -67,6 +67,7 @@ async def _sequence(harness: Harness, draw: Any, count: int) -> None:
             await harness.run(draw(harness.cases))
 
 
+@pytest.mark.slow
 def test_fuzz_generated_updates(
     template: Path, tmp_path_factory: pytest.TempPathFactory, tally: Tally
 ) -> None:

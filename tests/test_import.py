@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot import db
 from bot.bootstrap import seed
@@ -515,6 +515,7 @@ def test_an_import_is_one_transaction(
 # --- the command line -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_restores_a_json_backup_into_an_empty_database(
     edited_engine: Engine, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -543,6 +544,7 @@ def test_cli_restores_a_json_backup_into_an_empty_database(
     restored.dispose()
 
 
+@pytest.mark.slow
 def test_cli_dry_run_then_apply_a_changed_pass(tmp_path: Path) -> None:
     assert tradewatch(tmp_path, "seed").returncode == 0
     assert tradewatch(tmp_path, "export", "--format", "csv", "--out", "backup").returncode == 0
@@ -568,6 +570,7 @@ def test_cli_dry_run_then_apply_a_changed_pass(tmp_path: Path) -> None:
     assert "passes.csv: nothing to change (3 rows already up to date)" in again.stdout
 
 
+@pytest.mark.slow
 def test_cli_problems_are_one_line_each_and_exit_1(tmp_path: Path) -> None:
     assert tradewatch(tmp_path, "seed").returncode == 0
     (tmp_path / "passes.csv").write_text(
@@ -590,6 +593,7 @@ def test_cli_problems_are_one_line_each_and_exit_1(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
     missing = tradewatch(tmp_path, "import", "nowhere.json")
     assert missing.returncode == 2
@@ -601,6 +605,7 @@ def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in no_file.stderr
 
 
+@pytest.mark.slow
 def test_cli_progress_bar_on_large_files_only_when_asked_or_watched(tmp_path: Path) -> None:
     assert tradewatch(tmp_path, "seed").returncode == 0
     rows = "".join(f"note-{n},trade,,Note {n}.,,pti-2025-12-15,2025-12-15\n" for n in range(250))
@@ -627,7 +632,6 @@ def test_a_json_backup_applies_into_an_empty_postgres_database(
     backup = tmp_path / "backup.json"
     backup.write_text(json.dumps(exported(edited_engine)), encoding="utf-8")
     engine = db.make_engine(postgres_settings)
-    db.upgrade(engine)
 
     plan = apply_file(engine, backup)
     with Session(engine) as session:  # the dry run's savepoint on PostgreSQL
@@ -674,7 +678,7 @@ def test_an_import_updates_another_sources_reported_value(
         ("figure_report", "value", "20.5", "20.4")
     ]
     with Session(seeded_engine) as session:
-        values = session.exec(select(FigureReport.value)).all()
+        values = session.exec(select(col(FigureReport.value))).all()
     assert Decimal("20.4") in values
 
 

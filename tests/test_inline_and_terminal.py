@@ -71,6 +71,7 @@ def _cli(folder: Path, *args: str, stdin: str | None = None) -> subprocess.Compl
     )
 
 
+@pytest.mark.slow
 def test_ask_answers_the_deficit_question_from_a_fresh_folder(tmp_path: Path) -> None:
     result = _cli(tmp_path, "ask", "what is the trade deficit with china")
     assert result.returncode == 0, result.stderr
@@ -80,6 +81,7 @@ def test_ask_answers_the_deficit_question_from_a_fresh_folder(tmp_path: Path) ->
     assert "<b>" not in out
 
 
+@pytest.mark.slow
 def test_ask_is_nathula_open(tmp_path: Path) -> None:
     result = _cli(tmp_path, "ask", "is nathula open")
     assert result.returncode == 0, result.stderr
@@ -88,6 +90,7 @@ def test_ask_is_nathula_open(tmp_path: Path) -> None:
     assert "Source:" in result.stdout
 
 
+@pytest.mark.slow
 def test_ask_a_command_lists_the_buttons(tmp_path: Path) -> None:
     result = _cli(tmp_path, "ask", "/pass shipki la")
     assert result.returncode == 0, result.stderr
@@ -95,6 +98,7 @@ def test_ask_a_command_lists_the_buttons(tmp_path: Path) -> None:
     assert "Buttons: [1] History  [2] All passes" in result.stdout
 
 
+@pytest.mark.slow
 def test_chat_reads_questions_and_button_numbers(tmp_path: Path) -> None:
     result = _cli(tmp_path, "chat", stdin="/passes\n2\n9\nquit\n")
     assert result.returncode == 0, result.stderr

@@ -109,7 +109,8 @@ def test_json_lines(output: Callable[..., io.StringIO]) -> None:
     with request_context("u99"):
         log.warning("slow answer for %s", "passes", extra={"chat_id": 555, "seconds": 2.5})
         try:
-            {}["missing"]
+            empty: dict[str, int] = {}
+            empty["missing"]
         except KeyError:
             log.exception("Could not answer")
     log.info("stack here", stack_info=True)

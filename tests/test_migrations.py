@@ -15,6 +15,8 @@ import bot.models  # noqa: F401  (registers the tables)
 from bot import db
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy import Engine
 
     from bot.config import Settings
@@ -58,8 +60,10 @@ def test_sqlite_upgrade_downgrade_upgrade_without_drift(settings: Settings) -> N
 
 
 @pytest.mark.postgres
-def test_postgres_upgrade_downgrade_upgrade_without_drift(postgres_settings: Settings) -> None:
-    _round_trip(postgres_settings)
+def test_postgres_upgrade_downgrade_upgrade_without_drift(
+    make_settings: Callable[..., Settings], postgres_empty_url: str
+) -> None:
+    _round_trip(make_settings(database_url=postgres_empty_url))
 
 
 def test_subscriber_due_time_is_indexed(engine: Engine) -> None:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 async def corpus_bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotUnderTest]:
     """One seeded bot for the whole corpus: answering reads, never writes."""
     folder = tmp_path_factory.mktemp("corpus")
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         telegram_bot_token=FAKE_TOKEN,
         data_dir=folder,

@@ -208,20 +208,24 @@ async def test_a_429_is_counted(
     async with running(settings) as bot:
         emulator.fail_next("sendMessage", 429, retry_after=1)
         assert await bot.post_update(text_update("/flights")) == 200
-        await asyncio.sleep(0.5)
-        assert await bot.metric('tradewatch_telegram_429_total{sender="answers"}') == 1
+        counted = 'tradewatch_telegram_429_total{sender="answers"}'
+        for _ in range(100):
+            if await bot.metric(counted):
+                break
+            await asyncio.sleep(0.05)
+        assert await bot.metric(counted) == 1
 
 
 @pytest.mark.postgres
 async def test_readyz_fails_while_postgres_is_down_and_the_bot_recovers_without_a_restart(
-    make_settings: Callable[..., Settings], emulator: BotApiEmulator, postgres_url: str
+    make_settings: Callable[..., Settings], emulator: BotApiEmulator, postgres_empty_url: str
 ) -> None:
-    url = make_url(postgres_url)
+    url = make_url(postgres_empty_url)
     with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         settings = webhook_settings(
             make_settings,
             emulator,
-            database_url=proxy.route(postgres_url),
+            database_url=proxy.route(postgres_empty_url),
             db_connect_timeout=2,
         )
         async with running(settings) as bot:

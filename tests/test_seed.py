@@ -18,6 +18,8 @@ from bot.services.trade import FlagKind, all_flags, series_views
 from bot.vocabulary import Actor, PassStatus, Quantity, RecordType, Series
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy import Engine
 
     from bot.config import Settings
@@ -149,8 +151,10 @@ def test_first_start_migrates_and_seeds_an_empty_database(
 
 
 @pytest.mark.postgres
-def test_seed_on_postgres_is_idempotent_and_exact(postgres_settings: Settings) -> None:
-    engine = open_database(postgres_settings)
+def test_seed_on_postgres_is_idempotent_and_exact(
+    make_settings: Callable[..., Settings], postgres_empty_url: str
+) -> None:
+    engine = open_database(make_settings(database_url=postgres_empty_url))
     counts = row_counts(engine)
     seed(engine)
     assert row_counts(engine) == counts

@@ -313,7 +313,6 @@ def test_updated_at_follows_every_change(engine: Engine) -> None:
 @pytest.mark.postgres
 def test_deactivate_and_migrate_on_postgres(postgres_settings: Settings) -> None:
     engine = db.make_engine(postgres_settings)
-    db.upgrade(engine)
     try:
         subscribe(engine, GROUP, title="Trade desk")
         add_delivery(engine, GROUP, DeliveryState.PENDING, MONDAY_0900_KOLKATA)

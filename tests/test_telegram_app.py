@@ -18,15 +18,15 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
     from sqlalchemy import Engine
-    from telegram.ext import Application
 
     from bot.config import Settings
+    from bot.telegram.types import AnyApplication
 
 
 @pytest.fixture
 async def app(
     make_settings: Callable[..., Settings], seeded_engine: Engine
-) -> AsyncIterator[tuple[Application, OfflineRequest]]:
+) -> AsyncIterator[tuple[AnyApplication, OfflineRequest]]:
     settings = make_settings(telegram_bot_token=FAKE_TOKEN)
     request = OfflineRequest()
     application = build_application(settings, engine=seeded_engine, request=request)
@@ -34,7 +34,7 @@ async def app(
         yield application, request
 
 
-async def test_start_says_what_the_bot_covers(app: tuple[Application, OfflineRequest]) -> None:
+async def test_start_says_what_the_bot_covers(app: tuple[AnyApplication, OfflineRequest]) -> None:
     application, request = app
     await application.process_update(message_update(application.bot, "/start"))
     (reply,) = request.sent()
@@ -46,7 +46,7 @@ async def test_start_says_what_the_bot_covers(app: tuple[Application, OfflineReq
     assert "Lipulekh, Nathu La, Shipki La" in text
 
 
-async def test_help_lists_commands(app: tuple[Application, OfflineRequest]) -> None:
+async def test_help_lists_commands(app: tuple[AnyApplication, OfflineRequest]) -> None:
     application, request = app
     await application.process_update(
         message_update(application.bot, "/help", chat_type="group", chat_id=-100)
@@ -74,7 +74,7 @@ async def test_commands_are_registered_for_private_chats_and_groups(
 
 
 async def test_an_error_is_logged_and_the_user_told_without_internals(
-    app: tuple[Application, OfflineRequest],
+    app: tuple[AnyApplication, OfflineRequest],
     seeded_engine: Engine,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -89,7 +89,7 @@ async def test_an_error_is_logged_and_the_user_told_without_internals(
 
 
 async def test_replies_carry_the_defaults_set_once(
-    app: tuple[Application, OfflineRequest],
+    app: tuple[AnyApplication, OfflineRequest],
 ) -> None:
     """HTML, no link preview cards and no quoting: PTB Defaults, not arguments at each call."""
     application, request = app
@@ -107,7 +107,7 @@ async def test_replies_carry_the_defaults_set_once(
 
 
 async def test_a_call_may_still_pass_its_own_link_preview_options(
-    app: tuple[Application, OfflineRequest],
+    app: tuple[AnyApplication, OfflineRequest],
 ) -> None:
     """PTB merges them field by field with the defaults' prepared options."""
     application, request = app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -44,7 +45,7 @@ OTHER = Source(
 )
 
 
-def figure(period: str, start: int, **values: Decimal | bool | None) -> TradeFigure:
+def figure(period: str, start: int, **values: Any) -> TradeFigure:
     return TradeFigure(
         id=start,
         series=Series.CHINA_CY,
