@@ -508,3 +508,52 @@ async def test_edit_and_undo_on_postgres(
         await say(bot, EDITOR, "/undo")
         assert nathu(engine).status is PassStatus.REOPENING_AGREED
     engine.dispose()
+
+
+def shipki(engine: Engine) -> BorderPass:
+    with Session(engine) as session:
+        return session.exec(select(BorderPass).where(BorderPass.slug == "shipki-la")).one()
+
+
+@pytest.mark.usefixtures("team")
+@pytest.mark.parametrize(("choice", "cleared"), [("clear", True), ("keep", False)])
+async def test_opening_a_pass_asks_whether_to_clear_its_expected_reopening(
+    bot: BotUnderTest, seeded_engine: Engine, choice: str, cleared: bool
+) -> None:
+    expected = shipki(seeded_engine).expected_reopening
+    assert expected is not None  # Shipki La: trade to restart in June 2026
+    preview = await say(bot, EDITOR, "/set pass shipki status=open")
+    assert f"still expects to reopen {expected.human()}: clear that date too?" in preview["plain"]
+    choices = buttons(preview)
+    label = (
+        "✅ Confirm, clear the expected reopening"
+        if choice == "clear"
+        else f"Confirm, keep {expected.human()}"
+    )
+    assert set(choices) == {
+        "✅ Confirm, clear the expected reopening",
+        f"Confirm, keep {expected.human()}",
+        "Cancel",
+    }
+    calls = await press(bot, EDITOR, choices[label])
+    assert "Saved." in next(c for c in calls if c["method"] == "editMessageText")["text"]
+    record = shipki(seeded_engine)
+    assert record.status is PassStatus.OPEN
+    assert (record.expected_reopening is None) is cleared
+    # Undo brings the date back with the status.
+    undone = await say(bot, EDITOR, "/undo")
+    assert "Undone" in undone["plain"], undone["plain"]
+    record = shipki(seeded_engine)
+    assert (record.status, record.expected_reopening) != (PassStatus.OPEN, None)
+    assert record.expected_reopening == expected
+
+
+@pytest.mark.usefixtures("team")
+async def test_a_pass_with_no_expected_date_opens_with_the_plain_confirm(bot: BotUnderTest) -> None:
+    preview = await say(bot, EDITOR, "/set pass nathula status=open")
+    assert "clear that date" not in preview["plain"]
+    assert set(buttons(preview)) == {"✅ Confirm", "Cancel"}
+    # A forged "confirm and clear" on a draft it does not fit is an expired button.
+    draft = buttons(preview)["✅ Confirm"].split("|")[2]
+    calls = await press(bot, EDITOR, f"tw1|oc|{draft}")
+    assert any(c["method"] == "answerCallbackQuery" for c in calls)

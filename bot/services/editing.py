@@ -316,7 +316,8 @@ def _check_unchanged_since(record: EditableRecord, rows: Sequence[StatusChange])
     for row in rows:
         assert row.field is not None
         current = value_text(getattr(record, row.field))
-        if current != row.new_value:
+        # A cleared value is stored as "" in the history and reads as "not set" (None).
+        if (current or "") != (row.new_value or ""):
             raise EditError("undo_conflict", key=row.record_key, field=row.field, current=current)
     after = rows[0].bookkeeping_after
     if after is not None and Bookkeeping.of(record) != Bookkeeping.from_json(after):

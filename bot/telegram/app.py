@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 # New messages only: an edited message is not a new question.
 NEW_MESSAGES = filters.UpdateType.MESSAGE
 # Callback verbs of editors' drafts (see bot/telegram/callbacks.py).
-ADMIN_BUTTONS = r"^tw1\|(ok|no|ek|er|ef|ev|es)\|"
+ADMIN_BUTTONS = r"^tw1\|(ok|oc|no|ek|er|ef|ev|es)\|"
 # Callback verbs of the subscription settings.
 SUBSCRIPTION_BUTTONS = r"^tw1\|(sub|cfg|opt)\|"
 SUBSCRIPTION_COMMANDS = ("subscribe", "unsubscribe", "settings", "timezone", "digest")

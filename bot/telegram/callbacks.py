@@ -51,6 +51,8 @@ _PATTERNS: Final = {
     "latest": re.compile(r"(?P<focus>deficit|trade)"),
     # Editors' drafts: confirm, cancel, and the guided /edit steps (the draft id is hex).
     "ok": re.compile(r"(?P<draft>[0-9a-f]{12})"),
+    # Confirm a pass's opening and clear its expected reopening date with it.
+    "oc": re.compile(r"(?P<draft>[0-9a-f]{12})"),
     "no": re.compile(r"(?P<draft>[0-9a-f]{12})"),
     "ek": re.compile(r"(?P<kind>pass|deal|flight)"),
     "er": re.compile(rf"(?P<kind>pass|deal|flight)\|(?P<key>{_KEY})"),

@@ -26,7 +26,7 @@ from bot.telegram.handlers.editors.base import EditorHandlers, Step, arguments, 
 from bot.telegram.keyboards import button
 from bot.telegram.prepared import PreparedKeyboard
 from bot.telegram.presenter import rendered_html
-from bot.vocabulary import Actor, RecordType, Role
+from bot.vocabulary import Actor, PassStatus, RecordType, Role
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -34,10 +34,14 @@ if TYPE_CHECKING:
     from telegram.ext import ContextTypes
 
     from bot.models import BorderPass, CommodityDeal, EditDraft, FlightRoute
+    from bot.partial_date import PartialDate
     from bot.telegram.handlers.editors.imports import ImportHandlers
     from bot.telegram.services import BotServices
 
 logger = logging.getLogger(__name__)
+
+# A pass's expected reopening date, which opening it may leave behind (see `_preview`).
+REOPENING = "expected_reopening"
 
 # Typed instead of pressing Skip in a guided edit.
 SKIP_WORDS = frozenset({"skip", "-", "none", "no"})
@@ -276,6 +280,12 @@ class EditHandlers(EditorHandlers):
             return Step(self.render("admin/cancelled.html.j2"), in_place=True)
         if action.verb == "ok":
             return self._confirm(session, draft, user.id)
+        if action.verb == "oc":
+            # The editor chose to clear the expected reopening along with the opening.
+            edit = Edit.from_payload(draft.payload)
+            cleared = replace(edit, changes={**edit.changes, REOPENING: None})
+            drafts.update(draft, stage=draft.stage, payload=cleared.to_payload(), now=now)
+            return self._confirm(session, draft, user.id)
         if action.verb == "ef":
             return self._field_chosen(draft, action.arg("option"))
         if action.verb == "ev":
@@ -381,11 +391,25 @@ class EditHandlers(EditorHandlers):
 
     def _preview(self, shown: Preview, draft_id: str) -> Step:
         reader_view = self.presenter.text(_answer_for(shown))
+        keeps = _reopening_left_behind(shown)
+        keyboard = confirm_keyboard(self, draft_id)
+        if keeps is not None:
+            label = self.services.renderer.label
+            keyboard = PreparedKeyboard(
+                [
+                    [button(label("confirm_clear_reopening"), "oc", draft_id)],
+                    [
+                        button(label("confirm_keep_reopening", keeps.human()), "ok", draft_id),
+                        button(label("cancel"), "no", draft_id),
+                    ],
+                ]
+            )
         return self._step(
             "admin/preview.html.j2",
-            keyboard=confirm_keyboard(self, draft_id),
+            keyboard=keyboard,
             preview=shown,
             reader_view=rendered_html(reader_view),
+            keeps_reopening=keeps,
         )
 
     def _reader_view(self, session: Session, record_type: RecordType, key: str) -> str:
@@ -405,7 +429,19 @@ def _fits(draft: EditDraft, verb: str) -> bool:
     Confirm to a draft at its preview (a forged or stale button is an expired one)."""
     if verb in ("ef", "ev", "es"):
         return draft.kind == "guided"
+    if verb == "oc":
+        edit = Edit.from_payload(draft.payload) if draft.kind in ("set", "guided") else None
+        return draft.stage == "preview" and edit is not None and edit.record_type is RecordType.PASS
     return verb != "ok" or draft.stage == "preview"
+
+
+def _reopening_left_behind(shown: Preview) -> PartialDate | None:
+    """A pass this edit opens whose expected reopening date would stay: asked, not assumed."""
+    if shown.edit.record_type is not RecordType.PASS or REOPENING in shown.edit.changes:
+        return None
+    if shown.edit.changes.get("status") != PassStatus.OPEN:
+        return None
+    return cast("PartialDate | None", getattr(shown.record, REOPENING))
 
 
 def _answer_for(shown: Preview) -> a.Answer:
