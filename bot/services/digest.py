@@ -8,6 +8,9 @@ A history row's topic follows its record: figures are trade, deals deals, passes
 flights flights, a context note has its own topic, and sources are general. General changes
 accompany every subscriber's changes but never make an alert on their own. Seeded history is
 not news and role changes are private, so neither ever appears.
+
+One module a little over 500 lines, on purpose: digests and alerts read the same history with
+the same topic rules, and keeping them side by side is what keeps both telling one story.
 """
 
 from __future__ import annotations

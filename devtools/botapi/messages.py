@@ -43,11 +43,7 @@ class MessageMethods(EmulatorState):
         chat = require_chat(params)
         text = str_param(params, "text") or ""
         parse_mode = str_param(params, "parse_mode")
-        plain, entities = format_text(text, parse_mode, json_param(params, "entities"))
-        if not plain.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if len(plain) > MAX_TEXT_LENGTH:
-            raise ApiError(400, "Bad Request: message is too long")
+        plain, entities = _message_text(text, parse_mode, params)
         markup = parse_reply_markup(params)
         reply_to = self._reply_target(chat, params)
         record = self._record(
@@ -117,11 +113,7 @@ class MessageMethods(EmulatorState):
     def _edit_message_text(self, params: Params, files: Files) -> Any:
         text = str_param(params, "text") or ""
         parse_mode = str_param(params, "parse_mode")
-        plain, entities = format_text(text, parse_mode, json_param(params, "entities"))
-        if not plain.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if len(plain) > MAX_TEXT_LENGTH:
-            raise ApiError(400, "Bad Request: message is too long")
+        plain, entities = _message_text(text, parse_mode, params)
         markup = parse_reply_markup(params)
         if params.get("inline_message_id"):
             return True  # inline messages are not tracked
@@ -188,3 +180,13 @@ class MessageMethods(EmulatorState):
             "file_size": len(photo.content),
             "file_path": photo.file_path,
         }
+
+
+def _message_text(text: str, parse_mode: str | None, params: Params) -> tuple[str, Any]:
+    """The text as Telegram stores it (plain, with entities), refused as Telegram refuses it."""
+    plain, entities = format_text(text, parse_mode, json_param(params, "entities"))
+    if not plain.strip():
+        raise ApiError(400, "Bad Request: message text is empty")
+    if len(plain) > MAX_TEXT_LENGTH:
+        raise ApiError(400, "Bad Request: message is too long")
+    return plain, entities
