@@ -100,12 +100,7 @@ class UserActions(EmulatorState):
         if user_id is None:
             user_id = chat_id if chat_id > 0 else DEFAULT_USER_ID
         with self._lock:
-            user = self._users.get(user_id) or {
-                "id": user_id,
-                "is_bot": False,
-                "first_name": first_name,
-                "language_code": "en",
-            }
+            user = self._sender(user_id, first_name)
             query_id = self._new_query_id("cbq")
             query = {
                 "id": query_id,
@@ -127,12 +122,7 @@ class UserActions(EmulatorState):
     ) -> int:
         """Queue an inline query (`@TradeWatchBot query`); returns the update_id."""
         with self._lock:
-            user = self._users.get(user_id) or {
-                "id": user_id,
-                "is_bot": False,
-                "first_name": first_name,
-                "language_code": "en",
-            }
+            user = self._sender(user_id, first_name)
             inline = {
                 "id": self._new_query_id("iq"),
                 "from": user,
@@ -150,3 +140,12 @@ class UserActions(EmulatorState):
                 if isinstance(raw.get(key), dict) and "id" in raw[key]:
                     self._open_queries.add(str(raw[key]["id"]))
             return self._enqueue(raw)
+
+    def _sender(self, user_id: int, first_name: str) -> dict[str, Any]:
+        """A user pressing or typing: as known to the emulator, else a new one by that name."""
+        return self._users.get(user_id) or {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": first_name,
+            "language_code": "en",
+        }
