@@ -143,6 +143,17 @@ class RequestWords:
 
 
 @dataclass(frozen=True, slots=True)
+class NewsWords:
+    india_places: Words
+    china_places: Words
+    border_trade: Words
+    pilgrimage: Words
+    border_trade_phrases: Phrases
+    other_partners: Words
+    deal_actions: Words
+
+
+@dataclass(frozen=True, slots=True)
 class Lexicon:
     common: CommonWords
     trade: TradeWords
@@ -152,3 +163,4 @@ class Lexicon:
     flights: FlightWords
     deals: DealWords
     requests: RequestWords
+    news: NewsWords
