@@ -1,0 +1,243 @@
+"""News items: stored from feed readings, reviewed by editors, listed for readers.
+
+A review (publish, dismiss, apply) is written to the audit log (`status_change`, record type
+"news") in the same transaction as the item's new state; a publication row is also what the
+alert dispatcher turns into news alerts, through the delivery ledger like any change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from bot.models import Feed, NewsItem, StatusChange
+from bot.services.news.reading import KeptEntry, published_time
+from bot.vocabulary import NewsScope, NewsState, RecordType, Topic
+
+logger = logging.getLogger(__name__)
+
+# What readers see: items an editor published, or updated a record from.
+SHOWN_TO_READERS = (NewsState.PUBLISHED, NewsState.APPLIED)
+# What a subscriber who chose every matched item sees: all but the dismissed.
+NOT_DISMISSED = (NewsState.NEW, NewsState.PUBLISHED, NewsState.APPLIED)
+NEWS_LIMIT = 5
+# From which states a review may move an item: a dismissed item may still be published, and a
+# published one may still lead to a record update; nothing shown is hidden again.
+_MOVES_TO = {
+    NewsState.PUBLISHED: (NewsState.NEW, NewsState.DISMISSED),
+    NewsState.DISMISSED: (NewsState.NEW,),
+    NewsState.APPLIED: (NewsState.NEW, NewsState.DISMISSED, NewsState.PUBLISHED),
+    NewsState.NEW: (),
+}
+
+
+class NewsError(Exception):
+    """A review that cannot be done; `code` names the template message."""
+
+    def __init__(self, code: str, **details: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    new: int
+    updated: int
+
+
+def store(
+    session: Session, *, feed: Feed, publisher: str, kept: Iterable[KeptEntry], now: datetime
+) -> Stored:
+    """Insert the matched entries of one feed reading; update those edited at the source."""
+    kept = list({entry.url: entry for entry in kept}.values())
+    if not kept:
+        return Stored(0, 0)
+    existing = {
+        item.url: item
+        for item in session.exec(
+            select(NewsItem).where(col(NewsItem.url).in_([entry.url for entry in kept]))
+        ).all()
+    }
+    new = updated = 0
+    for entry in kept:
+        item = existing.get(entry.url)
+        if item is None:
+            session.add(
+                NewsItem(
+                    feed_id=feed.id,
+                    guid=entry.entry.guid[:500],
+                    url=entry.url,
+                    title=entry.entry.title[:500],
+                    summary=entry.entry.summary[:1000],
+                    publisher=(entry.entry.publisher or publisher)[:200],
+                    published_at=published_time(entry.entry, fetched_at=now),
+                    fetched_at=now,
+                    updated_at=now,
+                    content_hash=entry.content_hash,
+                    topics=[str(topic) for topic in entry.match.topics],
+                    records=list(entry.match.records),
+                    why=", ".join(entry.match.why)[:500],
+                    state=NewsState.NEW,
+                )
+            )
+            new += 1
+        elif item.content_hash != entry.content_hash:
+            # Edited at the source (or the same story in another feed, reworded): one item.
+            item.title = entry.entry.title[:500]
+            item.summary = entry.entry.summary[:1000]
+            item.content_hash = entry.content_hash
+            item.topics = sorted({*item.topics, *(str(t) for t in entry.match.topics)})
+            item.records = list(dict.fromkeys([*item.records, *entry.match.records]))
+            item.why = ", ".join(entry.match.why)[:500]
+            item.updated_at = now
+            session.add(item)
+            updated += 1
+    session.flush()
+    return Stored(new, updated)
+
+
+# --- Reading ------------------------------------------------------------------------------
+
+
+def _about(
+    topics: Sequence[Topic] | None, records: Sequence[str] | None
+) -> list[sa.ColumnElement[bool]]:
+    # JSON lists are matched as text: portable across SQLite and PostgreSQL, and the lists are
+    # short and their entries quoted, so '"passes"' cannot match inside another entry.
+    conditions: list[sa.ColumnElement[bool]] = []
+    if topics:
+        text = sa.cast(col(NewsItem.topics), sa.String)
+        conditions.append(sa.or_(*(text.contains(f'"{topic}"') for topic in topics)))
+    if records:
+        text = sa.cast(col(NewsItem.records), sa.String)
+        conditions.append(sa.or_(*(text.contains(f'"{record}"') for record in records)))
+    return conditions
+
+
+def newest(
+    session: Session,
+    *,
+    topics: Sequence[Topic] | None = None,
+    records: Sequence[str] | None = None,
+    states: Sequence[NewsState] = SHOWN_TO_READERS,
+    also: Sequence[sa.ColumnElement[bool]] = (),
+    limit: int = NEWS_LIMIT,
+) -> list[NewsItem]:
+    """The newest items in `states` about any of `topics` (and any of `records`)."""
+    query = select(NewsItem).where(
+        col(NewsItem.state).in_(list(states)), *_about(topics, records), *also
+    )
+    return list(
+        session.exec(
+            query.order_by(col(NewsItem.published_at).desc(), col(NewsItem.id).desc()).limit(limit)
+        ).all()
+    )
+
+
+def for_digest(
+    session: Session,
+    *,
+    topics: frozenset[Topic],
+    since: datetime | None,
+    scope: NewsScope,
+    limit: int = NEWS_LIMIT,
+) -> list[NewsItem]:
+    """ "In the news": items for `topics` that became visible after `since` (the last digest)."""
+    if not topics:
+        return []
+    if scope is NewsScope.PUBLISHED:
+        states, became_visible = SHOWN_TO_READERS, col(NewsItem.state_at)
+    else:
+        states, became_visible = NOT_DISMISSED, col(NewsItem.fetched_at)
+    also = [] if since is None else [became_visible > since]
+    return newest(session, topics=sorted(topics), states=states, also=also, limit=limit)
+
+
+def pending(session: Session, *, limit: int = 10) -> list[NewsItem]:
+    """Items waiting for an editor's review, oldest first."""
+    return list(
+        session.exec(
+            select(NewsItem)
+            .where(NewsItem.state == NewsState.NEW)
+            .order_by(col(NewsItem.published_at), col(NewsItem.id))
+            .limit(limit)
+        ).all()
+    )
+
+
+def get(session: Session, item_id: int) -> NewsItem:
+    item = session.get(NewsItem, item_id)
+    if item is None:
+        raise NewsError("news_unknown", item_id=item_id)
+    return item
+
+
+# --- Reviewing ----------------------------------------------------------------------------
+
+
+def review(
+    session: Session, item_id: int, state: NewsState, *, actor: str, now: datetime
+) -> NewsItem:
+    """Move an item to `state`, in the audit log; publishing makes it an alert."""
+    item = get(session, item_id)
+    if item.state not in _MOVES_TO[state]:
+        raise NewsError("news_already", state=item.state, by=item.state_by, title=item.title)
+    old = item.state
+    item.state, item.state_by, item.state_at = state, actor, now
+    session.add(item)
+    session.add(
+        StatusChange(
+            record_type=RecordType.NEWS,
+            record_key=str(item.id),
+            field="state",
+            old_value=old.value,
+            new_value=state.value,
+            note=item.title[:2000],
+            actor=actor,
+            at=now,
+        )
+    )
+    session.flush()
+    logger.info("News item %s: %s -> %s by %s", item.id, old, state, actor)
+    return item
+
+
+def published_between(
+    session: Session, *, after_change_id: int, up_to_change_id: int, topics: frozenset[Topic]
+) -> list[NewsItem]:
+    """Items published by the audit rows in (after, up_to] about any of `topics`."""
+    ids = select(sa.cast(col(StatusChange.record_key), sa.Integer)).where(
+        StatusChange.record_type == RecordType.NEWS,
+        StatusChange.new_value == NewsState.PUBLISHED.value,
+        col(StatusChange.id) > after_change_id,
+        col(StatusChange.id) <= up_to_change_id,
+    )
+    return list(
+        session.exec(
+            select(NewsItem)
+            .where(
+                col(NewsItem.id).in_(ids),
+                NewsItem.state == NewsState.PUBLISHED,
+                *_about(sorted(topics), None),
+            )
+            .order_by(col(NewsItem.published_at).desc())
+        ).all()
+    )
+
+
+def topics_published_between(
+    session: Session, *, after_change_id: int, up_to_change_id: int
+) -> frozenset[Topic]:
+    items = published_between(
+        session,
+        after_change_id=after_change_id,
+        up_to_change_id=up_to_change_id,
+        topics=frozenset(),
+    )
+    return frozenset(Topic(topic) for item in items for topic in item.topics)
