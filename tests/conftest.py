@@ -40,6 +40,13 @@ from tests.factories import message_update
 FAKE_TOKEN = "123456789:AAE-fake-token-for-tests-0123456789abc"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Databases get the default feeds on first start; no test may poll them (no internet in
+    # tests). Every bot a test starts, in this process or a child, inherits this; the feed
+    # tests turn polling on towards their local feed server.
+    os.environ["FEED_POLL_SECONDS"] = "0"
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def factory(**overrides: Any) -> Settings:

@@ -11,13 +11,17 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.models import Feed, NewsItem, StatusChange
-from bot.services.news.reading import KeptEntry, published_time
 from bot.vocabulary import NewsScope, NewsState, RecordType, Topic
+
+if TYPE_CHECKING:
+    from bot.services.feeds.parse import ParsedEntry
+    from bot.services.news.reading import KeptEntry
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +104,13 @@ def store(
             updated += 1
     session.flush()
     return Stored(new, updated)
+
+
+def published_time(entry: ParsedEntry, *, fetched_at: datetime) -> datetime:
+    """The entry's date, the fetch time when it has none, never later than the fetch."""
+    if entry.published is None or entry.published > fetched_at:
+        return fetched_at
+    return entry.published
 
 
 # --- Reading ------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
 
 from bot.services.feeds.parse import ParsedEntry, parse_feed
 from bot.services.feeds.urls import UnsafeFeedURLError, canonical_url
@@ -88,10 +87,3 @@ def read_feed(
     # and comes back within SEEN_LIMIT is still known.
     remembered = tuple(dict.fromkeys([*hashes, *seen]))[:SEEN_LIMIT]
     return FeedReading(parsed.title, len(parsed.entries), unseen, tuple(kept), remembered)
-
-
-def published_time(entry: ParsedEntry, *, fetched_at: datetime) -> datetime:
-    """The entry's date, the fetch time when it has none, never later than the fetch."""
-    if entry.published is None or entry.published > fetched_at:
-        return fetched_at
-    return entry.published
