@@ -379,9 +379,7 @@ class Subscriber(SQLModel, table=True):
     include_chart: bool = False  # the trade chart after the digest text
     language: str = Field(default="en", max_length=8)
     # Which news the digest's "In the news" carries (see NewsScope).
-    news_scope: NewsScope = Field(
-        default=NewsScope.PUBLISHED, sa_type=cast(Any, _enum(NewsScope))
-    )
+    news_scope: NewsScope = Field(default=NewsScope.PUBLISHED, sa_type=cast(Any, _enum(NewsScope)))
     active: bool = True
     deactivated_reason: str | None = Field(default=None, max_length=200)
     # Who subscribed a channel or group (a Telegram user id); None for a private chat.

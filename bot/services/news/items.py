@@ -10,16 +10,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.models import Feed, NewsItem, StatusChange
+from bot.db import insert_ignoring_duplicates
+from bot.models import DispatchCursor, Feed, NewsItem, StatusChange
 from bot.vocabulary import NewsScope, NewsState, RecordType, Topic
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from bot.services.feeds.parse import ParsedEntry
     from bot.services.news.reading import KeptEntry
 
@@ -252,3 +255,76 @@ def topics_published_between(
         topics=frozenset(),
     )
     return frozenset(Topic(topic) for item in items for topic in item.topics)
+
+
+# --- Offering new items to editors ----------------------------------------------------------
+
+REVIEW_BATCH = 10
+REVIEW_CURSOR = "news_review"
+_cursor = DispatchCursor.__table__  # type: ignore[attr-defined]
+_item = NewsItem.__table__  # type: ignore[attr-defined]
+
+
+def take_review_batch(
+    engine: Engine, *, now: datetime, every_seconds: int, limit: int = REVIEW_BATCH
+) -> list[NewsItem]:
+    """The new items not yet offered to editors, at most one batch per `every_seconds`.
+
+    The cursor row is locked while the batch is taken, so with several instances one of them
+    takes it; its `updated_at` is when the last batch went out.
+    """
+    with engine.begin() as connection:
+        last = connection.execute(
+            sa.select(_cursor.c.updated_at)
+            .where(_cursor.c.name == REVIEW_CURSOR)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if last is None:
+            inserted = connection.execute(
+                insert_ignoring_duplicates(connection, _cursor),
+                [{"name": REVIEW_CURSOR, "position": 0, "updated_at": now - timedelta(days=1)}],
+            ).rowcount
+            if not inserted:
+                return []  # another instance holds or just made the cursor
+        elif last.updated_at is not None and _aware(last.updated_at) > now - timedelta(
+            seconds=every_seconds
+        ):
+            return []
+        ids = (
+            connection.execute(
+                sa.select(_item.c.id)
+                .where(_item.c.state == NewsState.NEW, _item.c.offered_at.is_(None))
+                .order_by(_item.c.published_at, _item.c.id)
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
+        if not ids:
+            return []
+        connection.execute(sa.update(_item).where(_item.c.id.in_(ids)).values(offered_at=now))
+        connection.execute(
+            sa.update(_cursor).where(_cursor.c.name == REVIEW_CURSOR).values(updated_at=now)
+        )
+    with Session(engine, expire_on_commit=False) as session:
+        return list(
+            session.exec(
+                select(NewsItem)
+                .where(col(NewsItem.id).in_(ids))
+                .order_by(col(NewsItem.published_at), col(NewsItem.id))
+            ).all()
+        )
+
+
+def by_ids(session: Session, ids: Sequence[int]) -> list[NewsItem]:
+    """Items in the order of `ids` (a review message's), skipping any since deleted."""
+    found = {
+        item.id: item
+        for item in session.exec(select(NewsItem).where(col(NewsItem.id).in_(list(ids)))).all()
+    }
+    return [found[item_id] for item_id in ids if item_id in found]
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives the cursor's timestamp back without its zone; it is stored in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
