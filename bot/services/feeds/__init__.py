@@ -1,0 +1,1 @@
+"""Feed input: safe addresses, fetching and parsing of the feeds the news monitor watches."""
