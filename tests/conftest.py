@@ -37,6 +37,9 @@ from bot.telegram.plain import html_to_text
 from bot.vocabulary import Actor, PassStatus, RecordType
 from tests.factories import message_update
 
+# The local feed server's fixtures (feed_server), for every test that fetches feeds.
+pytest_plugins = ["tests.feedserver"]
+
 FAKE_TOKEN = "123456789:AAE-fake-token-for-tests-0123456789abc"
 
 
