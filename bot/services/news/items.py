@@ -165,9 +165,9 @@ def for_digest(
     """ "In the news": items for `topics` that became visible after `since` (the last digest)."""
     if not topics:
         return []
-    if scope is NewsScope.PUBLISHED:
-        states, became_visible = SHOWN_TO_READERS, col(NewsItem.state_at)
-    else:
+    states: tuple[NewsState, ...] = SHOWN_TO_READERS
+    became_visible = col(NewsItem.state_at)
+    if scope is NewsScope.MATCHED:
         states, became_visible = NOT_DISMISSED, col(NewsItem.fetched_at)
     also = [] if since is None else [became_visible > since]
     return newest(session, topics=sorted(topics), states=states, also=also, limit=limit)

@@ -87,7 +87,9 @@ class NewsMatcher:
         passes, flights = named.get(RecordType.PASS, []), named.get(RecordType.FLIGHT, [])
         deals = named.get(RecordType.DEAL, [])
 
-        india = bool(text.words & self._india) or bool(passes or flights)
+        # A fiscal year ("FY25", "2024-25") is India's way of counting: the figures are India's.
+        fiscal = bool(self._fiscal_period.search(text.spaced))
+        india = bool(text.words & self._india) or bool(passes or flights) or fiscal
         china = bool(text.words & self._china) or bool(passes or flights)
         if not (india and china):
             return None
