@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.models import Feed, NewsItem
 from bot.services.feeds import registry
@@ -93,7 +93,7 @@ def add_feed(engine: Engine, url: str, name: str | None = None) -> int:
 
 def stored(engine: Engine) -> list[NewsItem]:
     with Session(engine) as session:
-        return list(session.exec(select(NewsItem).order_by(NewsItem.id)).all())
+        return list(session.exec(select(NewsItem).order_by(col(NewsItem.id))).all())
 
 
 def feed_row(engine: Engine, feed_id: int) -> Feed:
@@ -199,7 +199,8 @@ async def test_failures_back_off_obey_retry_after_and_gone_disables(
     assert outcomes[gone].result is Result.GONE
     assert feed_row(seeded_engine, gone).next_poll_at is None
     assert registry.health(feed_row(seeded_engine, gone)) is registry.Health.DISABLED
-    assert outcomes[html].result is Result.FAILED and outcomes[html].error
+    assert outcomes[html].result is Result.FAILED
+    assert outcomes[html].error
     assert registry.health(feed_row(seeded_engine, html)) is registry.Health.FAILING
 
     # The broken feed fails again later: the wait doubles, and is never more than a day.
@@ -213,7 +214,8 @@ async def test_failures_back_off_obey_retry_after_and_gone_disables(
     assert len(feed_server.requests()) == requests
     clock.now = NOW + timedelta(days=3)
     polled = {o.feed_id for o in await poller.poll()}
-    assert gone not in polled and broken in polled
+    assert gone not in polled
+    assert broken in polled
     poller.close()
 
 
