@@ -1,5 +1,5 @@
 """The shape of the labelled headline corpus (tests/corpus/news.yaml) and of the default feed
-list (bot/data/feeds.yaml).
+list (bot/data/feeds/defaults.yaml).
 
 Only the files are checked here, not the matcher: every item carries its fields, labels are
 consistent, the corpus is large and balanced enough to measure precision and recall on, and the
@@ -22,7 +22,7 @@ from bot.vocabulary import Series
 
 ROOT = Path(__file__).parent.parent
 CORPUS = ROOT / "tests" / "corpus" / "news.yaml"
-FEEDS = ROOT / "bot" / "data" / "feeds.yaml"
+FEEDS = ROOT / "bot" / "data" / "feeds" / "defaults.yaml"
 
 MIN_ITEMS = 120
 MIN_SHARE = 0.4

@@ -264,23 +264,14 @@ def _unique(what: str, keys: Iterable[str], problems: list[str]) -> None:
     )
 
 
-# The default feed list of the news monitor sits beside the dataset but is not part of it.
-NOT_DATASET_FILES = frozenset({"feeds.yaml"})
-
-
 def bundled_data_dir() -> Path:
     return Path(str(resources.files("bot") / "data"))
 
 
-def dataset_files(folder: Path) -> list[Path]:
-    """The `*.yaml` files of a folder that hold dataset sections, in name order."""
-    return sorted(p for p in folder.glob("*.yaml") if p.name not in NOT_DATASET_FILES)
-
-
 def load_dataset_dir(folder: Path) -> Dataset:
-    """Read every dataset file of a folder into one dataset (each file adds to the lists)."""
+    """Read every `*.yaml` file of a folder into one dataset (each file adds to the lists)."""
     merged: dict[str, list[Any]] = {}
-    for path in dataset_files(folder):
+    for path in sorted(folder.glob("*.yaml")):
         try:
             content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
