@@ -140,7 +140,7 @@ def test_a_feed_item_reaches_an_editor_who_updates_the_record_for_readers_and_su
             connection.execute(update(Subscriber).values(quiet_hours=False))
             connection.execute(
                 update(Subscriber)
-                .where(Subscriber.chat_id == OTHER_READER)
+                .where(col(Subscriber.chat_id) == OTHER_READER)
                 .values(topics=["trade"])
             )
         engine.dispose()
