@@ -80,7 +80,7 @@ def test_readers_see_published_items_by_topic_and_record_newest_first(news_engin
         every = items.for_digest(
             session, topics=frozenset({Topic.PASSES}), since=None, scope=NewsScope.MATCHED
         )
-        assert titles(every) == ["new pass story", "unreviewed", "old pass story"]
+        assert titles(every) == ["unreviewed", "new pass story", "old pass story"]
 
 
 def test_reviews_are_audited_and_refuse_what_cannot_be_done(news_engine: Engine) -> None:
