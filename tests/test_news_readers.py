@@ -250,6 +250,29 @@ async def test_titles_are_plain_text_and_only_web_links_are_links(
     assert hostile.title in text_of(calls)  # the reader sees the title as the feed gave it
 
 
+async def test_long_titles_and_links_fit_in_telegram_messages(
+    bot: BotUnderTest, seeded_engine: Engine
+) -> None:
+    for day in range(1, 7):
+        long = Story(
+            f"{day}: " + f"{SHIPKI.title} & <more>\n" * 6,  # about 500 characters, line breaks
+            "A publisher\nwith a line break",
+            f"https://example.org/{day}/" + "a" * 1900,
+            _at(2025, 9, day),
+            ("passes",),
+            ("pass:shipki-la",),
+        )
+        add(seeded_engine, long)
+    calls = await bot.send("latest on shipki la")
+    bodies = [call["text"] for call in calls if call["method"] == "sendMessage"]
+    assert len(bodies) > 1
+    assert all(len(body) <= 4096 for body in bodies)
+    text = text_of(calls)  # every message is valid Telegram HTML
+    shown = [line for line in text.splitlines() if line.startswith("• ") and "example.org" in line]
+    assert [line[2:4] for line in shown] == ["6:", "5:", "4:", "3:", "2:"]
+    assert all("(A publisher with a line break, " in line for line in shown)
+
+
 # --- Questions ------------------------------------------------------------------------------
 
 

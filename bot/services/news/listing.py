@@ -47,8 +47,9 @@ def headlines(
 
 def headline(item: NewsItem) -> Headline:
     return Headline(
+        # One line each: a line break from a feed would split an item across messages.
         title=" ".join(item.title.split()),
-        publisher=item.publisher,
+        publisher=" ".join(item.publisher.split()),
         published_on=PartialDate.of(item.published_at.date()),
         link=web_link(item.url),
     )
