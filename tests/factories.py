@@ -1,16 +1,24 @@
-"""Real Telegram `Update` objects built from Bot API JSON, as Telegram would send them."""
+"""Real Telegram `Update` objects built from Bot API JSON, as Telegram would send them; and
+news items as the feeds would have stored them."""
 
 from __future__ import annotations
 
 import itertools
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 
+from bot.models import NewsItem
+from bot.services.news.reading import content_hash
 from bot.telegram.offline import BOT_ID, BOT_USERNAME
+from bot.vocabulary import NewsState
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlmodel import Session
     from telegram import Bot
 
 _update_ids = itertools.count(1)
@@ -215,3 +223,39 @@ def my_chat_member_update(
     update = Update.de_json({"update_id": next(_update_ids), "my_chat_member": change}, bot)
     assert update is not None
     return update
+
+
+def news_item(
+    session: Session,
+    *,
+    title: str,
+    url: str,
+    publisher: str,
+    published_at: datetime,
+    topics: Sequence[str] = (),
+    records: Sequence[str] = (),
+    state: NewsState = NewsState.PUBLISHED,
+    summary: str = "",
+) -> NewsItem:
+    """A news item in `state` (published by an editor unless told), added and flushed."""
+    reviewed = state is not NewsState.NEW
+    item = NewsItem(
+        guid=url,
+        url=url,
+        title=title,
+        summary=summary,
+        publisher=publisher,
+        published_at=published_at,
+        fetched_at=published_at,
+        updated_at=published_at,
+        content_hash=content_hash(title, summary),
+        topics=list(topics),
+        records=list(records),
+        why=", ".join(records or topics),
+        state=state,
+        state_by="tg:4242" if reviewed else None,
+        state_at=datetime.now(UTC) if reviewed else None,
+    )
+    session.add(item)
+    session.flush()
+    return item
