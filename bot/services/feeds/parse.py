@@ -40,6 +40,7 @@ MAX_URL = 2000
 
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _CDATA_START = b"<![CDATA["
+_XML_DECLARATION = re.compile(rb"^<\?xml[^>]*\?>")
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.I | re.S)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2028\u2029\ufeff]")
 
@@ -76,9 +77,17 @@ def parse_feed(body: bytes, *, content_type: str | None, url: str) -> ParsedFeed
     if content_type:
         headers["content-type"] = content_type
     # The text feedparser will parse, decoded exactly as it decodes it (declared, sniffed or
-    # guessed encoding), so the entity check cannot be dodged with UTF-16 or UTF-7.
-    if _declares_entities(convert_to_utf8(dict(headers), body, {})):
+    # guessed encoding), so the entity check cannot be dodged with UTF-16 or UTF-7. (UTF-16
+    # served as text/xml without a charset is decoded as ASCII, NULs and all: those go too.)
+    decoded = convert_to_utf8(dict(headers), body, {})
+    if _declares_entities(decoded.replace(b"\0", b"")):
         raise FeedParseError("refused: the document declares XML entities")
+    if (
+        not _XML_DECLARATION.sub(b"", decoded.lstrip(b"\0 \t\r\n"), count=1)
+        .lstrip()
+        .startswith(b"<")
+    ):
+        raise FeedParseError("not a feed (not XML)")
     parsed: Any = feedparser.parse(
         io.BytesIO(body),
         response_headers=headers,
@@ -128,13 +137,16 @@ def _declares_entities(document: bytes) -> bool:
 
 def _entry(raw: Any, *, base: str) -> ParsedEntry | None:
     url = _http_url(str(raw.get("link") or ""), base)
+    if url == base:
+        # feedparser turns a link it refuses (javascript:, data:) into the feed's own address.
+        url = None
     title = _plain(str(raw.get("title") or ""), MAX_TITLE)
     summary_html = str(raw.get("summary") or "")
     if not summary_html and raw.get("content"):
         summary_html = str(raw["content"][0].get("value") or "")
     summary = _plain(summary_html, MAX_SUMMARY)
-    if not (title or summary or url):
-        return None
+    if not (title or summary):
+        return None  # nothing to read, nothing to match
     publisher = _publisher(raw)
     if publisher and title.endswith(f" - {publisher}"):
         # Google News titles end with " - Publisher", and its summary is only the title and
@@ -142,7 +154,9 @@ def _entry(raw: Any, *, base: str) -> ParsedEntry | None:
         title = title.removesuffix(f" - {publisher}").rstrip()
         if summary in (title, f"{title} {publisher}"):
             summary = ""
-    published = _when(raw.get("published_parsed")) or _when(raw.get("updated_parsed"))
+    # dict.get: feedparser's own get() maps a missing "updated_parsed" to "published_parsed"
+    # with a deprecation warning.
+    published = _when(dict.get(raw, "published_parsed")) or _when(dict.get(raw, "updated_parsed"))
     return ParsedEntry(
         guid=_guid(raw, url, title, published),
         url=url,
