@@ -243,6 +243,15 @@ def test_entity_text_inside_cdata_is_an_article_not_a_declaration() -> None:
     assert entry.summary == 'Never expand <!ENTITY a "..."> from strangers.'
 
 
+def test_a_feed_behind_a_server_warning_keeps_its_entries() -> None:
+    body = b"Warning: session_start(): headers already sent\n" + sample_feed("rss10.rdf")
+    feed = parse_feed(body, content_type="text/xml", url=BASE)
+    assert [entry.title[:22] for entry in feed.entries] == [
+        "India-China border tra",
+        "Lipulekh Pass In Focus",
+    ]
+
+
 def test_a_latin_1_feed_declared_as_utf_8_is_read() -> None:
     body = _rss("<item><title>Café Nathu La</title><guid>g1</guid></item>", declaration="utf-8")
     wrong = body.decode().encode("latin-1")

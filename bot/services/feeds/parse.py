@@ -41,6 +41,7 @@ MAX_URL = 2000
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _CDATA_START = b"<![CDATA["
 _XML_DECLARATION = re.compile(rb"^<\?xml[^>]*\?>")
+_BLANK = b"\0 \t\r\n"
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.I | re.S)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2028\u2029\ufeff]")
 
@@ -82,12 +83,6 @@ def parse_feed(body: bytes, *, content_type: str | None, url: str) -> ParsedFeed
     decoded = convert_to_utf8(dict(headers), body, {})
     if _declares_entities(decoded.replace(b"\0", b"")):
         raise FeedParseError("refused: the document declares XML entities")
-    if (
-        not _XML_DECLARATION.sub(b"", decoded.lstrip(b"\0 \t\r\n"), count=1)
-        .lstrip()
-        .startswith(b"<")
-    ):
-        raise FeedParseError("not a feed (not XML)")
     parsed: Any = feedparser.parse(
         io.BytesIO(body),
         response_headers=headers,
@@ -97,7 +92,7 @@ def parse_feed(body: bytes, *, content_type: str | None, url: str) -> ParsedFeed
     raw_entries = list(parsed.get("entries") or [])
     version = str(parsed.get("version") or "")
     if not raw_entries:
-        _refuse_empty(parsed, version, body, content_type)
+        _refuse_empty(parsed, version, body, content_type, decoded)
     entries = []
     for raw in raw_entries[:MAX_ENTRIES]:
         entry = _entry(raw, base=url)
@@ -107,12 +102,18 @@ def parse_feed(body: bytes, *, content_type: str | None, url: str) -> ParsedFeed
     return ParsedFeed(title=feed_title or None, entries=tuple(entries))
 
 
-def _refuse_empty(parsed: Any, version: str, body: bytes, content_type: str | None) -> None:
+def _refuse_empty(
+    parsed: Any, version: str, body: bytes, content_type: str | None, decoded: bytes
+) -> None:
     """Raise why a document with no entries is not a feed; return if it is an empty feed."""
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     well_formed = problem is None or isinstance(problem, feedparser.NonXMLContentType)
     if version and well_formed:
         return
+    # Asked only now: a feed behind a line of server warnings still gives its entries.
+    text = _XML_DECLARATION.sub(b"", decoded.lstrip(_BLANK), count=1).lstrip(_BLANK)
+    if not text.startswith(b"<"):
+        raise FeedParseError("not a feed (not XML)")
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type in ("text/html", "application/xhtml+xml") or _HTML_START.match(body[:2048]):
         raise FeedParseError("not a feed (an HTML page)")
