@@ -202,6 +202,13 @@ def test_a_feed_cut_short_keeps_the_entries_that_came_through() -> None:
     assert len(feed.entries) >= 2
 
 
+def test_a_broken_feed_whose_entries_came_out_empty_is_malformed() -> None:
+    body = b'<rss version="2.0"><channel><item><title><![CDATA[Shipki La reopens'
+    with pytest.raises(FeedParseError) as refused:
+        parse_feed(body, content_type=RSS, url=BASE)
+    assert str(refused.value) == "malformed XML: unclosed CDATA section (line 1)"
+
+
 def test_the_billion_laughs_are_refused() -> None:
     with pytest.raises(FeedParseError) as refused:
         _parse("entity_bomb.xml", RSS)

@@ -89,15 +89,13 @@ def parse_feed(body: bytes, *, content_type: str | None, url: str) -> ParsedFeed
         resolve_relative_uris=True,
         sanitize_html=True,
     )
-    raw_entries = list(parsed.get("entries") or [])
-    version = str(parsed.get("version") or "")
-    if not raw_entries:
-        _refuse_empty(parsed, version, body, content_type, decoded)
     entries = []
-    for raw in raw_entries[:MAX_ENTRIES]:
+    for raw in list(parsed.get("entries") or [])[:MAX_ENTRIES]:
         entry = _entry(raw, base=url)
         if entry is not None:
             entries.append(entry)
+    if not entries:
+        _refuse_empty(parsed, str(parsed.get("version") or ""), body, content_type, decoded)
     feed_title = _plain(str(parsed.get("feed", {}).get("title") or ""), MAX_TITLE)
     return ParsedFeed(title=feed_title or None, entries=tuple(entries))
 
@@ -105,7 +103,8 @@ def parse_feed(body: bytes, *, content_type: str | None, url: str) -> ParsedFeed
 def _refuse_empty(
     parsed: Any, version: str, body: bytes, content_type: str | None, decoded: bytes
 ) -> None:
-    """Raise why a document with no entries is not a feed; return if it is an empty feed."""
+    """Raise why a document that gave no entries is not a feed; return if it is an empty feed
+    (well-formed RSS or Atom)."""
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     well_formed = problem is None or isinstance(problem, feedparser.NonXMLContentType)
     if version and well_formed:
