@@ -117,9 +117,11 @@ def _refuse_empty(
     if media_type in ("text/html", "application/xhtml+xml") or _HTML_START.match(body[:2048]):
         raise FeedParseError("not a feed (an HTML page)")
     if isinstance(problem, xml.sax.SAXParseException):
-        raise FeedParseError(
-            f"malformed XML: {problem.getMessage()} (line {problem.getLineNumber()})"
-        )
+        # feedparser puts a declaration line in front of a document that has none.
+        head = body[:64].replace(b"\0", b"").removeprefix(b"\xef\xbb\xbf")
+        added = 0 if head.lstrip(b"\xff\xfe").startswith(b"<?xml") else 1
+        line = max(1, (problem.getLineNumber() or 1) - added)
+        raise FeedParseError(f"malformed XML: {problem.getMessage()} (line {line})")
     if isinstance(problem, feedparser.CharacterEncodingUnknown):
         raise FeedParseError("unreadable text: the encoding is unknown")
     raise FeedParseError("not a feed (no RSS or Atom elements)")
