@@ -34,7 +34,7 @@ def open_database(settings: Settings) -> Engine:
     # Everything that writes on start-up, under the lock: replicas starting together would
     # otherwise both migrate, seed and add the same owners.
     with db.migration_lock(engine):
-        _migrate_and_seed(engine)
+        _migrate_and_seed(engine, with_default_feeds=settings.feed_defaults)
         if settings.admin_ids:
             from bot.services.admins import bootstrap_owners
 
@@ -45,12 +45,28 @@ def open_database(settings: Settings) -> Engine:
     return engine
 
 
-def _migrate_and_seed(engine: Engine) -> None:
+# The revision that brought feeds: a database from before it gets the default feeds once.
+FEEDS_REVISION = "0005"
+
+
+def add_default_feeds(engine: Engine) -> int:
+    """Watch the bundled feeds marked enabled (bot/data/feeds/defaults.yaml)."""
+    from bot.models import utcnow
+    from bot.services.feeds import registry
+
+    with db.session_scope(engine) as session:
+        return len(registry.add_defaults(session, actor=Actor.SEED, now=utcnow()))
+
+
+def _migrate_and_seed(engine: Engine, *, with_default_feeds: bool) -> None:
     first_start = db.is_empty(engine)
     current = None if first_start else db.current_revision(engine)
     head = db.head_revision()
     if current != head:
         db.upgrade(engine)
+    if with_default_feeds and (current is None or current < FEEDS_REVISION):
+        added = add_default_feeds(engine)
+        logger.info("Watching the %d default news feeds (see `tradewatch feeds list`).", added)
     if first_start:
         report = seed(engine)
         logger.info(

@@ -93,6 +93,21 @@ class Settings(BaseSettings):
     delivery_lease_seconds: int = Field(default=60, ge=5)
     # Changes made within this many seconds of the first one go out as one alert.
     alert_batch_seconds: int = Field(default=30, ge=0, le=300)
+    # News feeds: how often each is polled (0: never, e.g. in tests), how long one fetch may
+    # take in all and how large its body may be, how many are fetched at once, and how many
+    # processes read them (0: a thread of the bot's own process).
+    feed_poll_seconds: int = Field(default=900, ge=0)
+    feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    feed_max_bytes: int = Field(default=5_000_000, ge=1024)
+    feed_concurrency: int = Field(default=16, ge=1, le=256)
+    feed_parse_processes: int = Field(default=1, ge=0, le=16)
+    # Let a feed on loopback or a private address be added (tests and local mirrors only:
+    # otherwise a feed URL could reach the bot's own network).
+    feed_allow_private_hosts: bool = False
+    # Watch the bundled default feeds from the first start (bot/data/feeds/defaults.yaml).
+    feed_defaults: bool = True
+    # At most one review message to editors per this many seconds, of up to 10 new items.
+    news_review_seconds: int = Field(default=300, ge=10)
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -31,6 +31,8 @@ from bot.vocabulary import (
     Direction,
     FlightStatus,
     Frequency,
+    NewsScope,
+    NewsState,
     PassStatus,
     Quantity,
     RecordType,
@@ -347,6 +349,8 @@ class Admin(SQLModel, table=True):
     role: Role = enum_column(Role)
     added_by: int | None = telegram_id_column(optional=True)
     added_at: datetime = utc_column(default=True)
+    # Whether new matched news items reach this owner or editor for review.
+    news_reviews: bool = True
 
 
 class Subscriber(SQLModel, table=True):
@@ -374,6 +378,8 @@ class Subscriber(SQLModel, table=True):
     quiet_hours: bool = True  # hold alerts between 22:00 and 07:00 local
     include_chart: bool = False  # the trade chart after the digest text
     language: str = Field(default="en", max_length=8)
+    # Which news the digest's "In the news" carries (see NewsScope).
+    news_scope: NewsScope = Field(default=NewsScope.PUBLISHED, sa_type=cast(Any, _enum(NewsScope)))
     active: bool = True
     deactivated_reason: str | None = Field(default=None, max_length=200)
     # Who subscribed a channel or group (a Telegram user id); None for a private chat.
@@ -430,3 +436,66 @@ class DispatchCursor(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=32)
     position: int = 0
     updated_at: datetime = utc_column(default=True)
+
+
+class Feed(SQLModel, table=True):
+    """A public RSS or Atom feed the bot polls for news.
+
+    Invariant: `next_poll_at` is NULL once the feed is disabled (`disabled_reason` set), so the
+    poller's due scan walks its index over live feeds only.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000, unique=True)
+    name: str = Field(max_length=200)
+    added_by: str = Field(max_length=32)
+    added_at: datetime = utc_column(default=True)
+    # Conditional GET: what the server said last time, sent back so it can answer 304.
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=100)
+    next_poll_at: datetime | None = utc_column(index=True)
+    # A poller's lease on the feed (as deliveries are claimed); past it another may poll.
+    claimed_until: datetime | None = utc_column()
+    consecutive_failures: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    last_polled_at: datetime | None = utc_column()
+    last_success_at: datetime | None = utc_column()
+    disabled_reason: str | None = Field(default=None, max_length=200)
+    # Hashes of the entries already read (matched or not), newest first and bounded: an entry
+    # that matched nothing is remembered here only, and an edited one hashes differently.
+    seen: list[str] = json_list_column()
+
+
+class NewsItem(SQLModel, table=True):
+    """A published article that concerns the bot's topics, found in a feed.
+
+    One row per canonical URL, so the same story in two feeds is one item. Items that matched
+    nothing are never stored (only their hash, in the feed's `seen`).
+    """
+
+    __tablename__ = "news_item"
+    __table_args__ = (sa.Index("ix_news_item_state_published", "state", "published_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # A removed feed leaves its items (editors may have published them).
+    feed_id: int | None = Field(default=None, foreign_key="feed.id", ondelete="SET NULL")
+    guid: str = Field(max_length=500)
+    url: str = Field(max_length=2000, unique=True)
+    title: str = Field(max_length=500)
+    summary: str = Field(default="", max_length=1000)
+    publisher: str = Field(max_length=200)
+    # When the publisher dated it: the fetch time when the feed gives none, never the future.
+    published_at: datetime = Field(sa_type=UTCDateTime)
+    fetched_at: datetime = utc_column(default=True)
+    updated_at: datetime = utc_column(default=True)
+    # Of the title and summary: a change means the item was edited at the source.
+    content_hash: str = Field(max_length=32)
+    topics: list[str] = json_list_column()
+    # The records it may change, as "pass:nathu-la", "deal:urea", "series:india_fy".
+    records: list[str] = json_list_column()
+    why: str = Field(max_length=500)
+    state: NewsState = enum_column(NewsState)
+    state_by: str | None = Field(default=None, max_length=32)
+    state_at: datetime | None = utc_column()
+    # When it went to editors for review (NULL: not yet), so each item is offered once.
+    offered_at: datetime | None = utc_column(index=True)

@@ -75,6 +75,24 @@ class RecordType(StrEnum):
     FLIGHT = "flight"
     NOTE = "note"
     ADMIN = "admin"  # role changes, in the same audit log
+    NEWS = "news"  # a news item's review: published, dismissed or applied (key: its id)
+    FEED = "feed"  # a feed added or removed (key: its URL's id)
+
+
+class NewsState(StrEnum):
+    """Where a matched news item is in the editors' review."""
+
+    NEW = "new"  # matched, not yet reviewed
+    PUBLISHED = "published"  # an editor sent it to the subscribers who follow its topics
+    DISMISSED = "dismissed"  # an editor judged it not worth telling readers
+    APPLIED = "applied"  # an editor updated a record from it (readers see it, no alert)
+
+
+class NewsScope(StrEnum):
+    """Which news a subscriber's digest carries."""
+
+    PUBLISHED = "published"  # items editors published (or applied)
+    MATCHED = "matched"  # every matched item editors have not dismissed
 
 
 class Frequency(StrEnum):

@@ -43,6 +43,14 @@ pytest_plugins = ["tests.feedserver"]
 FAKE_TOKEN = "123456789:AAE-fake-token-for-tests-0123456789abc"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # No test may reach the default feeds (no internet in tests): databases start without them
+    # and bots do not poll. Every bot a test starts, in this process or a child, inherits this;
+    # the feed tests turn polling on towards their local feed server.
+    os.environ["FEED_POLL_SECONDS"] = "0"
+    os.environ["FEED_DEFAULTS"] = "false"
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def factory(**overrides: Any) -> Settings:

@@ -1,8 +1,8 @@
 """The one entry point: `python -m bot COMMAND` (or the `tradewatch` console script).
 
 Each module registers its commands: `running` (run, healthcheck, chat, ask), `data` (db, seed,
-export, import), `admin`, `digests`. Heavy imports (PTB, Alembic, the importer) happen inside
-the commands, so a one-shot command pays only for what it uses.
+export, import), `admin`, `digests`, `news` (feeds, news). Heavy imports (PTB, Alembic, the
+importer) happen inside the commands, so a one-shot command pays only for what it uses.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 
-from bot.cli import admin, data, digests, running
+from bot.cli import admin, data, digests, news, running
 from bot.cli.common import EXIT_FAILURE, EXIT_USAGE, Handler, first_line
 from bot.config import ConfigError, load_settings
 from bot.logs import configure_logging
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Settings come from the environment or .env (see .env.example).",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for group in (running, data, admin, digests):
+    for group in (running, data, admin, digests, news):
         group.add_commands(commands)
     return parser
 

@@ -143,6 +143,20 @@ class RequestWords:
 
 
 @dataclass(frozen=True, slots=True)
+class NewsWords:
+    india_places: Words
+    china_places: Words
+    border_trade: Words
+    pilgrimage: Words
+    border_trade_phrases: Phrases
+    other_partners: Words
+    deal_actions: Words
+    headline_deficit: Words
+    deficit_phrases: Phrases
+    money: Words
+
+
+@dataclass(frozen=True, slots=True)
 class Lexicon:
     common: CommonWords
     trade: TradeWords
@@ -152,3 +166,4 @@ class Lexicon:
     flights: FlightWords
     deals: DealWords
     requests: RequestWords
+    news: NewsWords

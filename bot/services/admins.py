@@ -61,6 +61,21 @@ def admin_ids(session: Session) -> frozenset[int]:
     return frozenset(session.exec(select(Admin.user_id)).all())
 
 
+def news_reviewers(session: Session) -> list[int]:
+    """The owners and editors who get new news items to review."""
+    return list(session.exec(select(Admin.user_id).where(col(Admin.news_reviews))).all())
+
+
+def set_news_reviews(session: Session, user_id: int, *, on: bool) -> bool:
+    """Turn an owner's or editor's review messages on or off; False if they have no role."""
+    admin = session.exec(select(Admin).where(Admin.user_id == user_id)).first()
+    if admin is None:
+        return False
+    admin.news_reviews = on
+    session.add(admin)
+    return True
+
+
 def grant(
     session: Session, *, by: str, by_user: int | None, user_id: int, role: Role
 ) -> RoleChange:

@@ -26,10 +26,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from bot.db import session_scope
+from bot.db import insert_ignoring_duplicates, session_scope
 from bot.models import Delivery, DispatchCursor, StatusChange, Subscriber
 from bot.services import schedule, subscriptions
 from bot.services.digest import topics_of_changes
@@ -81,16 +80,6 @@ class Claim:
         if self.kind is DeliveryKind.DIGEST:
             return (self.kind, self.topics, self.since, self.frequency, self.include_chart)
         return (self.kind, self.topics, self.after_change_id, self.up_to_change_id)
-
-
-def _insert_ignoring_duplicates(connection: Connection, table: sa.Table) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING for the backends we run on."""
-    name = connection.dialect.name
-    if name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if name == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise RuntimeError(f"deliveries need PostgreSQL or SQLite, not {name}")
 
 
 def _new_delivery(
@@ -173,7 +162,7 @@ def schedule_due_digests(
                         ),
                     }
                 )
-            connection.execute(_insert_ignoring_duplicates(connection, _delivery), deliveries)
+            connection.execute(insert_ignoring_duplicates(connection, _delivery), deliveries)
             # Compare-and-set: a schedule another process advanced meanwhile is left alone
             # (its delivery row already exists, and the insert above skipped ours).
             connection.execute(
@@ -252,7 +241,7 @@ def _start_cursor(connection: Connection, *, now: datetime) -> int:
     # history and anything imported before alerts existed are not news.
     latest = connection.execute(sa.select(sa.func.max(_history.c.id))).scalar() or 0
     connection.execute(
-        _insert_ignoring_duplicates(connection, _cursor),
+        insert_ignoring_duplicates(connection, _cursor),
         [{"name": ALERTS_CURSOR, "position": latest, "updated_at": now}],
     )
     return 0
@@ -320,7 +309,7 @@ def _write_alerts(
             )
         )
     if new_rows:
-        connection.execute(_insert_ignoring_duplicates(connection, _delivery), new_rows)
+        connection.execute(insert_ignoring_duplicates(connection, _delivery), new_rows)
     return written + len(new_rows)
 
 

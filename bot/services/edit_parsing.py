@@ -89,10 +89,36 @@ class EditError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SourceRef:
-    """An existing source (by key) or a new one to create from a URL."""
+    """An existing source (by key) or a new one to create from a URL.
+
+    A URL from a news item comes with the article's title, publisher and date, which the new
+    source takes instead of the URL and its host.
+    """
 
     key: str | None = None
     url: str | None = None
+    title: str | None = None
+    publisher: str | None = None
+    published_on: str | None = None  # ISO date
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "key": self.key,
+            "url": self.url,
+            "title": self.title,
+            "publisher": self.publisher,
+            "published_on": self.published_on,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SourceRef:
+        return cls(
+            data.get("key"),
+            data.get("url"),
+            data.get("title"),
+            data.get("publisher"),
+            data.get("published_on"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +137,7 @@ class Edit:
             "key": self.key,
             "changes": {name: to_json(value) for name, value in self.changes.items()},
             "note": self.note,
-            "source": None
-            if self.source is None
-            else {"key": self.source.key, "url": self.source.url},
+            "source": None if self.source is None else self.source.to_json(),
             "expected_version": self.expected_version,
         }
 
@@ -127,7 +151,7 @@ class Edit:
             payload["key"],
             {name: from_text(specs[name], value) for name, value in payload["changes"].items()},
             payload.get("note"),
-            SourceRef(source["key"], source["url"]) if source else None,
+            SourceRef.from_json(source) if source else None,
             payload.get("expected_version"),
         )
 

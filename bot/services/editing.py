@@ -144,10 +144,12 @@ def cited_source(session: Session, ref: SourceRef | None, today: date) -> Source
         key = f"{key}-{secrets.token_hex(2)}"
     source = Source(
         key=key,
-        title=ref.url[:300],
-        publisher=host,
+        title=(ref.title or ref.url)[:300],
+        publisher=(ref.publisher or host)[:200],
         url=ref.url,
-        published_on=PartialDate.of(today),
+        published_on=PartialDate.parse(ref.published_on)
+        if ref.published_on
+        else PartialDate.of(today),
     )
     session.add(source)
     session.flush()

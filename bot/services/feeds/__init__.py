@@ -1,1 +1,1 @@
-"""Feed input: safe addresses, fetching and parsing of the feeds the news monitor watches."""
+"""Feeds: safe addresses, fetching and parsing, the list the bot watches, and polling it."""

@@ -86,8 +86,10 @@ def parse_feed(body: bytes, *, content_type: str | None, url: str) -> ParsedFeed
     parsed: Any = feedparser.parse(
         io.BytesIO(body),
         response_headers=headers,
-        resolve_relative_uris=True,
-        sanitize_html=True,
+        # Summaries become plain text (`_plain`) and links are resolved by `_http_url`, so
+        # feedparser's own sanitising and link rewriting would be work thrown away.
+        resolve_relative_uris=False,
+        sanitize_html=False,
     )
     entries = []
     for raw in list(parsed.get("entries") or [])[:MAX_ENTRIES]:
