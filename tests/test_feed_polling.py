@@ -259,8 +259,7 @@ async def test_a_feed_that_takes_too_long_to_read_fails_and_the_round_goes_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from bot.services.feeds import polling
-
-    read = polling.read_feed
+    from bot.services.news.reading import read_feed as read
 
     def slow_for_one(body: bytes, **kwargs: Any) -> Any:
         if b"slow" in body:
