@@ -7,7 +7,7 @@ hosts allowed, as for a local mirror) into a real database.
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -261,9 +261,11 @@ async def test_a_feed_that_takes_too_long_to_read_fails_and_the_round_goes_on(
     from bot.services.feeds import polling
     from bot.services.news.reading import read_feed as read
 
+    released = threading.Event()
+
     def slow_for_one(body: bytes, **kwargs: Any) -> Any:
         if b"slow" in body:
-            time.sleep(1.0)  # as feedparser on a pathological document
+            released.wait(30)  # as feedparser on a pathological document
         return read(body, **kwargs)
 
     monkeypatch.setattr(polling, "read_feed", slow_for_one)
@@ -276,10 +278,13 @@ async def test_a_feed_that_takes_too_long_to_read_fails_and_the_round_goes_on(
     )
     poller = FeedPoller(
         seeded_engine, fetcher, poll_seconds=900, concurrency=2, lease_seconds=120,
-        read_seconds=0.3, clock=clock,
+        read_seconds=2, clock=clock,
     )  # fmt: skip
-    outcomes = {o.feed_id: o for o in await poller.poll()}
-    assert outcomes[slow].error == "took longer than 0.3 s to read"
+    try:
+        outcomes = {o.feed_id: o for o in await poller.poll()}
+    finally:
+        released.set()
+    assert outcomes[slow].error == "took longer than 2 s to read"
     assert outcomes[fine].new_items == 1
     assert feed_row(seeded_engine, slow).consecutive_failures == 1
     poller.close()
