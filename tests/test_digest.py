@@ -25,7 +25,7 @@ from bot.services.digest import (
     render_digest,
     topics_of_changes,
 )
-from bot.services.records import Freshness
+from bot.services.timeline import Freshness
 from bot.telegram.html_entities import parse_html
 from bot.telegram.plain import html_to_text
 from bot.vocabulary import Actor, FlightStatus, Frequency, RecordType, Topic
