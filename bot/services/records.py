@@ -75,12 +75,28 @@ def _views(
     for condition in conditions:
         query = query.where(condition)  # type: ignore[arg-type]
     rows = session.exec(query.order_by(col(model.id))).all()
-    record_type = RECORD_TYPES[model]
-    updates = _last_updates(session, record_type, [getattr(r, "slug") for r, _ in rows])  # noqa: B009
+    views = [view_of(record, source, freshness) for record, source in rows]
+    # A later event in a record's history can only move its last update on, which matters
+    # only where the outlook speaks of it: a mark, or a date that has passed. Only those
+    # records' histories are read.
+    asked = [_slug(view.record) for view in views if _speaks_of_last_update(view.outlook)]
+    if not asked:
+        return views
+    updates = _last_updates(session, RECORD_TYPES[model], asked)
     return [
-        view_of(record, source, freshness, updates.get(getattr(record, "slug")))  # noqa: B009
-        for record, source in rows
+        view_of(view.record, view.source, freshness, updates.get(_slug(view.record)))
+        if _slug(view.record) in updates
+        else view
+        for view in views
     ]
+
+
+def _slug(record: EditableRecord) -> str:
+    return str(getattr(record, "slug"))  # noqa: B009  (every status record has one)
+
+
+def _speaks_of_last_update(outlook: Outlook) -> bool:
+    return outlook.mark is not None or (outlook.expected is not None and outlook.expected.passed)
 
 
 def view_of(

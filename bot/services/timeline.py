@@ -64,7 +64,7 @@ class Freshness:
 
     def revisable(self, figure: TradeFigure) -> bool:
         """A provisional figure older than the setting: revised or final ones may be out."""
-        return figure.stage is Stage.PROVISIONAL and self.aged(figure.as_of)
+        return figure.stage == Stage.PROVISIONAL and self.aged(figure.as_of)
 
 
 class Standing(StrEnum):
@@ -150,7 +150,7 @@ def pass_outlook(record: BorderPass, last_update: PartialDate, freshness: Freshn
     season = _season(record.season_start, record.season_end, today)
     expected = None
     reopening = record.expected_reopening
-    if record.status is not PassStatus.OPEN and reopening is not None:
+    if record.status != PassStatus.OPEN and reopening is not None:
         ends = reopening.latest
         # "2026" with a June-September season: the reopening is missed once September is over.
         season_end = season.end if season is not None else None
@@ -183,7 +183,7 @@ def deal_outlook(record: CommodityDeal, last_update: PartialDate, freshness: Fre
 def flight_outlook(record: FlightRoute, last_update: PartialDate, freshness: Freshness) -> Outlook:
     starts = record.starts_on
     expected = None
-    if record.status is FlightStatus.ANNOUNCED and starts is not None:
+    if record.status == FlightStatus.ANNOUNCED and starts is not None:
         expected = _expected(
             ExpectedKind.FIRST_FLIGHT, starts, starts.latest, last_update, freshness.today
         )
