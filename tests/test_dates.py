@@ -113,11 +113,11 @@ async def test_on_6_dec_2026_dates_that_have_passed_are_said_to_have(
     assert "Upcoming dates" not in digest  # each of them has passed
     passes = section(digest, "Border trade passes")
     assert (
-        "• Shipki La: reopening scheduled since 15 Dec 2025; expected to reopen Jun 2026, "
+        "• Shipki La: reopening scheduled since 15 Dec 2025; ⏳ expected to reopen Jun 2026, "
         "now passed with no confirmation recorded since 15 Dec 2025; "
         "2026 season: 1 Jun – 30 Nov, ended." in passes
     )
-    assert "Lipulekh: reopening agreed since 19 Aug 2025; expected to reopen 2026, but its " in (
+    assert "Lipulekh: reopening agreed since 19 Aug 2025; ⏳ expected to reopen 2026, but its " in (
         passes
     )
     deals = section(digest, "Commodity deals and restrictions")
