@@ -119,6 +119,16 @@ def view_of(
     return RecordView(record, source, outlook)
 
 
+# Built once: constructing the statement cost more than running it.
+_history = StatusChange.__table__.c  # type: ignore[attr-defined]
+_HISTORY_DATES = sa.select(
+    _history.record_key, _history.occurred_on, _history.at, _history.batch, _history.reverts
+).where(
+    _history.record_type == sa.bindparam("kind"),
+    _history.record_key.in_(sa.bindparam("keys", expanding=True)),
+)
+
+
 def _last_updates(
     session: Session, record_type: RecordType, keys: list[str]
 ) -> dict[str, PartialDate]:
@@ -130,16 +140,7 @@ def _last_updates(
     """
     if not keys:
         return {}
-    history = StatusChange.__table__.c  # type: ignore[attr-defined]
-    rows = (
-        session.connection()
-        .execute(
-            sa.select(
-                history.record_key, history.occurred_on, history.at, history.batch, history.reverts
-            ).where(history.record_type == record_type, history.record_key.in_(keys))
-        )
-        .all()
-    )
+    rows = session.connection().execute(_HISTORY_DATES, {"kind": record_type, "keys": keys}).all()
     undone = {reverts for *_, reverts in rows if reverts is not None}
     latest: dict[str, PartialDate] = {}
     for key, occurred_on, at, batch, reverts in rows:
