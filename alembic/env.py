@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 
 import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.config import load_settings
-from bot.db import make_engine
+from bot.db import include_in_autogenerate, make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -58,6 +58,8 @@ def run_migrations() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
             render_item=render_item,
             compare_type=True,
+            # The full-text index is the triggers' business, not the models'.
+            include_object=include_in_autogenerate,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -139,6 +139,19 @@ def head_revision() -> str | None:
     return max(numbers, default=None)
 
 
+# The full-text index (bot/services/search.py): a table, FTS5's shadow tables on SQLite, a GIN
+# index on PostgreSQL, kept by triggers that migration 0007 creates rather than by the models.
+SEARCH_INDEX = "search_index"
+
+
+def include_in_autogenerate(
+    item: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Whether Alembic's autogenerate (and the drift check) compares a schema object: not the
+    full-text index, which no model describes."""
+    return not (type_ in ("table", "index") and name is not None and name.startswith(SEARCH_INDEX))
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         try:

@@ -31,6 +31,7 @@ from tests.fuzzing import (
     DATA_TABLES,
     EDITOR,
     HARNESS_TABLES,
+    INDEX_TABLES,
     OWNER,
     READER,
     STATE_TABLES,
@@ -108,7 +109,7 @@ def test_the_generators_know_every_command_and_table(template: Path, tmp_path: P
     }
     assert registered == set(COMMANDS)
     tables = set(inspect(harness.engine).get_table_names())
-    assert tables == set(DATA_TABLES) | set(STATE_TABLES) | set(HARNESS_TABLES)
+    assert tables == set(DATA_TABLES) | set(STATE_TABLES) | set(HARNESS_TABLES) | set(INDEX_TABLES)
     harness.engine.dispose()
 
 

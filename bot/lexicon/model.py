@@ -160,6 +160,19 @@ class NewsWords:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchWords:
+    search_filler: Words
+    weak_terms: Words
+    context_cues: Words
+    cause_terms: Words
+    value_terms: Words
+    share_terms: Words
+    objection_terms: Words
+    pass_terms: Words
+    fertiliser_terms: Words
+
+
+@dataclass(frozen=True, slots=True)
 class Lexicon:
     common: CommonWords
     trade: TradeWords
@@ -170,3 +183,4 @@ class Lexicon:
     deals: DealWords
     requests: RequestWords
     news: NewsWords
+    search: SearchWords

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from sqlmodel import select
 
-from bot.models import BorderPass, CommodityDeal, FlightRoute
-from bot.services import figures, records
+from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute
+from bot.services import figures, records, search
 from bot.services.news import listing
 from bot.services.news.matching import record_key
 from bot.services.questions import Catalog, CatalogEntry, Intent, PeriodKind, PeriodRef, Question
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from sqlmodel import Session
 
-    from bot.models import ContextNote, Source
+    from bot.models import Source
     from bot.services.figures import Change, Extreme, SeriesFigures
     from bot.services.news.listing import Headline
     from bot.services.records import History, RecordView, SourceUse
@@ -207,6 +207,21 @@ class BadArgumentsAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchAnswer:
+    """Passages from the full-text index, quoted with their sources and dates: alone for a
+    question no card answers, or below the card when the question also asks for context.
+
+    Never cached as rendered text: the index follows every edit and news review, on any
+    instance.
+    """
+
+    template: ClassVar[str] = "answers/search.html.j2"
+    passages: tuple[search.Passage, ...]
+    card: Answer | None = None
+    suggestions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownAnswer:
     template: ClassVar[str] = "answers/unknown.html.j2"
     suggestions: tuple[str, ...] = field(default=())
@@ -229,12 +244,18 @@ Answer = (
     | NewsTopicUnknownAnswer
     | NotFoundAnswer
     | BadArgumentsAnswer
+    | SearchAnswer
     | UnknownAnswer
 )
 
 
 def answer_question(session: Session, question: Question, freshness: Freshness) -> Answer:
-    """The answer to a parsed question (from free text or from a command's arguments)."""
+    """The answer to a parsed question (from free text or from a command's arguments), with
+    the passages of the notes, history and news that answer what its card does not."""
+    return with_passages(session, question, _card(session, question, freshness))
+
+
+def _card(session: Session, question: Question, freshness: Freshness) -> Answer:
     match question.intent:
         case Intent.DEFICIT | Intent.TRADE:
             return figures_answer(session, question, freshness.today)
@@ -265,6 +286,50 @@ def answer_question(session: Session, question: Question, freshness: Freshness) 
             return news_answer(session, question, freshness)
         case _:
             return UnknownAnswer(question.suggestions)
+
+
+# --- Passages from the full-text index -----------------------------------------------------
+
+# Cards a question may ask context of ("what drove imports", "why did Nepal object to
+# Lipulekh"); lists of history, sources and news, and refusals, stand as they are.
+_CARDS_WITH_CONTEXT = (
+    FiguresAnswer,
+    ChangeAnswer,
+    ExtremeAnswer,
+    TrendAnswer,
+    PassAnswer,
+    PassesAnswer,
+    DealsAnswer,
+    FlightsAnswer,
+)
+
+
+def with_passages(session: Session, question: Question, card: Answer) -> Answer:
+    """The card alone, or with the passages that answer the rest of the question.
+
+    A question no card answers is searched whatever it asks; a question a card answers only
+    when it also asks for context (a cause, a meaning, a value, a share, an objection).
+    """
+    if isinstance(card, UnknownAnswer):
+        found = search.search(session, question.text)
+        return SearchAnswer(found, suggestions=card.suggestions) if found else card
+    if isinstance(card, _CARDS_WITH_CONTEXT) and search.wants_context(question.text):
+        found = search.search(session, question.text, exclude=_quoted_by(card))
+        if found:
+            return SearchAnswer(found, card=card)
+    return card
+
+
+def _quoted_by(card: Answer) -> frozenset[int]:
+    """The index ids of the passages a card shows already: its notes, a record's own note."""
+    shown: list[int] = []
+    if isinstance(card, PassAnswer | FlightsAnswer):
+        shown.extend(search.index_id(ContextNote, note.id or 0) for note, _ in card.context)
+    if isinstance(card, PassAnswer):
+        shown.append(search.index_id(BorderPass, card.view.record.id or 0))
+    if isinstance(card, FlightsAnswer | DealsAnswer):
+        shown.extend(search.index_id(type(v.record), v.record.id or 0) for v in card.views)
+    return frozenset(shown)
 
 
 def load_catalog(session: Session) -> Catalog:

@@ -72,8 +72,9 @@ class Presenter:
 
     def render(self, answer: a.Answer, *, bot_username: str) -> Rendered:
         chunks = split_html(self.text(answer, bot_username=bot_username))
-        # The news changes when an editor publishes, on any instance: always read afresh.
-        fresh = isinstance(answer, a.NewsAnswer)
+        # The news changes when an editor publishes, and the search index with every edit and
+        # review, on any instance: always read afresh.
+        fresh = isinstance(answer, a.NewsAnswer | a.SearchAnswer)
         return Rendered(tuple(chunks), self.keyboard(answer), cacheable=not fresh)
 
     async def send(self, message: Message, rendered: Rendered) -> None:

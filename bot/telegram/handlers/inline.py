@@ -65,6 +65,8 @@ class InlineHandlers(HandlerGroup):
         plain = " ".join(html_to_text(html).split())
         label = self.services.renderer.label
         name = ""
+        if isinstance(answer, a.SearchAnswer) and answer.card is not None:
+            answer = answer.card  # titled as the card it adds passages to
         if isinstance(answer, a.FiguresAnswer):
             name = answer.focus
         elif isinstance(answer, a.PassAnswer):
@@ -81,6 +83,7 @@ class InlineHandlers(HandlerGroup):
             a.FlightsAnswer: "flights",
             a.HistoryAnswer: "history",
             a.NewsAnswer: "news",
+            a.SearchAnswer: "search",
         }.get(type(answer), "other")
         return InlineQueryResultArticle(
             id=hashlib.sha256(html.encode()).hexdigest()[:32],

@@ -1,0 +1,356 @@
+"""Full-text search over what the bot can quote beyond its figures and statuses.
+
+The passages are context notes, records' history notes, records' own notes (their
+descriptions) and the news items readers may see (published or applied). They live in one
+index, `search_index` (migration 0007), kept current by triggers on their tables: FTS5 on
+SQLite, ranked with bm25; a `tsvector` column with a GIN index on PostgreSQL, ranked with
+ts_rank. An index row's id is its passage's row id times `KINDS` plus the code of its table.
+
+A question becomes a query (`read_query`): its words less the lexicon's filler and weak words
+are terms, a word of a synonym group stands for its group, and a passage must hold both of
+two terms, or most of three or more. Only lower-case ASCII letters and digits reach the
+database, each quoted (FTS5) or a plain lexeme (tsquery), so no text a reader types is read
+as query syntax. Words of four letters or more match as prefixes, after stemming.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text as sql
+from sqlmodel import SQLModel, col, select
+
+from bot.lexicon import lexicon
+from bot.models import (
+    BorderPass,
+    CommodityDeal,
+    ContextNote,
+    EditableRecord,
+    FlightRoute,
+    NewsItem,
+    Source,
+    StatusChange,
+    TradeFigure,
+)
+from bot.partial_date import PartialDate
+from bot.services import records
+from bot.services.news.items import SHOWN_TO_READERS
+from bot.services.news.listing import web_link
+from bot.services.questions.normalise import clean, key_of, tokens
+from bot.vocabulary import RecordType
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+# Words of a question read, and terms kept: a question is far shorter; this bounds junk input.
+MAX_WORDS = 64
+MAX_TERMS = 5
+_MIN_TERM_LENGTH = 3  # shorter words ("la", "25") match too much to stand alone
+_MIN_PREFIX_LENGTH = 4  # shorter words match as whole words only
+KINDS = 8  # index id = row id * KINDS + the code of the passage's table (migration 0007)
+
+
+class PassageKind(StrEnum):
+    NOTE = "note"  # a context note
+    HISTORY = "history"  # the note of an entry in a record's history
+    DESCRIPTION = "description"  # a record's own note
+    NEWS = "news"  # a published or applied news item
+
+
+_CODES: dict[type[SQLModel], int] = {
+    ContextNote: 1,
+    StatusChange: 2,
+    BorderPass: 3,
+    CommodityDeal: 4,
+    FlightRoute: 5,
+    TradeFigure: 6,
+    NewsItem: 7,
+}
+_MODELS = {code: model for model, code in _CODES.items()}
+
+
+def index_id(model: type[SQLModel], row_id: int) -> int:
+    """The index id of a row's passage (to leave out a passage a card already shows)."""
+    return row_id * KINDS + _CODES[model]
+
+
+@dataclass(frozen=True, slots=True)
+class PassageSource:
+    title: str
+    publisher: str
+    link: str | None  # http(s) only
+    published_on: PartialDate | None
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    kind: PassageKind
+    ref: int  # its id in the index
+    text: str
+    # When what it says was current: a history entry's date, a note's or record's as-of date,
+    # a news item's publication date.
+    as_of: PartialDate
+    source: PassageSource | None
+    record: str | None = None  # the record a history entry or description is about, by name
+    detail: str | None = None  # a news item's summary
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A question as a search: groups of words (any word of a group counts as the group), of
+    which a passage must hold `required`; `context`: the question asks for context (a cause,
+    a meaning, a value...), so passages are worth adding below a card."""
+
+    groups: tuple[tuple[str, ...], ...]
+    required: int
+    context: bool
+
+    def fts5(self) -> str:
+        """The query in FTS5's syntax: every word quoted, prefixes marked with `*`."""
+        return self._expression(lambda word: f'"{word}"' + ("*" if _prefix(word) else ""), "OR")
+
+    def tsquery(self) -> str:
+        """The query in PostgreSQL's `to_tsquery` syntax."""
+        return self._expression(lambda word: word + (":*" if _prefix(word) else ""), "|")
+
+    def _expression(self, term: Any, any_of: str) -> str:
+        all_of = "AND" if any_of == "OR" else "&"
+        alternatives = [
+            f"({f' {any_of} '.join(term(word) for word in group)})" for group in self.groups
+        ]
+        combinations = itertools.combinations(alternatives, self.required)
+        return f" {any_of} ".join(f"({f' {all_of} '.join(c)})" for c in combinations)
+
+
+def _prefix(word: str) -> bool:
+    return len(word) >= _MIN_PREFIX_LENGTH and not word.isdigit()
+
+
+@dataclass(frozen=True, slots=True)
+class _Vocabulary:
+    filler: frozenset[str]
+    weak: frozenset[str]
+    cues: frozenset[str]
+    groups: dict[str, tuple[str, ...]]  # a word -> the words its group searches for
+
+
+@functools.cache
+def _vocabulary() -> _Vocabulary:
+    words = lexicon().search
+    filler = words.search_filler.words
+    cue_groups = (words.cause_terms, words.value_terms, words.share_terms, words.objection_terms)
+    groups: dict[str, tuple[str, ...]] = {}
+    for concept in (*cue_groups, words.pass_terms, words.fertiliser_terms):
+        # The index leaves stop words out ("why", "because"): they ask, they are not sought.
+        sought = _shortest_prefixes(word for word in concept.all_entries() if word not in filler)
+        groups.update(dict.fromkeys(concept.words, sought))
+    cues = words.context_cues.words.union(*(concept.words for concept in cue_groups))
+    return _Vocabulary(filler, words.weak_terms.words, cues, groups)
+
+
+def _shortest_prefixes(words: Iterable[str]) -> tuple[str, ...]:
+    """The words, less those a shorter one finds as a prefix ("causes" after "cause")."""
+    kept: list[str] = []
+    for word in sorted(set(words), key=lambda w: (len(w), w)):
+        if not any(_prefix(shorter) and word.startswith(shorter) for shorter in kept):
+            kept.append(word)
+    return tuple(kept)
+
+
+def read_query(text: str) -> Query | None:
+    """The search a question asks for; None when no word of it is worth searching for."""
+    vocabulary = _vocabulary()
+    groups: dict[tuple[str, ...] | str, tuple[str, ...]] = {}
+    context = False
+    for word in tokens(clean(text))[:MAX_WORDS]:
+        context = context or word in vocabulary.cues
+        group = vocabulary.groups.get(word)
+        if group is not None:
+            groups.setdefault(group, group)
+        elif word in vocabulary.cues or word in vocabulary.filler or word in vocabulary.weak:
+            continue
+        elif len(word) >= _MIN_TERM_LENGTH:
+            groups.setdefault(key_of(word), (word,))  # "import" and "imports" are one term
+    terms = tuple(group for group in groups.values() if group)[:MAX_TERMS]
+    if not terms or (len(terms) == 1 and len(terms[0]) > 1):
+        return None  # a synonym group alone ("la", "passes") is too vague to search for
+    required = len(terms) if len(terms) <= 2 else max(2, math.ceil(0.6 * len(terms)))
+    return Query(terms, required, context)
+
+
+def wants_context(text: str) -> bool:
+    """Whether a question asks for context (why, what it means, its value, its share...)."""
+    query = read_query(text)
+    return query is not None and query.context
+
+
+def search(
+    session: Session, text: str, limit: int = 2, *, exclude: Collection[int] = ()
+) -> tuple[Passage, ...]:
+    """The passages that best answer `text`, best first; none for a text with nothing to
+    search for. `exclude`: index ids of passages not to give (a card shows them already)."""
+    query = read_query(text)
+    if query is None or limit <= 0:
+        return ()
+    # A few more than needed: some may be excluded, or say what a better one says.
+    hits = _ranked(session, query, limit + len(exclude) + 4)
+    found: list[Passage] = []
+    seen: set[str] = set()
+    for passage in _passages(session, [hit for hit in hits if hit not in exclude]):
+        said = " ".join(passage.text.casefold().split())
+        if said not in seen:
+            seen.add(said)
+            found.append(passage)
+    return tuple(found[:limit])
+
+
+def _ranked(session: Session, query: Query, limit: int) -> list[int]:
+    """Index ids of the matching passages, best first."""
+    if session.get_bind().dialect.name == "postgresql":
+        statement = sql(
+            "SELECT id FROM search_index, to_tsquery('english', :query) AS query "
+            "WHERE document @@ query ORDER BY ts_rank(document, query, 1) DESC, id LIMIT :limit"
+        )
+        expression = query.tsquery()
+    else:
+        statement = sql(
+            "SELECT rowid FROM search_index WHERE search_index MATCH :query "
+            "ORDER BY rank, rowid LIMIT :limit"
+        )
+        expression = query.fts5()
+    rows = session.connection().execute(statement, {"query": expression, "limit": limit})
+    return [int(row[0]) for row in rows]
+
+
+def _passages(session: Session, hits: Sequence[int]) -> list[Passage]:
+    """The passages of index ids, in their order; a row gone since it was found is skipped."""
+    wanted: dict[int, list[int]] = {}
+    for hit in hits:
+        wanted.setdefault(hit % KINDS, []).append(hit // KINDS)
+    loaded: dict[int, Passage] = {}
+    for code, ids in wanted.items():
+        model = _MODELS.get(code)
+        if model is not None:
+            loaded.update((p.ref, p) for p in _LOADERS[model](session, ids))
+    return [loaded[hit] for hit in hits if hit in loaded]
+
+
+def _source(source: Source | None) -> PassageSource | None:
+    if source is None:
+        return None
+    link = web_link(source.url) if source.url else None
+    return PassageSource(source.title, source.publisher, link, source.published_on)
+
+
+def _notes(session: Session, ids: list[int]) -> list[Passage]:
+    rows = session.exec(
+        select(ContextNote, Source)
+        .join(Source, col(Source.id) == ContextNote.source_id)
+        .where(col(ContextNote.id).in_(ids))
+    ).all()
+    return [
+        Passage(
+            PassageKind.NOTE,
+            index_id(ContextNote, _id(note)),
+            note.text,
+            note.as_of,
+            _source(source),
+        )
+        for note, source in rows
+    ]
+
+
+def _history(session: Session, ids: list[int]) -> list[Passage]:
+    rows = session.exec(
+        select(StatusChange, Source)
+        .join(Source, col(Source.id) == StatusChange.source_id, isouter=True)
+        .where(col(StatusChange.id).in_(ids), col(StatusChange.note).is_not(None))
+    ).all()
+    found = []
+    for change, source in rows:
+        name = records.record_name(session, RecordType(change.record_type), change.record_key)
+        happened = change.occurred_on or PartialDate.of(change.at.date())
+        found.append(
+            Passage(
+                PassageKind.HISTORY,
+                index_id(StatusChange, _id(change)),
+                change.note or "",
+                happened,
+                _source(source),
+                record=name or change.record_key,
+            )
+        )
+    return found
+
+
+Loader = Callable[["Session", list[int]], list[Passage]]
+
+
+def _descriptions(model: type[EditableRecord], name: str) -> Loader:
+    """The loader of a kind of record's own notes; `name`: the attribute that names one."""
+
+    def load(session: Session, ids: list[int]) -> list[Passage]:
+        rows = session.exec(
+            select(model, Source)
+            .join(Source, col(Source.id) == model.source_id)
+            .where(col(model.id).in_(ids), col(model.note).is_not(None))
+        ).all()
+        return [
+            Passage(
+                PassageKind.DESCRIPTION,
+                index_id(model, _id(record)),
+                record.note or "",
+                record.as_of,
+                _source(source),
+                record=getattr(record, name),
+            )
+            for record, source in rows
+        ]
+
+    return load
+
+
+def _news(session: Session, ids: list[int]) -> list[Passage]:
+    rows = session.exec(
+        select(NewsItem).where(
+            col(NewsItem.id).in_(ids), col(NewsItem.state).in_(list(SHOWN_TO_READERS))
+        )
+    ).all()
+    found = []
+    for item in rows:
+        published = PartialDate.of(item.published_at.date())
+        title, publisher = " ".join(item.title.split()), " ".join(item.publisher.split())
+        source = PassageSource(title, publisher, web_link(item.url), published)
+        found.append(
+            Passage(
+                PassageKind.NEWS,
+                index_id(NewsItem, _id(item)),
+                title,
+                published,
+                source,
+                detail=" ".join(item.summary.split()) or None,
+            )
+        )
+    return found
+
+
+def _id(row: EditableRecord | StatusChange | NewsItem) -> int:
+    assert row.id is not None  # read from the database
+    return row.id
+
+
+_LOADERS: dict[type[SQLModel], Loader] = {
+    ContextNote: _notes,
+    StatusChange: _history,
+    BorderPass: _descriptions(BorderPass, "name"),
+    CommodityDeal: _descriptions(CommodityDeal, "commodity"),
+    FlightRoute: _descriptions(FlightRoute, "route"),
+    TradeFigure: _descriptions(TradeFigure, "period"),
+    NewsItem: _news,
+}
