@@ -149,7 +149,8 @@ def include_in_autogenerate(
 ) -> bool:
     """Whether Alembic's autogenerate (and the drift check) compares a schema object: not the
     full-text index, which no model describes."""
-    return not (type_ in ("table", "index") and name is not None and name.startswith(SEARCH_INDEX))
+    index_names = (SEARCH_INDEX, f"ix_{SEARCH_INDEX}")
+    return not (type_ in ("table", "index") and name is not None and name.startswith(index_names))
 
 
 def current_revision(engine: Engine) -> str | None:
