@@ -50,6 +50,7 @@ ENTRY_KEYS = {
     "suggestions",
     "about",
     "expect_in_answer",
+    "expect_not_in_answer",
 }
 
 
@@ -104,8 +105,9 @@ def test_corpus_is_well_formed() -> None:
         answer = entry["expect_in_answer"]
         assert isinstance(answer, list), entry["text"]
         assert all(isinstance(item, str) and item for item in answer), entry["text"]
-        if entry["intent"] == Intent.UNKNOWN:
-            assert answer == [], f"{entry['text']!r}: an unknown question has no answer to check"
+        absent = entry.get("expect_not_in_answer", [])
+        assert isinstance(absent, list), entry["text"]
+        assert all(isinstance(item, str) and item for item in absent), entry["text"]
 
 
 def _dataset_strings(dataset: Dataset) -> set[str]:
@@ -134,6 +136,14 @@ def _dataset_strings(dataset: Dataset) -> set[str]:
         dates.append(row.occurred_on)
         strings.update(value.replace("_", " ") for value in (row.old, row.new) if value)
     strings.update(date.human() for date in dates if date is not None)
+    # What the full-text search quotes: notes, history notes, descriptions, their sources.
+    strings.update(note.text for note in dataset.notes)
+    strings.update(row.note for row in dataset.history if row.note)
+    for record in (*dataset.trade_figures, *dataset.passes, *dataset.deals, *dataset.flights):
+        strings.update(filter(None, (record.note,)))
+    strings.update(
+        value for source in dataset.sources for value in (source.title, source.publisher)
+    )
     return strings
 
 
