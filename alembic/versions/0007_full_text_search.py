@@ -13,7 +13,8 @@ reads both back from the id (`bot.services.search.PassageKind` repeats the codes
 - SQLite: an FTS5 table that keeps its own copy of the text (porter stemming, diacritics
   folded). External content needs one content table, and the passages come from seven;
   a contentless table can only forget a row when given the exact text it indexed.
-- PostgreSQL: a table of `tsvector`s (English configuration) with a GIN index.
+- PostgreSQL: a table of `tsvector`s (English configuration) with a GIN index, written
+  through at once (`fastupdate = off`: no pending list for every search to scan).
 
 Triggers on the seven tables keep it current on both: every insert, delete and update of the
 indexed columns, whoever writes (editors, imports, the seed, news reviews). Alembic's batch
@@ -109,7 +110,12 @@ def _upgrade_sqlite() -> None:
 
 def _upgrade_postgresql() -> None:
     op.execute("CREATE TABLE search_index (id BIGINT PRIMARY KEY, document TSVECTOR NOT NULL)")
-    op.execute("CREATE INDEX ix_search_index_document ON search_index USING GIN (document)")
+    # Without fastupdate a write goes into the index at once: writes are few (edits, news
+    # reviews) and every search would otherwise scan the pending list of recent ones.
+    op.execute(
+        "CREATE INDEX ix_search_index_document ON search_index USING GIN (document) "
+        "WITH (fastupdate = off)"
+    )
     for table, kind, text, condition, columns in _PASSAGES:
         op.execute(
             f"""

@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text as sql
 from sqlmodel import SQLModel, col, select
@@ -105,7 +105,12 @@ class Passage:
 class Query:
     """A question as a search: groups of words (any word of a group counts as the group), of
     which a passage must hold `required`; `context`: the question asks for context (a cause,
-    a meaning, a value...), so passages are worth adding below a card."""
+    a meaning, a value...), so passages are worth adding below a card.
+
+    A word of the question's own (a group of one) of four letters or more matches as a prefix
+    ("shipk", "fertilis"); a synonym group's words match as whole words, after stemming on
+    both sides, as their few forms are listed: a prefix costs a scan of every term it starts.
+    """
 
     groups: tuple[tuple[str, ...], ...]
     required: int
@@ -113,17 +118,22 @@ class Query:
 
     def fts5(self) -> str:
         """The query in FTS5's syntax: every word quoted, prefixes marked with `*`."""
-        return self._expression(lambda word: f'"{word}"' + ("*" if _prefix(word) else ""), "OR")
+        return self._expression(lambda word: f'"{word}"', '"{}"*', "OR", "AND")
 
     def tsquery(self) -> str:
         """The query in PostgreSQL's `to_tsquery` syntax."""
-        return self._expression(lambda word: word + (":*" if _prefix(word) else ""), "|")
+        return self._expression(lambda word: word, "{}:*", "|", "&")
 
-    def _expression(self, term: Any, any_of: str) -> str:
-        all_of = "AND" if any_of == "OR" else "&"
-        alternatives = [
-            f"({f' {any_of} '.join(term(word) for word in group)})" for group in self.groups
-        ]
+    def _expression(
+        self, whole: Callable[[str], str], prefix: str, any_of: str, all_of: str
+    ) -> str:
+        alternatives = []
+        for group in self.groups:
+            if len(group) == 1 and _prefix(group[0]):
+                alternatives.append(f"({prefix.format(group[0])})")
+            else:
+                alternatives.append(f"({f' {any_of} '.join(whole(word) for word in group)})")
+        # Every group is in as many of the combinations: each weighs alike in the ranking.
         combinations = itertools.combinations(alternatives, self.required)
         return f" {any_of} ".join(f"({f' {all_of} '.join(c)})" for c in combinations)
 
@@ -148,19 +158,29 @@ def _vocabulary() -> _Vocabulary:
     groups: dict[str, tuple[str, ...]] = {}
     for concept in (*cue_groups, words.pass_terms, words.fertiliser_terms):
         # The index leaves stop words out ("why", "because"): they ask, they are not sought.
-        sought = _shortest_prefixes(word for word in concept.all_entries() if word not in filler)
+        sought = _distinct_stems(word for word in concept.all_entries() if word not in filler)
         groups.update(dict.fromkeys(concept.words, sought))
     cues = words.context_cues.words.union(*(concept.words for concept in cue_groups))
     return _Vocabulary(filler, words.weak_terms.words, cues, groups)
 
 
-def _shortest_prefixes(words: Iterable[str]) -> tuple[str, ...]:
-    """The words, less those a shorter one finds as a prefix ("causes" after "cause")."""
-    kept: list[str] = []
-    for word in sorted(set(words), key=lambda w: (len(w), w)):
-        if not any(_prefix(shorter) and word.startswith(shorter) for shorter in kept):
-            kept.append(word)
-    return tuple(kept)
+# Endings both stemmers take off, and what they leave: "objected" is "object", "driving"
+# is "drive".
+_ENDINGS = (("s", ""), ("d", ""), ("es", ""), ("ed", ""), ("ion", ""), ("ing", ""), ("ing", "e"))
+
+
+def _distinct_stems(words: Iterable[str]) -> tuple[str, ...]:
+    """The words, less forms of another of them ("causes", "caused" beside "cause"): the
+    stemmer joins them, and each would be one more term to look up and to rank."""
+    listed = tuple(dict.fromkeys(words))
+
+    def another_form(word: str) -> bool:
+        return any(
+            word.endswith(ending) and word[: -len(ending)] + stem in listed
+            for ending, stem in _ENDINGS
+        )
+
+    return tuple(word for word in listed if not another_form(word))
 
 
 def read_query(text: str) -> Query | None:
@@ -200,14 +220,19 @@ def search(
         return ()
     # A few more than needed: some may be excluded, or say what a better one says.
     hits = _ranked(session, query, limit + len(exclude) + 4)
+    candidates = [hit for hit in hits if hit not in exclude]
     found: list[Passage] = []
     seen: set[str] = set()
-    for passage in _passages(session, [hit for hit in hits if hit not in exclude]):
-        said = " ".join(passage.text.casefold().split())
-        if said not in seen:
-            seen.add(said)
-            found.append(passage)
-    return tuple(found[:limit])
+    while candidates and len(found) < limit:
+        # Read back only as many as still wanted: the next ones only when one was a repeat.
+        wanted = limit - len(found)
+        batch, candidates = candidates[:wanted], candidates[wanted:]
+        for passage in _passages(session, batch):
+            said = " ".join(passage.text.casefold().split())
+            if said not in seen:
+                seen.add(said)
+                found.append(passage)
+    return tuple(found)
 
 
 def _ranked(session: Session, query: Query, limit: int) -> list[int]:
