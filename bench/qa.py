@@ -346,18 +346,13 @@ class _Words:
     """Words drawn at their frequency in the bundled passages."""
 
     def __init__(self, engine: sa.Engine, seed: int) -> None:
-        columns = [("context_note", "text")] + [
-            (table, "note")
-            for table in (
-                "status_change",
-                "border_pass",
-                "commodity_deal",
-                "flight_route",
-                "trade_figure",
-            )
-        ]
-        passages = sa.union_all(
-            *(sa.select(sa.column(column)).select_from(sa.table(t)) for t, column in columns)
+        records = " UNION ALL ".join(
+            f"SELECT note FROM {table}"
+            for table in ("border_pass", "commodity_deal", "flight_route", "trade_figure")
+        )
+        passages = sa.text(
+            "SELECT text FROM context_note UNION ALL SELECT note FROM status_change "
+            f"WHERE record_type IN ('pass', 'deal', 'flight', 'figure') UNION ALL {records}"
         )
         with engine.connect() as connection:
             texts = [row[0] for row in connection.execute(passages) if row[0]]
