@@ -540,9 +540,9 @@ def main() -> None:
                     )
                 )
 
-    rows = json_rows(results, load, cold, args.updates) + search_rows(searches)
+    rows = json_rows(results, load, cold, args.updates)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
+        print(json.dumps(rows + search_rows(searches), ensure_ascii=False))
     else:
         print_table(results, load, cold, args.updates, rows)
         print_search_table(searches)
