@@ -29,12 +29,13 @@ from bot.models import (
     StatusChange,
     TradeFigure,
 )
+from bot.partial_date import PartialDate
 from bot.services import admins, search
 from bot.services.news import items
 from bot.telegram.app import build_application
 from bot.telegram.offline import OfflineRequest
 from bot.telegram.plain import html_to_text
-from bot.vocabulary import NewsState, Role
+from bot.vocabulary import NewsState, Role, Topic
 from tests.conftest import FAKE_TOKEN, TODAY, BotUnderTest
 from tests.factories import callback_update, news_item
 
@@ -374,6 +375,31 @@ def test_what_a_question_searches_for() -> None:
     assert search.read_query("imports import of xi") == search.Query((("imports",),), 1, False)
     # A synonym group alone ("la" stands for passes, points, borders) is too vague.
     assert search.read_query("la la la") is None
+
+
+async def test_passages_with_every_term_come_before_those_with_most(backend: Backend) -> None:
+    # Two of three terms is enough to be found, but never ahead of a passage with all three.
+    with db.session_scope(backend.engine) as session:
+        source = session.exec(select(Source)).first()
+        assert source is not None
+        # By bm25 or ts_rank alone the short one, with two of the terms twice, would come first.
+        long_note = "A long note on yak caravans and the permits issued for them; " + " ".join(
+            ["the district office recorded it"] * 8
+        )
+        for key, note in (("yak-short", "Yak caravans: yak caravans."), ("yak-long", long_note)):
+            session.add(
+                ContextNote(
+                    key=key,
+                    topic=Topic.PASSES,
+                    text=note,
+                    source_id=source.id or 0,
+                    as_of=PartialDate(2026),
+                    updated_by="test",
+                )
+            )
+    with Session(backend.engine) as session:
+        found = search.search(session, "yak caravan permits")
+    assert [p.text[:12] for p in found] == ["A long note ", "Yak caravans"]
 
 
 # --- The index follows every write ---------------------------------------------------------------

@@ -116,16 +116,27 @@ class Query:
     required: int
     context: bool
 
-    def fts5(self) -> str:
-        """The query in FTS5's syntax: every word quoted, prefixes marked with `*`."""
-        return self._expression(lambda word: f'"{word}"', '"{}"*', "OR", "AND")
+    @property
+    def relaxed(self) -> bool:
+        """Whether a passage may lack one of the terms (then those with all come first)."""
+        return self.required < len(self.groups)
 
-    def tsquery(self) -> str:
+    def fts5(self, *, every_term: bool = False) -> str:
+        """The query in FTS5's syntax: every word quoted, prefixes marked with `*`;
+        `every_term`: passages with all the terms only."""
+        return self._expression(lambda word: f'"{word}"', '"{}"*', "OR", "AND", every_term)
+
+    def tsquery(self, *, every_term: bool = False) -> str:
         """The query in PostgreSQL's `to_tsquery` syntax."""
-        return self._expression(lambda word: word, "{}:*", "|", "&")
+        return self._expression(lambda word: word, "{}:*", "|", "&", every_term)
 
     def _expression(
-        self, whole: Callable[[str], str], prefix: str, any_of: str, all_of: str
+        self,
+        whole: Callable[[str], str],
+        prefix: str,
+        any_of: str,
+        all_of: str,
+        every_term: bool,
     ) -> str:
         alternatives = []
         for group in self.groups:
@@ -134,7 +145,8 @@ class Query:
             else:
                 alternatives.append(f"({f' {any_of} '.join(whole(word) for word in group)})")
         # Every group is in as many of the combinations: each weighs alike in the ranking.
-        combinations = itertools.combinations(alternatives, self.required)
+        required = len(alternatives) if every_term else self.required
+        combinations = itertools.combinations(alternatives, required)
         return f" {any_of} ".join(f"({f' {all_of} '.join(c)})" for c in combinations)
 
 
@@ -236,19 +248,29 @@ def search(
 
 
 def _ranked(session: Session, query: Query, limit: int) -> list[int]:
-    """Index ids of the matching passages, best first."""
+    """Index ids of the matching passages, best first: those that hold every term, then (when
+    they are too few) those that hold enough of them. The first search is the cheap one (its
+    terms meet in few passages), and often the only one."""
+    found = _ranked_by_engine(session, query, limit, every_term=True)
+    if len(found) < limit and query.relaxed:
+        more = _ranked_by_engine(session, query, limit, every_term=False)
+        found.extend(hit for hit in more if hit not in found)
+    return found[:limit]
+
+
+def _ranked_by_engine(session: Session, query: Query, limit: int, *, every_term: bool) -> list[int]:
     if session.get_bind().dialect.name == "postgresql":
         statement = sql(
             "SELECT id FROM search_index, to_tsquery('english', :query) AS query "
             "WHERE document @@ query ORDER BY ts_rank(document, query, 1) DESC, id LIMIT :limit"
         )
-        expression = query.tsquery()
+        expression = query.tsquery(every_term=every_term)
     else:
         statement = sql(
             "SELECT rowid FROM search_index WHERE search_index MATCH :query "
             "ORDER BY rank, rowid LIMIT :limit"
         )
-        expression = query.fts5()
+        expression = query.fts5(every_term=every_term)
     rows = session.connection().execute(statement, {"query": expression, "limit": limit})
     return [int(row[0]) for row in rows]
 
