@@ -37,7 +37,7 @@ from bot.telegram.offline import OfflineRequest
 from bot.telegram.plain import html_to_text
 from bot.vocabulary import NewsState, Role, Topic
 from tests.conftest import FAKE_TOKEN, TODAY, BotUnderTest
-from tests.factories import callback_update, news_item
+from tests.factories import callback_update, inline_update, news_item
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -227,6 +227,22 @@ async def test_a_card_that_answers_the_whole_question_stands_alone(
     backend: Backend, question: str
 ) -> None:
     assert "🔎" not in await backend.ask(question)
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "shown"),
+    [
+        ("what is managed rivalry", "From the notes and history", "managed rivalry"),
+        ("what drove imports", "India–China trade figures", "🔎 Related, from my notes"),
+    ],
+)
+async def test_inline_mode_offers_the_passages(
+    backend: Backend, query: str, title: str, shown: str
+) -> None:
+    (call,) = await backend.bot.process(inline_update(backend.bot.application.bot, query))
+    results = json.loads(call["results"]) if isinstance(call["results"], str) else call["results"]
+    assert results[0]["title"] == title
+    assert shown in results[0]["input_message_content"]["message_text"]
 
 
 # --- Query syntax is only words ------------------------------------------------------------------

@@ -44,10 +44,12 @@ class InlineHandlers(HandlerGroup):
             catalog = a.load_catalog(session)
             question = parse_question(text, catalog)
             # Inline queries arrive while the user is still typing ("nathu"): when the text
-            # is not a question yet, answer for the names it is close to.
+            # is not a question yet, answer for the names it is close to, then from the notes
+            # if they hold it.
             questions = [question]
             if question.intent is Intent.UNKNOWN:
-                questions = [parse_question(name, catalog) for name in question.suggestions]
+                names = [parse_question(name, catalog) for name in question.suggestions]
+                questions = [*names, question]
             for candidate in questions:
                 asked = candidate.intent
                 answer = a.answer_question(session, candidate, freshness)
