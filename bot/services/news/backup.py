@@ -92,6 +92,8 @@ def load_feeds(
     tick: Callable[[], None],
 ) -> None:
     """Insert the feeds the database lacks; bring a known feed's name up to date."""
+    if not items:
+        return
     known = feeds_by_url(session)
     for item in items:
         feed = known.get(item.url)
