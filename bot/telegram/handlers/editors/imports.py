@@ -20,15 +20,13 @@ if TYPE_CHECKING:
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_PROBLEMS_SHOWN = 20
-# The record type of each table an import can change, for its change events (which clear the
-# answer cache: answers show news items too).
+# The record type of each table an import can change, for its change events.
 TABLE_RECORD_TYPES = {
     "trade_figure": RecordType.FIGURE,
     "border_pass": RecordType.PASS,
     "commodity_deal": RecordType.DEAL,
     "flight_route": RecordType.FLIGHT,
     "context_note": RecordType.NOTE,
-    "news_item": RecordType.NEWS,
 }
 
 
