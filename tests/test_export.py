@@ -103,7 +103,7 @@ def test_csv_export_writes_one_file_per_table(seeded_engine: Engine, tmp_path: P
     files = write_csv(dataset, tmp_path / "backup")
     assert {f.name for f in files} == {
         "sources.csv", "trade_figures.csv", "figure_reports.csv", "passes.csv", "deals.csv",
-        "flights.csv", "notes.csv", "history.csv",
+        "flights.csv", "notes.csv", "history.csv", "feeds.csv", "news.csv",
     }  # fmt: skip
     with (tmp_path / "backup" / "passes.csv").open(encoding="utf-8") as handle:
         passes = {row["slug"]: row for row in csv.DictReader(handle)}
