@@ -9,7 +9,6 @@ Lipulekh's June–September 2026 season and the end of China's one-year rare-ear
 from __future__ import annotations
 
 import subprocess
-import sys
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from bot.telegram.app import build_application
 from bot.telegram.offline import OfflineRequest
 from bot.vocabulary import RecordType
 from tests.conftest import FAKE_TOKEN, BotUnderTest
+from tests.test_inline_and_terminal import _cli
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -198,15 +198,7 @@ async def test_a_restriction_with_its_own_end_lapses_by_its_status(
 
 
 def _ask(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "ask", *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(folder)},
-    )
+    return _cli(folder, "ask", *args)
 
 
 @pytest.mark.slow

@@ -14,7 +14,12 @@ from bot.cli.common import EXIT_FAILURE, EXIT_USAGE, Commands
 from bot.vocabulary import Actor, Topic
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlmodel import Session
+
     from bot.config import Settings
+    from bot.models import Feed
     from bot.services.feeds.polling import PollOutcome
 
 # The bot's messages for these live in templates/; the CLI speaks to operators in plain lines.
@@ -67,15 +72,13 @@ def _feeds_add(settings: Settings, args: argparse.Namespace) -> int:
     except UnsafeFeedURLError as exc:
         print(f"tradewatch: refused: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    engine = open_database(settings)
-    try:
-        with db.session_scope(engine) as session:
-            feed = registry.add(session, url=url, name=args.name, actor=Actor.CLI, now=utcnow())
-    except registry.FeedError as exc:
-        print(f"tradewatch: {_FEED_ERRORS[exc.code].format(**exc.details)}", file=sys.stderr)
-        return EXIT_FAILURE
-    print(f"added feed {feed.id}: {feed.name} <{feed.url}>; polled at the next round")
-    return 0
+    return _change_feeds(
+        settings,
+        lambda session: registry.add(
+            session, url=url, name=args.name, actor=Actor.CLI, now=utcnow()
+        ),
+        done="added feed {id}: {name} <{url}>; polled at the next round",
+    )
 
 
 def _feeds_list(settings: Settings, args: argparse.Namespace) -> int:
@@ -98,14 +101,25 @@ def _feeds_remove(settings: Settings, args: argparse.Namespace) -> int:
     from bot.models import utcnow
     from bot.services.feeds import registry
 
+    return _change_feeds(
+        settings,
+        lambda session: registry.remove(session, query=args.feed, actor=Actor.CLI, now=utcnow()),
+        done="removed feed {id}: {name} <{url}>",
+    )
+
+
+def _change_feeds(settings: Settings, change: Callable[[Session], Feed], *, done: str) -> int:
+    """One change of the feed list in its own transaction; a refusal is one line, exit 1."""
+    from bot.services.feeds import registry
+
     engine = open_database(settings)
     try:
         with db.session_scope(engine) as session:
-            feed = registry.remove(session, query=args.feed, actor=Actor.CLI, now=utcnow())
+            feed = change(session)
     except registry.FeedError as exc:
         print(f"tradewatch: {_FEED_ERRORS[exc.code].format(**exc.details)}", file=sys.stderr)
         return EXIT_FAILURE
-    print(f"removed feed {feed.id}: {feed.name} <{feed.url}>")
+    print(done.format(id=feed.id, name=feed.name, url=feed.url))
     return 0
 
 
