@@ -57,7 +57,7 @@ async def test_start_deep_links_open_the_record(
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("/deficit", ["FY2024-25", "99.2", "2025", "116.12", "Source:"]),
+        ("/deficit", ["FY2025-26", "April–December only", "81.7*", "2025", "116.12", "Source:"]),
         ("/deficit FY2022-23", ["FY2022-23", "83.2*", "derived"]),
         ("/deficit 2025 china", ["2025", "116.12", "Chinese customs"]),
         ("/trade 2022", ["2022", "135.98"]),
