@@ -37,7 +37,7 @@ from bot.services.dataset import (
     SourceItem,
     TradeFigureItem,
 )
-from bot.vocabulary import RecordType
+from bot.services.history import of_records
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -71,11 +71,10 @@ def build_dataset(session: Session) -> Dataset:
     figures = session.exec(
         select(TradeFigure).order_by(col(TradeFigure.series), col(TradeFigure.period_start))
     ).all()
-    # Role changes are audited in the same table but are not part of any record's history.
+    # Role changes, news reviews and the feed list are audited in the same table but are not
+    # part of any record's history (nor would an import know what they point at).
     history = session.exec(
-        select(StatusChange)
-        .where(StatusChange.record_type != RecordType.ADMIN)
-        .order_by(col(StatusChange.id))
+        select(StatusChange).where(of_records()).order_by(col(StatusChange.id))
     ).all()
 
     return Dataset(

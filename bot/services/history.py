@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 # Changes that cite no source are credited to the editors, never to a record's older source.
 EDITORS_SOURCE_KEY = "trade-watch-editors"
 
+# Rows of the audit log that are not a record's history: role changes, news reviews and the
+# feed list. They stay in the log, and stay out of digests, the ticker, exports and undo.
+AUDIT_ONLY: tuple[RecordType, ...] = (RecordType.ADMIN, RecordType.NEWS, RecordType.FEED)
+
 # The date that starts with a new status, per kind of status record.
 STATUS_SINCE = {
     RecordType.PASS: "status_since",
@@ -159,6 +163,11 @@ def new_editors_source() -> Source:
         title="Update recorded by a Trade Watch editor",
         publisher="Trade Watch editors",
     )
+
+
+def of_records() -> ColumnElement[bool]:
+    """The condition on `status_change` for rows of a record's history (see AUDIT_ONLY)."""
+    return col(StatusChange.record_type).not_in(AUDIT_ONLY)
 
 
 def changes_since(since: datetime | None, *, inclusive: bool = False) -> list[ColumnElement[bool]]:
