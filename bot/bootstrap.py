@@ -34,7 +34,7 @@ def open_database(settings: Settings) -> Engine:
     # Everything that writes on start-up, under the lock: replicas starting together would
     # otherwise both migrate, seed and add the same owners.
     with db.migration_lock(engine):
-        _migrate_and_seed(engine)
+        _migrate_and_seed(engine, with_default_feeds=settings.feed_defaults)
         if settings.admin_ids:
             from bot.services.admins import bootstrap_owners
 
@@ -58,13 +58,13 @@ def add_default_feeds(engine: Engine) -> int:
         return len(registry.add_defaults(session, actor=Actor.SEED, now=utcnow()))
 
 
-def _migrate_and_seed(engine: Engine) -> None:
+def _migrate_and_seed(engine: Engine, *, with_default_feeds: bool) -> None:
     first_start = db.is_empty(engine)
     current = None if first_start else db.current_revision(engine)
     head = db.head_revision()
     if current != head:
         db.upgrade(engine)
-    if current is None or current < FEEDS_REVISION:
+    if with_default_feeds and (current is None or current < FEEDS_REVISION):
         added = add_default_feeds(engine)
         logger.info("Watching the %d default news feeds (see `tradewatch feeds list`).", added)
     if first_start:

@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     # Let a feed on loopback or a private address be added (tests and local mirrors only:
     # otherwise a feed URL could reach the bot's own network).
     feed_allow_private_hosts: bool = False
+    # Watch the bundled default feeds from the first start (bot/data/feeds/defaults.yaml).
+    feed_defaults: bool = True
     # At most one review message to editors per this many seconds, of up to 10 new items.
     news_review_seconds: int = Field(default=300, ge=10)
 

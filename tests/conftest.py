@@ -37,14 +37,18 @@ from bot.telegram.plain import html_to_text
 from bot.vocabulary import Actor, PassStatus, RecordType
 from tests.factories import message_update
 
+# The local feed server's fixtures (feed_server), for every test that fetches feeds.
+pytest_plugins = ["tests.feedserver"]
+
 FAKE_TOKEN = "123456789:AAE-fake-token-for-tests-0123456789abc"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Databases get the default feeds on first start; no test may poll them (no internet in
-    # tests). Every bot a test starts, in this process or a child, inherits this; the feed
-    # tests turn polling on towards their local feed server.
+    # No test may reach the default feeds (no internet in tests): databases start without them
+    # and bots do not poll. Every bot a test starts, in this process or a child, inherits this;
+    # the feed tests turn polling on towards their local feed server.
     os.environ["FEED_POLL_SECONDS"] = "0"
+    os.environ["FEED_DEFAULTS"] = "false"
 
 
 @pytest.fixture

@@ -116,6 +116,7 @@ def callback_update(
     user_id: int = 555,
     chat_id: int = 555,
     chat_type: str = "private",
+    reply_markup: dict[str, Any] | None = None,
 ) -> Update:
     query = {
         "id": str(next(_update_ids)),
@@ -133,6 +134,8 @@ def callback_update(
                 "username": BOT_USERNAME,
             },
             "text": "…",
+            # The keyboard of the message pressed, as Telegram sends it back.
+            **({"reply_markup": reply_markup} if reply_markup is not None else {}),
         },
     }
     update = Update.de_json({"update_id": next(_update_ids), "callback_query": query}, bot)

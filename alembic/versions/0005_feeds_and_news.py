@@ -70,7 +70,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("subscriber", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("news_scope", sa.String(length=32), nullable=False, server_default="published")
+            sa.Column(
+                "news_scope", sa.String(length=32), nullable=False, server_default="published"
+            )
         )
     with op.batch_alter_table("admin", schema=None) as batch_op:
         batch_op.add_column(

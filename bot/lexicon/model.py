@@ -151,6 +151,9 @@ class NewsWords:
     border_trade_phrases: Phrases
     other_partners: Words
     deal_actions: Words
+    headline_deficit: Words
+    deficit_phrases: Phrases
+    money: Words
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,10 +35,12 @@ from bot.telegram.errors import ErrorHandler
 from bot.telegram.handlers.buttons import ButtonHandlers
 from bot.telegram.handlers.channels import ChannelHandlers
 from bot.telegram.handlers.editors import EditHandlers, ImportHandlers, RoleHandlers
+from bot.telegram.handlers.editors.news import NewsHandlers
 from bot.telegram.handlers.inline import InlineHandlers
 from bot.telegram.handlers.questions import COMMAND_INTENTS, QuestionHandlers
 from bot.telegram.handlers.subscriptions import SubscriptionHandlers, TimezonePromptReplies
 from bot.telegram.metrics import InstrumentedRequest, Metrics
+from bot.telegram.news_jobs import NewsJobs
 from bot.telegram.operator_alerts import OperatorAlerts
 from bot.telegram.presenter import NO_PREVIEW
 from bot.telegram.services import BotServices
@@ -61,6 +63,7 @@ logger = logging.getLogger(__name__)
 NEW_MESSAGES = filters.UpdateType.MESSAGE
 # Callback verbs of editors' drafts (see bot/telegram/callbacks.py).
 ADMIN_BUTTONS = r"^tw1\|(ok|oc|no|ek|er|ef|ev|es)\|"
+NEWS_BUTTONS = r"^tw1\|(np|nd|nu|nr|ns)\|"
 # Callback verbs of the subscription settings.
 SUBSCRIPTION_BUTTONS = r"^tw1\|(sub|cfg|opt)\|"
 SUBSCRIPTION_COMMANDS = ("subscribe", "unsubscribe", "settings", "timezone", "digest")
@@ -73,8 +76,11 @@ EDITOR_COMMANDS = (
     "addsource",
     "subscribe_channel",
     "unsubscribe_channel",
+    "review",
+    "reviews",
+    "feeds",
 )
-OWNER_COMMANDS = ("grant", "revoke", "admins")
+OWNER_COMMANDS = ("grant", "revoke", "admins", "addfeed", "removefeed")
 # Every text is Telegram HTML from our templates; links stay links (sources would otherwise
 # pull a preview card under every answer); replies follow the question without quoting it.
 REPLY_DEFAULTS = Defaults(
@@ -140,6 +146,16 @@ def build_application(
         ChatOrderedUpdateProcessor(metrics, concurrency=settings.update_concurrency)
     )
     deliveries = DeliveryJobs(services) if deliver else None
+    questions = QuestionHandlers(services)
+    buttons = ButtonHandlers(services)
+    inline = InlineHandlers(services)
+    roles = RoleHandlers(services)
+    imports = ImportHandlers(services)
+    edits = EditHandlers(services, imports)
+    news = NewsHandlers(services, edits)
+    channels = ChannelHandlers(services)
+    subscriptions = SubscriptionHandlers(services, channels)
+    news_jobs = NewsJobs(services, news) if deliver else None
     alerts = (
         OperatorAlerts(settings.error_chat_id, services.renderer, Redactor.from_settings(settings))
         if settings.error_chat_id is not None
@@ -153,8 +169,12 @@ def build_application(
         await register_commands(application)
         if deliveries is not None:
             await deliveries.start(application)
+        if news_jobs is not None:
+            await news_jobs.start(application)
 
     async def post_stop(application: AnyApplication) -> None:
+        if news_jobs is not None:
+            await news_jobs.stop(application)
         if deliveries is not None:
             await deliveries.stop(application)
         # Last while the bot can still send: errors of the shutdown so far reach the operators.
@@ -165,14 +185,6 @@ def build_application(
     if deliveries is not None:
         builder = builder.post_shutdown(deliveries.shutdown)
     application = builder.build()
-    questions = QuestionHandlers(services)
-    buttons = ButtonHandlers(services)
-    inline = InlineHandlers(services)
-    roles = RoleHandlers(services)
-    imports = ImportHandlers(services)
-    edits = EditHandlers(services, imports)
-    channels = ChannelHandlers(services)
-    subscriptions = SubscriptionHandlers(services, channels)
     # Group -2 runs before everything: a reply to the bot's time-zone prompt sets the zone and
     # stops the update there, so it is neither editor input nor a question.
     application.add_handler(
@@ -227,6 +239,11 @@ def build_application(
             CommandHandler("cancel", edits.cancel, filters=NEW_MESSAGES),
             CommandHandler("addfigure", edits.add_figure, filters=NEW_MESSAGES),
             CommandHandler("addsource", edits.add_source, filters=NEW_MESSAGES),
+            CommandHandler("review", news.review, filters=NEW_MESSAGES),
+            CommandHandler("reviews", news.reviews, filters=NEW_MESSAGES),
+            CommandHandler("feeds", news.feeds, filters=NEW_MESSAGES),
+            CommandHandler("addfeed", news.add_feed, filters=NEW_MESSAGES),
+            CommandHandler("removefeed", news.remove_feed, filters=NEW_MESSAGES),
             # Documents are imports, an editor's in a private chat; in groups they are chatter.
             MessageHandler(
                 NEW_MESSAGES & filters.ChatType.PRIVATE & filters.Document.ALL, imports.document
@@ -236,6 +253,7 @@ def build_application(
             ),
             # Buttons: editors' drafts, subscription settings, then everyone's; and inline mode.
             CallbackQueryHandler(edits.press, pattern=ADMIN_BUTTONS),
+            CallbackQueryHandler(news.press, pattern=NEWS_BUTTONS),
             CallbackQueryHandler(subscriptions.press, pattern=SUBSCRIPTION_BUTTONS),
             CallbackQueryHandler(buttons.press),
             InlineQueryHandler(inline.query),

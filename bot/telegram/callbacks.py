@@ -59,6 +59,12 @@ _PATTERNS: Final = {
     "er": re.compile(rf"(?P<kind>pass|deal|flight)\|(?P<key>{_KEY})"),
     "ef": re.compile(r"(?P<draft>[0-9a-f]{12})\|(?P<option>[a-z_]{1,20})"),
     "ev": re.compile(r"(?P<draft>[0-9a-f]{12})\|(?P<value>[a-z_]{1,30})"),
+    # News review: publish, dismiss, update a record (which one, when several), state.
+    "np": re.compile(r"(?P<item>\d{1,12})"),
+    "nd": re.compile(r"(?P<item>\d{1,12})"),
+    "nu": re.compile(r"(?P<item>\d{1,12})"),
+    "nr": re.compile(r"(?P<item>\d{1,12})\|(?P<record>\d{1,2})"),
+    "ns": re.compile(r"(?P<item>\d{1,12})"),
     "es": re.compile(r"(?P<draft>[0-9a-f]{12})"),
     # Subscriptions: subscribe a chat, show a page of its settings, change one setting.
     "sub": re.compile(rf"(?P<chat>{_CHAT})"),

@@ -1,1 +1,1 @@
-"""Feeds: fetching them safely, parsing them, and the list of feeds the bot polls."""
+"""Feeds: safe addresses, fetching and parsing, the list the bot watches, and polling it."""

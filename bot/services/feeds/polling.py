@@ -86,7 +86,7 @@ class _Claimed:
 
 def backoff_seconds(poll_seconds: int, failures: int) -> int:
     """After `failures` failures in a row: 2, 4, 8... times the poll interval, at most a day."""
-    return min(poll_seconds * 2 ** min(failures, 20), MAX_BACKOFF_SECONDS)
+    return int(min(poll_seconds * 2 ** min(failures, 20), MAX_BACKOFF_SECONDS))
 
 
 class FeedPoller:

@@ -186,10 +186,9 @@ def count_for_digest(
 def _visible_since(
     since: datetime | None, scope: NewsScope
 ) -> tuple[Sequence[NewsState], list[sa.ColumnElement[bool]]]:
-    states: tuple[NewsState, ...]
-    if scope is NewsScope.PUBLISHED:
-        states, became_visible = SHOWN_TO_READERS, col(NewsItem.state_at)
-    else:
+    states: tuple[NewsState, ...] = SHOWN_TO_READERS
+    became_visible = col(NewsItem.state_at)
+    if scope is NewsScope.MATCHED:
         states, became_visible = NOT_DISMISSED, col(NewsItem.fetched_at)
     return states, [] if since is None else [became_visible > since]
 
@@ -353,3 +352,21 @@ def by_ids(session: Session, ids: Sequence[int]) -> list[NewsItem]:
 def _aware(moment: datetime) -> datetime:
     # SQLite gives the cursor's timestamp back without its zone; it is stored in UTC.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def mark_applied(session: Session, item_id: int, *, actor: str, now: datetime) -> None:
+    """An editor updated a record from the item; one already applied (or gone) stays as it is."""
+    item = session.get(NewsItem, item_id)
+    if item is not None and item.state in _MOVES_TO[NewsState.APPLIED]:
+        review(session, item_id, NewsState.APPLIED, actor=actor, now=now)
+
+
+def record_names(session: Session) -> dict[str, str]:
+    """Readable names of the record keys items store ("pass:nathu-la" -> "Nathu La")."""
+    from bot.services.answers import load_catalog  # the records' names, as questions see them
+    from bot.services.news.matching import record_key
+
+    names = {record_key(e.record_type, e.key): e.name for e in load_catalog(session).entries}
+    names["series:india_fy"] = "India's fiscal-year figures"
+    names["series:china_cy"] = "China's calendar-year figures"
+    return names

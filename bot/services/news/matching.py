@@ -62,10 +62,13 @@ class NewsMatcher:
         self._catalog = catalog
         self._india = words_of(lex.common.india, lex.news.india_places)
         self._china = words_of(lex.common.china, lex.common.china_adjective, lex.news.china_places)
+        self._deficit = words_of(lex.news.headline_deficit)
+        self._deficit_phrases = phrase_regex(lex.news.deficit_phrases)
         self._trade_quantities = words_of(
-            lex.trade.deficit, lex.trade.exports, lex.trade.imports, lex.trade.total
+            lex.news.headline_deficit, lex.trade.exports, lex.trade.imports, lex.trade.total
         )
-        self._deficit = words_of(lex.trade.deficit)
+        self._trade_words = words_of(lex.trade.trade_verb)
+        self._money = words_of(lex.news.money)
         self._border_trade = words_of(lex.news.border_trade)
         self._pilgrimage = words_of(lex.news.pilgrimage)
         self._border_trade_phrases = phrase_regex(lex.news.border_trade_phrases)
@@ -76,18 +79,19 @@ class NewsMatcher:
         self._china_series = phrase_regex(lex.series.china_series, lex.series.calendar_hint)
         self._india_series = phrase_regex(lex.series.india_series, lex.series.fiscal_hint)
         self._fiscal_period = re.compile(r" (?:fy ?\d{2,4}|\d{4} \d{2}) ")
+        # A calendar year on its own ("in 2023") is how China's customs figures are reported.
+        self._calendar_year = re.compile(r" (?:in|for|during) 20\d\d (?!\d)")
 
     def match(self, title: str, summary: str = "") -> NewsMatch | None:
         headline = _Text.of(title)
         text = _Text.of(f"{title} . {summary}")
-        names = self._catalog.names_in(text.ordered)
-        named = {ref.record_type: [] for ref in names.refs}  # type: dict[RecordType, list[str]]
-        for ref in names.refs:
-            named[ref.record_type].append(ref.key)
-        passes, flights = named.get(RecordType.PASS, []), named.get(RecordType.FLIGHT, [])
-        deals = named.get(RecordType.DEAL, [])
+        named = self._named(headline, text)
+        passes, flights = named[RecordType.PASS], named[RecordType.FLIGHT]
+        deals = named[RecordType.DEAL]
 
-        india = bool(text.words & self._india) or bool(passes or flights)
+        # A fiscal year ("FY25", "2024-25") is India's way of counting: the figures are India's.
+        fiscal = bool(self._fiscal_period.search(text.spaced))
+        india = bool(text.words & self._india) or bool(passes or flights) or fiscal
         china = bool(text.words & self._china) or bool(passes or flights)
         if not (india and china):
             return None
@@ -98,32 +102,37 @@ class NewsMatcher:
 
         topics: set[Topic] = set()
         records: list[str] = []
-        why: list[str] = [ref.name for ref in names.refs]
+        why: list[str] = []
 
         trade_cues = text.words & self._border_trade
         border_trade = bool(self._border_trade_phrases.search(text.spaced))
         if (passes and trade_cues) or border_trade:
             topics.add(Topic.PASSES)
-            records += [record_key(RecordType.PASS, key) for key in passes]
-            why += sorted(trade_cues)[:3] if passes else ["border trade"]
-        elif passes and text.words & self._pilgrimage:
-            passes = []  # a pilgrimage through the pass: not its trade
+            records += [record_key(RecordType.PASS, key) for key, _ in passes]
+            why += [name for _, name in passes] + (sorted(trade_cues)[:3] or ["border trade"])
+        # Otherwise a pass named is a pilgrimage or a place, not its trade.
 
         flight_cues = text.words & self._flights
         if not elsewhere and (flights or flight_cues or self._flight_phrases.search(text.spaced)):
             topics.add(Topic.FLIGHTS)
-            records += [record_key(RecordType.FLIGHT, key) for key in flights]
-            why += sorted(flight_cues)[:2]
+            records += [record_key(RecordType.FLIGHT, key) for key, _ in flights]
+            why += [name for _, name in flights] + sorted(flight_cues)[:2]
 
         deal_cues = text.words & self._deal_actions
         if deals and deal_cues and not elsewhere:
             topics.add(Topic.DEALS)
-            records += [record_key(RecordType.DEAL, key) for key in deals]
-            why += sorted(deal_cues)[:2]
+            records += [record_key(RecordType.DEAL, key) for key, _ in deals]
+            why += [name for _, name in deals] + sorted(deal_cues)[:2]
 
-        # Exports or imports in a deal or pass story are that story's; a deficit is trade's.
-        quantities = text.words & self._trade_quantities
-        if quantities and not elsewhere and (not topics or quantities & self._deficit):
+        # Exports or imports in a deal or pass story are that story's; a deficit is trade's,
+        # and so is trade with an amount ("trade touches $126 bn") in a story of its own.
+        quantities = set(text.words & self._trade_quantities)
+        deficit = bool(quantities & self._deficit) or bool(
+            self._deficit_phrases.search(text.spaced)
+        )
+        if text.words & self._trade_words and text.words & self._money:
+            quantities.add("trade")
+        if quantities and not elsewhere and (deficit or not topics):
             topics.add(Topic.TRADE)
             records += self._series(text)
             why += sorted(quantities)[:3]
@@ -137,11 +146,27 @@ class NewsMatcher:
             why=tuple(dict.fromkeys(why)),
         )
 
+    def _named(self, headline: _Text, text: _Text) -> dict[RecordType, list[tuple[str, str]]]:
+        """(key, name) of the records named, by kind: those the headline names when it names
+        any of that kind (a summary mentions other records in passing), else the text's."""
+        named: dict[RecordType, list[tuple[str, str]]] = {kind: [] for kind in _PREFIX}
+        in_headline: dict[RecordType, list[tuple[str, str]]] = {kind: [] for kind in _PREFIX}
+        for found, names in (
+            (named, self._catalog.names_in(text.ordered)),
+            (in_headline, self._catalog.names_in(headline.ordered)),
+        ):
+            for ref in names.refs:
+                if ref.record_type in found and (ref.key, ref.name) not in found[ref.record_type]:
+                    found[ref.record_type].append((ref.key, ref.name))
+        return {kind: in_headline[kind] or named[kind] for kind in _PREFIX}
+
     def _series(self, text: _Text) -> list[str]:
         found = []
         if self._india_series.search(text.spaced) or self._fiscal_period.search(text.spaced):
             found.append(f"series:{Series.INDIA_FY}")
-        if self._china_series.search(text.spaced):
+        if self._china_series.search(text.spaced) or (
+            not found and self._calendar_year.search(text.spaced)
+        ):
             found.append(f"series:{Series.CHINA_CY}")
         return found
 

@@ -15,10 +15,14 @@ from typing import TYPE_CHECKING, cast
 
 from telegram.ext import ApplicationHandlerStop
 
+from bot.partial_date import PartialDate
 from bot.services import answers as a
 from bot.services import drafts, editing, figure_editing, records
+from bot.services.edit_parsing import SourceRef
 from bot.services.editing import EDITABLE, KIND_NAMES, Edit, EditError, Preview
 from bot.services.events import RecordChanged
+from bot.services.history import STATUS_SINCE
+from bot.services.news import items as news_items
 from bot.services.records import RecordView
 from bot.telegram.handlers.access import DRAFT_EXPIRED, RefusalError, private_sender, require_role
 from bot.telegram.handlers.base import Press, answers_refusals, button_press
@@ -33,8 +37,7 @@ if TYPE_CHECKING:
     from telegram import Update
     from telegram.ext import ContextTypes
 
-    from bot.models import BorderPass, CommodityDeal, EditDraft, FlightRoute
-    from bot.partial_date import PartialDate
+    from bot.models import BorderPass, CommodityDeal, EditDraft, FlightRoute, NewsItem
     from bot.telegram.handlers.editors.imports import ImportHandlers
     from bot.telegram.services import BotServices
 
@@ -42,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 # A pass's expected reopening date, which opening it may leave behind (see `_preview`).
 REOPENING = "expected_reopening"
+# A guided edit started from a news item: the article's date, and the item to mark applied.
+SINCE = "since"
+NEWS_ITEM = "news_item"
 
 # Typed instead of pressing Skip in a guided edit.
 SKIP_WORDS = frozenset({"skip", "-", "none", "no"})
@@ -260,18 +266,9 @@ class EditHandlers(EditorHandlers):
             return Step(text, PreparedKeyboard(rows), in_place=True)
         if action.verb == "er":
             kind = KIND_NAMES[action.arg("kind")]
-            record = editing.load_record(session, kind, action.arg("key"))
-            payload = Edit(
-                kind, action.arg("key"), {}, expected_version=record.version
-            ).to_payload()
-            chat_id = press.message.chat.id
-            started = self._draft(session, chat_id, user.id, "guided", payload, stage="field")
-            rows = [
-                [button(label("option", option), "ef", started.id, option)]
-                for option in EDITABLE[kind]
-            ]
-            text = self.render("admin/edit_pick_field.html.j2", name=editing.display_name(record))
-            return Step(text, PreparedKeyboard(rows), in_place=True)
+            return self.start_guided(
+                session, press.message.chat.id, user.id, kind, action.arg("key"), in_place=True
+            )
         draft = drafts.get(session, action.arg("draft"), user_id=user.id, now=now)
         if draft is None or not _fits(draft, action.verb):
             raise RefusalError(DRAFT_EXPIRED)
@@ -291,6 +288,47 @@ class EditHandlers(EditorHandlers):
         if action.verb == "ev":
             return self._advance(session, draft, chosen=action.arg("value"))
         return self._advance(session, draft, skip=True)  # "es"
+
+    def start_guided(
+        self,
+        session: Session,
+        chat_id: int,
+        user_id: int,
+        kind: RecordType,
+        key: str,
+        *,
+        in_place: bool,
+        article: NewsItem | None = None,
+    ) -> Step:
+        """A guided edit of one record, at its first step (which field).
+
+        From a news item (`article`), the article is the edit's source and its date the
+        status's "since", both shown before confirming and both replaceable.
+        """
+        record = editing.load_record(session, kind, key)
+        edit = Edit(kind, key, {}, expected_version=record.version)
+        extra: dict[str, object] = {}
+        if article is not None:
+            edit = replace(
+                edit,
+                source=SourceRef(
+                    url=article.url,
+                    title=article.title,
+                    publisher=article.publisher,
+                    published_on=article.published_at.date().isoformat(),
+                ),
+            )
+            extra = {SINCE: article.published_at.date().isoformat(), NEWS_ITEM: article.id}
+        payload = {**edit.to_payload(), **extra}
+        started = self._draft(session, chat_id, user_id, "guided", payload, stage="field")
+        label = self.services.renderer.label
+        rows = [
+            [button(label("option", option), "ef", started.id, option)] for option in EDITABLE[kind]
+        ]
+        text = self.render(
+            "admin/edit_pick_field.html.j2", name=editing.display_name(record), article=article
+        )
+        return Step(text, PreparedKeyboard(rows), in_place=in_place)
 
     def _field_chosen(self, draft: EditDraft, option: str) -> Step:
         edit = Edit.from_payload(draft.payload)
@@ -338,7 +376,12 @@ class EditHandlers(EditorHandlers):
             column, value = editing.parse_value(
                 edit.record_type, payload["option"], chosen or typed or ""
             )
-            edit = replace(edit, changes={**edit.changes, column: value})
+            changes = {**edit.changes, column: value}
+            since_column = STATUS_SINCE.get(edit.record_type)
+            if column == "status" and since_column and SINCE in payload:
+                # From a news item: the new status holds since the article's date.
+                changes.setdefault(since_column, PartialDate.parse(payload[SINCE]))
+            edit = replace(edit, changes=changes)
             stage = "note"
         elif draft.stage == "note":
             if not skip and typed:
@@ -357,10 +400,14 @@ class EditHandlers(EditorHandlers):
         drafts.update(draft, stage=stage, payload=payload, now=now)
         if stage == "preview":
             return self._preview(editing.preview(session, edit, now.date()), draft.id)
+        # A source already given (a news item's) is kept by "skip": the button says so.
+        keeps = stage == "source" and edit.source is not None
         skip_keyboard = PreparedKeyboard(
-            [[button(self.services.renderer.label("skip"), "es", draft.id)]]
+            [[button(self.services.renderer.label("keep" if keeps else "skip"), "es", draft.id)]]
         )
-        return self._step(f"admin/edit_ask_{stage}.html.j2", keyboard=skip_keyboard)
+        return self._step(
+            f"admin/edit_ask_{stage}.html.j2", keyboard=skip_keyboard, source=edit.source
+        )
 
     def _confirm(self, session: Session, draft: EditDraft, user_id: int) -> Step:
         actor = Actor.telegram(user_id)
@@ -377,9 +424,10 @@ class EditHandlers(EditorHandlers):
                 in_place=True,
                 changes=(RecordChanged(RecordType.FIGURE, result.key, result.fields, actor),),
             )
-        applied = editing.apply(
-            session, Edit.from_payload(draft.payload), actor=actor, now=self.services.clock()
-        )
+        now = self.services.clock()
+        applied = editing.apply(session, Edit.from_payload(draft.payload), actor=actor, now=now)
+        if draft.payload.get(NEWS_ITEM) is not None:
+            news_items.mark_applied(session, draft.payload[NEWS_ITEM], actor=actor, now=now)
         drafts.discard(session, draft)
         session.flush()
         view = self._reader_view(session, applied.record_type, applied.key)
