@@ -49,6 +49,7 @@ BENCHMARKS = (
     Benchmark("crashloop", "crashloop.py", ("--json",), ("--quick",)),
     Benchmark("fuzz", "fuzz.py", ("--json", "--minutes", "2")),
     Benchmark("faults", "faults.py", ("--json", "--quick")),
+    Benchmark("feeds", "feeds.py", ("--json",), ("--feeds", "100")),
 )
 
 

@@ -127,6 +127,8 @@ DATA_TABLES = (
     "context_note",
     "status_change",
     "admin",
+    "feed",
+    "news_item",
 )
 STATE_TABLES = ("subscriber", "delivery", "dispatch_cursor", "edit_draft", "alembic_version")
 # The harness's own: counts rows written to DATA_TABLES (see prepare_database).
@@ -791,14 +793,18 @@ def allows_data_change(update: dict[str, Any], role: Role | None) -> bool:
     if role is None:
         return False
     if "callback_query" in update:
-        return str(update["callback_query"].get("data", "")).startswith("tw1|ok|")
+        # Confirming a draft; publishing or dismissing a news item.
+        data = str(update["callback_query"].get("data", ""))
+        return data.startswith(("tw1|ok|", "tw1|np|", "tw1|nd|"))
     message = update.get("message")
     if message is None or message["chat"]["type"] != "private":
         return False
     command = _command(message)
     if command is None or command[1] not in (None, BOT_USERNAME):
         return False
-    allowed = {"undo", "addsource"} | ({"grant", "revoke"} if role is Role.OWNER else set())
+    allowed = {"undo", "addsource", "reviews"}
+    if role is Role.OWNER:
+        allowed |= {"grant", "revoke", "addfeed", "removefeed"}
     return command[0] in allowed
 
 

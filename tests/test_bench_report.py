@@ -124,7 +124,7 @@ def test_a_script_past_its_timeout_is_stopped_and_did_not_run(tmp_path: Path) ->
 
 def test_the_suite_and_its_options() -> None:
     names = [benchmark.name for benchmark in run_all.BENCHMARKS]
-    assert names == ["qa", "fanout", "crashloop", "fuzz", "faults"]
+    assert names == ["qa", "fanout", "crashloop", "fuzz", "faults", "feeds"]
     crashloop = next(b for b in run_all.BENCHMARKS if b.name == "crashloop")
     assert run_all.command_of(crashloop, quick=True)[2:] == ["--json", "--quick"]
     assert run_all.command_of(crashloop, quick=False)[2:] == ["--json"]
