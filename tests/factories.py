@@ -1,9 +1,8 @@
 """Real Telegram `Update` objects built from Bot API JSON, as Telegram would send them; and
-news items as the feed poller stores them."""
+news items as the feeds would have stored them."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import time
 from datetime import UTC, datetime
@@ -12,10 +11,13 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 
 from bot.models import NewsItem
+from bot.services.news.reading import content_hash
 from bot.telegram.offline import BOT_ID, BOT_USERNAME
 from bot.vocabulary import NewsState
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlmodel import Session
     from telegram import Bot
 
@@ -223,6 +225,42 @@ def my_chat_member_update(
     return update
 
 
+def news_item(
+    session: Session,
+    *,
+    title: str,
+    url: str,
+    publisher: str,
+    published_at: datetime,
+    topics: Sequence[str] = (),
+    records: Sequence[str] = (),
+    state: NewsState = NewsState.PUBLISHED,
+    summary: str = "",
+) -> NewsItem:
+    """A news item in `state` (published by an editor unless told), added and flushed."""
+    reviewed = state is not NewsState.NEW
+    item = NewsItem(
+        guid=url,
+        url=url,
+        title=title,
+        summary=summary,
+        publisher=publisher,
+        published_at=published_at,
+        fetched_at=published_at,
+        updated_at=published_at,
+        content_hash=content_hash(title, summary),
+        topics=list(topics),
+        records=list(records),
+        why=", ".join(records or topics),
+        state=state,
+        state_by="tg:4242" if reviewed else None,
+        state_at=datetime.now(UTC) if reviewed else None,
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
 # Real articles as their publishers titled and dated them (noon UTC where a page gave no time
 # of day), with the topics and records the matcher would give them.
 NEWS_ARTICLES: dict[str, dict[str, Any]] = {
@@ -297,17 +335,17 @@ NEWS_ARTICLES: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
-def news_item(
+def article_item(
     session: Session, article: str = "passes", *, fetched_at: datetime, **overrides: Any
 ) -> int:
-    """A matched news item, new (not reviewed), as the poller stores it; its id."""
+    """One of NEWS_ARTICLES as the poller stores it (new, not reviewed); its id."""
     values = {**NEWS_ARTICLES[article], **overrides}
     item = NewsItem(
         guid=values["url"][:500],
         summary="",
         fetched_at=fetched_at,
         updated_at=fetched_at,
-        content_hash=hashlib.blake2b(values["title"].encode(), digest_size=16).hexdigest(),
+        content_hash=content_hash(values["title"], ""),
         state=NewsState.NEW,
         **values,
     )

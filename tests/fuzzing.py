@@ -217,6 +217,7 @@ _DOMAIN = (
     "Europe/Paris", "Asia/Kolkata", "UTC", "Mars/Olympus", "+05:30", "skip", "-", "no",
     "open", "suspended", "closed", "reopening_scheduled", "2026-05-01", "31/02/2026",
     "https://example.org/x", "note=\"x\"", "since=2026-05-01", "source=https://x.org",
+    "latest on shipki la", "any news", "what's new with flights", "headlines",
 )  # fmt: skip
 
 _chars = st.characters(exclude_categories=("Cs", "Cc"))

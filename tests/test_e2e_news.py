@@ -188,6 +188,12 @@ def test_a_feed_item_reaches_an_editor_who_updates_the_record_for_readers_and_su
         alerts = [m for m in emulator.messages(READER)[1:] if "Nathu La" in (m.text or "")]
         assert len(alerts) == 1
         assert not any("Nathu La" in (m.text or "") for m in emulator.messages(OTHER_READER)[1:])
+
+        # Readers asking for the news get the card with the article below it (it updated the
+        # record, so readers may see it).
+        news = html_to_text(reader.say("latest on nathu la").text or "")
+        assert news.index("open") < news.index("In the news: Nathu La")
+        assert "Nathu La border trade reopens" in news
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -28,7 +28,7 @@ from bot.telegram.plain import html_to_text
 from bot.vocabulary import Actor, DeliveryKind, DeliveryState, NewsScope, NewsState, RecordType
 from devtools.botapi import BotApiEmulator
 from tests.conftest import FAKE_TOKEN, TODAY
-from tests.factories import NEWS_ARTICLES, news_item
+from tests.factories import NEWS_ARTICLES, article_item
 from tests.test_delivery import (
     Sender,
     add_subscribers,
@@ -90,7 +90,7 @@ def line(article: str) -> str:
 def store(engine: Engine, article: str = "passes", **overrides: Any) -> int:
     overrides.setdefault("fetched_at", NOON - timedelta(hours=2))
     with db.session_scope(engine) as session:
-        return news_item(session, article, **overrides)
+        return article_item(session, article, **overrides)
 
 
 def review(engine: Engine, item_id: int, state: NewsState, *, at: datetime) -> None:
@@ -336,10 +336,12 @@ async def test_the_digest_shows_the_news_the_subscriber_chose(
         found.last_digest_at = last_digest
         session.add(found)
         fresh = last_digest + timedelta(days=1)
-        published = news_item(session, "passes", fetched_at=fresh)
-        news_item(session, "flights", fetched_at=fresh)  # not reviewed yet
-        dismissed = news_item(session, "deals", fetched_at=fresh)
-        told_before = news_item(session, "nathu-la-traders", fetched_at=last_digest - timedelta(1))
+        published = article_item(session, "passes", fetched_at=fresh)
+        article_item(session, "flights", fetched_at=fresh)  # not reviewed yet
+        dismissed = article_item(session, "deals", fetched_at=fresh)
+        told_before = article_item(
+            session, "nathu-la-traders", fetched_at=last_digest - timedelta(1)
+        )
         items.review(session, published, NewsState.PUBLISHED, actor=EDITOR, now=fresh)
         items.review(session, dismissed, NewsState.DISMISSED, actor=EDITOR, now=fresh)
         items.review(
@@ -391,7 +393,7 @@ async def test_in_the_news_lists_five_items_and_points_at_news_for_the_rest(
     ]
     with db.session_scope(seeded_engine) as session:
         for article in reversed(newest_first):  # the same day: the later found comes first
-            item = news_item(session, article, fetched_at=TODAY - timedelta(days=1))
+            item = article_item(session, article, fetched_at=TODAY - timedelta(days=1))
             items.review(session, item, NewsState.PUBLISHED, actor=EDITOR, now=TODAY)
     text = digest_text(await bot.send("/digest"))
     assert news_section(text) == "\n".join(
@@ -406,7 +408,7 @@ async def test_a_digest_of_long_news_items_keeps_to_telegrams_limit(
     with db.session_scope(seeded_engine) as session:
         for n, article in enumerate(NEWS_ARTICLES):
             url = f"{NEWS_ARTICLES[article]['url']}?{'x' * 1900}{n}"
-            item = news_item(session, article, url=url, fetched_at=TODAY - timedelta(days=1))
+            item = article_item(session, article, url=url, fetched_at=TODAY - timedelta(days=1))
             items.review(session, item, NewsState.PUBLISHED, actor=EDITOR, now=TODAY)
     calls = await bot.send("/digest")
     sent = [call["text"] for call in calls if call["method"] == "sendMessage"]
@@ -424,7 +426,7 @@ async def test_the_digest_escapes_news_titles_and_drops_unsafe_links(
 ) -> None:
     await bot.send("/subscribe")
     with db.session_scope(seeded_engine) as session:
-        tricky = news_item(
+        tricky = article_item(
             session,
             title='<b>x</b> & "y"',
             url="javascript:alert(1)",
@@ -518,7 +520,7 @@ async def test_news_reviews_stay_in_the_audit_log_only(
     with db.session_scope(seeded_engine) as session:
         edit = editing.parse_set(session, load_catalog(session), "pass nathu-la open")
         editing.apply(session, edit, actor=EDITOR, now=edited_at)
-        shipki = news_item(session, "passes", fetched_at=edited_at)
+        shipki = article_item(session, "passes", fetched_at=edited_at)
         items.review(session, shipki, NewsState.PUBLISHED, actor=EDITOR, now=TODAY)
         session.add(
             StatusChange(

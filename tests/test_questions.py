@@ -48,6 +48,7 @@ ENTRY_KEYS = {
     "deal_status",
     "direction",
     "suggestions",
+    "about",
     "expect_in_answer",
 }
 
@@ -171,6 +172,7 @@ def test_corpus_phrasing(entry: dict[str, Any], catalog: Catalog) -> None:
     assert question.deal_category == entry.get("deal_category")
     assert question.deal_status == (DealStatus(expected_status) if expected_status else None)
     assert question.direction == (Direction(expected_direction) if expected_direction else None)
+    assert question.about == (Intent(entry["about"]) if "about" in entry else None)
     if "suggestions" in entry:
         assert list(question.suggestions) == entry["suggestions"]
 

@@ -134,6 +134,9 @@ class DealWords:
 class RequestWords:
     history: Words
     record_change: Words
+    news: Words
+    news_phrases: Phrases
+    news_last_word: Words
     sources: Words
     data_nouns: Words
     source_phrases: Phrases

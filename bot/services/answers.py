@@ -6,6 +6,7 @@ asked, the answer says so and names what it does hold.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, Literal
@@ -14,8 +15,10 @@ from sqlmodel import select
 
 from bot.models import BorderPass, CommodityDeal, FlightRoute
 from bot.services import figures, records
+from bot.services.news import listing
+from bot.services.news.matching import record_key
 from bot.services.questions import Catalog, CatalogEntry, Intent, PeriodKind, PeriodRef, Question
-from bot.vocabulary import Quantity, RecordType, Series
+from bot.vocabulary import Quantity, RecordType, Series, Topic
 
 if TYPE_CHECKING:
     from datetime import date
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 
     from bot.models import ContextNote, Source
     from bot.services.figures import Change, Extreme, SeriesFigures
+    from bot.services.news.listing import Headline
     from bot.services.records import Freshness, History, RecordView, SourceUse
     from bot.services.trade import FigureView
     from bot.vocabulary import DealStatus, Direction
@@ -157,6 +161,31 @@ class HelpAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class NewsAnswer:
+    """The newest published items about a topic or records, below the status card asked for.
+
+    Never cached as rendered text: an item an editor publishes (here or on another instance)
+    must show in the next answer.
+    """
+
+    template: ClassVar[str] = "answers/news.html.j2"
+    headlines: tuple[Headline, ...]
+    topic: Topic | None = None  # None: every topic
+    subject: str | None = None  # the records or deal category asked about, by name
+    card: Answer | None = None  # the status of what was asked about, as it would be answered
+
+
+@dataclass(frozen=True, slots=True)
+class NewsTopicUnknownAnswer:
+    """`/news` with words that name no topic or record."""
+
+    template: ClassVar[str] = "answers/news_topics.html.j2"
+    asked: str
+    topics: tuple[Topic, ...] = listing.READER_TOPICS
+    suggestions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class NotFoundAnswer:
     """A name that matches no record of the kind asked for."""
 
@@ -195,6 +224,8 @@ Answer = (
     | SourcesAnswer
     | ChartAnswer
     | HelpAnswer
+    | NewsAnswer
+    | NewsTopicUnknownAnswer
     | NotFoundAnswer
     | BadArgumentsAnswer
     | UnknownAnswer
@@ -229,6 +260,8 @@ def answer_question(session: Session, question: Question, freshness: Freshness) 
             return ChartAnswer("deficit" if quantity is Quantity.DEFICIT else "trade")
         case Intent.HELP:
             return HelpAnswer()
+        case Intent.NEWS:
+            return news_answer(session, question, freshness)
         case _:
             return UnknownAnswer(question.suggestions)
 
@@ -452,3 +485,79 @@ def sources_answer(session: Session, page: int = 0) -> SourcesAnswer:
 def not_found(session: Session, kind: RecordType, question: Question) -> NotFoundAnswer:
     known = tuple(records.names(session, kind))
     return NotFoundAnswer(kind, question.text.strip()[:100], question.suggestions, known)
+
+
+# --- News -----------------------------------------------------------------------------------
+
+# Whose news a question about figures or a kind of record asks for.
+_INTENT_TOPICS = {
+    Intent.DEFICIT: Topic.TRADE,
+    Intent.TRADE: Topic.TRADE,
+    Intent.COMPARE: Topic.TRADE,
+    Intent.EXTREME: Topic.TRADE,
+    Intent.TREND: Topic.TRADE,
+    Intent.CHART: Topic.TRADE,
+    Intent.PASS: Topic.PASSES,
+    Intent.PASSES: Topic.PASSES,
+    Intent.DEALS: Topic.DEALS,
+    Intent.FLIGHTS: Topic.FLIGHTS,
+}
+_RECORD_TOPICS = {
+    RecordType.PASS: Topic.PASSES,
+    RecordType.DEAL: Topic.DEALS,
+    RecordType.FLIGHT: Topic.FLIGHTS,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _NewsScope:
+    topic: Topic
+    records: tuple[str, ...] = ()  # "pass:shipki-la": only these records' items
+    subject: str | None = None
+
+
+def news_answer(session: Session, question: Question, freshness: Freshness) -> NewsAnswer:
+    """A question for the news: the status card of what it is about, then that news."""
+    about = question.about
+    scope = _news_scope(question, about)
+    if about is None or scope is None:
+        return NewsAnswer(listing.headlines(session))
+    card = answer_question(
+        session, dataclasses.replace(question, intent=about, about=None), freshness
+    )
+    return _news(session, scope, card=card)
+
+
+def news_listing(
+    session: Session, question: Question | None
+) -> NewsAnswer | NewsTopicUnknownAnswer:
+    """`/news [topic]`: the newest items of every topic, or of the topic or records named."""
+    if question is None or (question.intent is Intent.NEWS and question.about is None):
+        return NewsAnswer(listing.headlines(session))
+    intent = question.about if question.intent is Intent.NEWS else question.intent
+    scope = _news_scope(question, intent)
+    if scope is None:
+        return NewsTopicUnknownAnswer(question.text.strip()[:100], suggestions=question.suggestions)
+    return _news(session, scope)
+
+
+def _news(session: Session, scope: _NewsScope, *, card: Answer | None = None) -> NewsAnswer:
+    if scope.records:
+        found = listing.headlines(session, records=scope.records)
+    else:
+        found = listing.headlines(session, topics=(scope.topic,))
+    return NewsAnswer(found, scope.topic, scope.subject, card)
+
+
+def _news_scope(question: Question, intent: Intent | None) -> _NewsScope | None:
+    """The records a question names (their items), else the topic its intent is about."""
+    if question.entities:
+        names = [entity.name for entity in question.entities]
+        subject = question.deal_category.replace("_", " ") if question.deal_category else None
+        return _NewsScope(
+            _RECORD_TOPICS[question.entities[0].record_type],
+            tuple(record_key(e.record_type, e.key) for e in question.entities),
+            subject or " and ".join(names),
+        )
+    topic = _INTENT_TOPICS.get(intent) if intent is not None else None
+    return None if topic is None else _NewsScope(topic)

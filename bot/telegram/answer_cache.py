@@ -5,6 +5,9 @@ by (what was asked, today) until the records change: `clear()` is called on ever
 through this process, and entries expire after ANSWER_CACHE_SECONDS so that changes made by
 another process (the CLI, a second instance) are seen within that time. The least recently
 asked answers make room when the cache is full.
+
+Answers that show news are not cached (`Rendered.cacheable`): an item an editor publishes on
+another instance must be in the very next answer, and a news question costs one query.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 class Rendered:
     chunks: tuple[str, ...]
     keyboard: InlineKeyboardMarkup | None
+    cacheable: bool = True
 
 
 class AnswerCache:

@@ -72,7 +72,9 @@ class Presenter:
 
     def render(self, answer: a.Answer, *, bot_username: str) -> Rendered:
         chunks = split_html(self.text(answer, bot_username=bot_username))
-        return Rendered(tuple(chunks), self.keyboard(answer))
+        # The news changes when an editor publishes, on any instance: always read afresh.
+        fresh = isinstance(answer, a.NewsAnswer)
+        return Rendered(tuple(chunks), self.keyboard(answer), cacheable=not fresh)
 
     async def send(self, message: Message, rendered: Rendered) -> None:
         last = len(rendered.chunks) - 1

@@ -1,9 +1,10 @@
 """What a question asks (its `Intent`), and the deal filters it words.
 
-The rules are tried in order and the first that applies decides: sources, chart, history; a
-record named (its kind); passes, flights, deals by keyword; trade figures; greetings; else
-unknown. Named records come before figure words because "urea imports" or "border trade"
-are about them.
+The rules are tried in order and the first that applies decides: sources, chart, history; the
+news; a record named (its kind); passes, flights, deals by keyword; trade figures; greetings;
+else unknown. Named records come before figure words because "urea imports" or "border trade"
+are about them. A question for the news is also about something (`subject`): the record,
+topic or figures the rest of it names, whose status is shown above the items.
 """
 
 from __future__ import annotations
@@ -25,11 +26,37 @@ _RECORD_INTENTS = {
 def classify(reading: Reading, names: Names, periods: Periods, quantity: Quantity | None) -> Intent:
     return (
         _request(reading, names)
-        or _named_record(names)
-        or _topic(reading)
-        or _figures_or_help(reading, periods, quantity)
+        or (Intent.NEWS if asks_news(reading) else None)
+        or subject(reading, names, periods, quantity)
+        or _help(reading)
         or Intent.UNKNOWN
     )
+
+
+def subject(
+    reading: Reading,
+    names: Names,
+    periods: Periods,
+    quantity: Quantity | None,
+    *,
+    periods_alone: bool = True,
+) -> Intent | None:
+    """A record named, a topic, or figures: what the question is about, if anything.
+
+    Without `periods_alone`, a period and small words ("what's the latest") ask for nothing:
+    in a question for the news, "latest" is the news word, not a period.
+    """
+    return (
+        _named_record(names)
+        or _topic(reading)
+        or _figures(reading, periods, quantity, periods_alone=periods_alone)
+    )
+
+
+def asks_news(reading: Reading) -> bool:
+    """ "Any news on ...", "what's new with ...", "latest on ...", "... latest"."""
+    cues = reading.cues
+    return reading.says(cues.news, cues.news_phrases) or reading.words[-1] in cues.news_last_word
 
 
 def _request(reading: Reading, names: Names) -> Intent | None:
@@ -64,8 +91,8 @@ def _topic(reading: Reading) -> Intent | None:
     return None
 
 
-def _figures_or_help(
-    reading: Reading, periods: Periods, quantity: Quantity | None
+def _figures(
+    reading: Reading, periods: Periods, quantity: Quantity | None, *, periods_alone: bool
 ) -> Intent | None:
     cues = reading.cues
     figures = (
@@ -74,8 +101,15 @@ def _figures_or_help(
         or reading.china_named
         or reading.india_named
     )
-    if figures or ((periods.refs or periods.since_year) and _only_filler(reading)):
+    if figures or (
+        periods_alone and (periods.refs or periods.since_year) and _only_filler(reading)
+    ):
         return _figure_intent(reading, periods, quantity)
+    return None
+
+
+def _help(reading: Reading) -> Intent | None:
+    cues = reading.cues
     if reading.has(cues.greeting) or cues.help_phrases.search(reading.padded):
         return Intent.HELP
     return None

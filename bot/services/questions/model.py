@@ -20,6 +20,7 @@ class Intent(StrEnum):
     DEALS = "deals"
     FLIGHTS = "flights"
     HISTORY = "history"
+    NEWS = "news"  # the newest published items, below the status card of what is named
     SOURCES = "sources"
     CHART = "chart"
     HELP = "help"
@@ -70,3 +71,6 @@ class Question:
     deal_status: DealStatus | None = None
     direction: Direction | None = None
     suggestions: tuple[str, ...] = ()
+    # NEWS: what the question would ask without its news words (the status card shown above
+    # the items, and which items); None: every topic's news, no card.
+    about: Intent | None = None

@@ -7,10 +7,11 @@ text: whatever it cannot place is `Intent.UNKNOWN`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from bot.services.questions.catalog import Catalog, Names
-from bot.services.questions.classify import classify, deal_status, direction
+from bot.services.questions.classify import classify, deal_status, direction, subject
 from bot.services.questions.figures import extreme, quantity, series, series_with_periods
 from bot.services.questions.model import EntityRef, Intent, PeriodKind, PeriodRef, Question
 from bot.services.questions.periods import Periods, parse_periods, settle
@@ -49,9 +50,28 @@ def _parse(text: str, catalog: Catalog) -> Question:
         return Question(text=text, intent=intent, suggestions=catalog.suggest(reading.raw))
     if intent is Intent.HELP:
         return Question(text=text, intent=intent)
+    if intent is Intent.NEWS:
+        return _news_question(reading, names, periods, asked)
+    return _details(reading, intent, names, periods, asked)
+
+
+def _details(
+    reading: Reading, intent: Intent, names: Names, periods: Periods, asked: Quantity | None
+) -> Question:
     if intent in _FIGURE_INTENTS:
         return _figures_question(reading, intent, periods, asked)
     return _records_question(reading, intent, names)
+
+
+def _news_question(
+    reading: Reading, names: Names, periods: Periods, asked: Quantity | None
+) -> Question:
+    """The news, about what the rest of the question names (with its details), if anything."""
+    about = subject(reading, names, periods, asked, periods_alone=False)
+    if about is None:
+        return Question(text=reading.text, intent=Intent.NEWS)
+    asked_about = _details(reading, about, names, periods, asked)
+    return dataclasses.replace(asked_about, intent=Intent.NEWS, about=about)
 
 
 def _records_question(reading: Reading, intent: Intent, names: Names) -> Question:

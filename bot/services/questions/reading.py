@@ -92,6 +92,9 @@ class Cues:
         )
         self.history = requests.history.words
         self.record_change = requests.record_change.words
+        self.news = requests.news.words
+        self.news_phrases = phrase_regex(requests.news_phrases)
+        self.news_last_word = requests.news_last_word.words
         self.sources = requests.sources.words
         self.source_phrases = phrase_regex(requests.source_phrases)
         self.chart = requests.chart.words
@@ -220,6 +223,7 @@ def _keywords(lex: Lexicon) -> frozenset[str]:
         requests.chart,
         requests.history,
         requests.record_change,
+        requests.news,
         requests.sources,
         passes.passes,
         passes.pass_context,

@@ -37,7 +37,8 @@ class ButtonHandlers(HandlerGroup):
                 await self.presenter.send_chart(message, shown)
                 return
             rendered = shown
-            self.services.answers.put(key, rendered)
+            if rendered.cacheable:
+                self.services.answers.put(key, rendered)
         await query.answer()
         await self.presenter.edit(message, rendered)
 

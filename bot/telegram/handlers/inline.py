@@ -71,6 +71,8 @@ class InlineHandlers(HandlerGroup):
             name = answer.view.record.name
         elif isinstance(answer, a.HistoryAnswer):
             name = answer.history.name
+        elif isinstance(answer, a.NewsAnswer):
+            name = answer.subject or answer.topic or ""
         kind = {
             a.FiguresAnswer: "figures",
             a.PassAnswer: "pass",
@@ -78,6 +80,7 @@ class InlineHandlers(HandlerGroup):
             a.DealsAnswer: "deals",
             a.FlightsAnswer: "flights",
             a.HistoryAnswer: "history",
+            a.NewsAnswer: "news",
         }.get(type(answer), "other")
         return InlineQueryResultArticle(
             id=hashlib.sha256(html.encode()).hexdigest()[:32],

@@ -36,6 +36,7 @@ COMMAND_INTENTS = {
     "history": Intent.HISTORY,
     "chart": Intent.CHART,
     "sources": Intent.SOURCES,
+    "news": Intent.NEWS,
 }
 
 
@@ -105,7 +106,8 @@ class QuestionHandlers(HandlerGroup):
                 await self.presenter.send_chart(message, shown)
                 return
             rendered = shown
-            self.services.answers.put(key, rendered)
+            if rendered.cacheable:
+                self.services.answers.put(key, rendered)
         await self.presenter.send(message, rendered)
 
     def _rendered(
@@ -116,7 +118,9 @@ class QuestionHandlers(HandlerGroup):
         catalog = a.load_catalog(session) if text.strip() else Catalog(())
         question = parse_question(text, catalog)
         answer: a.Answer
-        if intent is not None and text.strip() and not _understood_for(intent, question):
+        if intent is Intent.NEWS:  # `/news [topic or name]`: the list alone, no status card
+            answer = a.news_listing(session, question if text.strip() else None)
+        elif intent is not None and text.strip() and not _understood_for(intent, question):
             answer = a.BadArgumentsAnswer(intent.value, text.strip()[:100])
         else:
             if intent is not None:
