@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -59,25 +58,6 @@ def capitalize_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def one_line(text: str) -> str:
-    """Text from outside (a feed's title) on one line: messages are split between lines."""
-    return " ".join(text.split())
-
-
-def http_link(url: str | None) -> str | None:
-    """`url` if it is an http(s) address to link to, else None (never a `javascript:` link)."""
-    if not url:
-        return None
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url if url.isprintable() and " " not in url else None
-
-
 class Renderer:
     def __init__(self, override_dir: Path | None = None) -> None:
         folders = [str(templates_dir())]
@@ -96,8 +76,6 @@ class Renderer:
         self.environment.filters["signed"] = signed
         self.environment.filters["capitalize_first"] = capitalize_first
         self.environment.filters["readable"] = readable
-        self.environment.filters["one_line"] = one_line
-        self.environment.filters["http_link"] = http_link
 
     def render(self, template: str, /, **context: Any) -> str:
         return self.environment.get_template(template).render(**context).strip()

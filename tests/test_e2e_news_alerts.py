@@ -128,7 +128,7 @@ def test_a_published_article_reaches_its_topics_followers_once(
         alerted = time.monotonic()
         [alert] = news_alerts(PASSES_READER)
         assert "📰 In the news" in alert
-        assert f"{SHIPKI['title']} ({SHIPKI['url']}) · India desk, 24 Aug 2025" in alert
+        assert f"{SHIPKI['title']} ({SHIPKI['url']}) (India desk, 24 Aug 2025)" in alert
 
         # The digest asked for now has it "In the news" too.
         before = passes.count()

@@ -16,11 +16,11 @@ from sqlmodel import col, select
 
 from bot import db
 from bot.models import StatusChange, Subscriber
-from bot.rendering import http_link
 from bot.services import delivery, editing, subscriptions
 from bot.services.answers import load_catalog
 from bot.services.export import build_dataset
 from bot.services.news import items
+from bot.services.news.listing import web_link
 from bot.services.subscriptions import Setting, SettingError
 from bot.telegram import callbacks
 from bot.telegram.html_entities import parse_html
@@ -82,8 +82,8 @@ def line(article: str) -> str:
     """How a reader sees an article's line in an alert or a digest (links as "(url)")."""
     found = NEWS_ARTICLES[article]
     return (
-        f"• {found['title']} ({found['url']}) · {found['publisher']}, "
-        f"{found['published_at']:%-d %b %Y}"
+        f"• {found['title']} ({found['url']}) ({found['publisher']}, "
+        f"{found['published_at']:%-d %b %Y})"
     )
 
 
@@ -283,7 +283,7 @@ async def test_a_news_title_is_plain_text_and_only_web_links_are_kept(
     assert "javascript" not in html
     assert "<a " not in html
     plain, _ = parse_html(html)  # as Telegram reads it
-    assert plain.endswith('• <b>x</b> & "y" · <i>Wire</i> & Co, 24 Aug 2025')
+    assert plain.endswith('• <b>x</b> & "y" (<i>Wire</i> & Co, 24 Aug 2025)')
 
 
 @pytest.mark.parametrize(
@@ -300,11 +300,12 @@ async def test_a_news_title_is_plain_text_and_only_web_links_are_kept(
         ("https:///no-host", False),
         ("https://example.org/a b", False),
         ("", False),
-        (None, False),
+        ("https://[::1/", False),
+        ("https://example.org/a\nb", False),
     ],
 )
-def test_only_http_links_are_linked(url: str | None, kept: bool) -> None:
-    assert (http_link(url) is not None) is kept
+def test_only_http_links_are_linked(url: str, kept: bool) -> None:
+    assert (web_link(url) is not None) is kept
 
 
 # --- Digests ----------------------------------------------------------------------------------
@@ -435,10 +436,10 @@ async def test_the_digest_escapes_news_titles_and_drops_unsafe_links(
         items.review(session, tricky, NewsState.PUBLISHED, actor=EDITOR, now=TODAY)
     calls = await bot.send("/digest")
     html = "\n\n".join(call["text"] for call in calls if call["method"] == "sendMessage")
-    assert "• &lt;b&gt;x&lt;/b&gt; &amp; &#34;y&#34; · <i>The Tribune, 24 Aug 2025</i>" in html
+    assert "• &lt;b&gt;x&lt;/b&gt; &amp; &#34;y&#34; <i>(The Tribune, 24 Aug 2025)</i>" in html
     assert "javascript" not in html
     assert news_section(digest_text(calls)) == (
-        'In the news\n• <b>x</b> & "y" · The Tribune, 24 Aug 2025'
+        'In the news\n• <b>x</b> & "y" (The Tribune, 24 Aug 2025)'
     )
 
 

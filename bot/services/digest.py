@@ -33,6 +33,7 @@ from bot.rendering import split_html
 from bot.services import figures, records
 from bot.services.history import changes_since, of_records
 from bot.services.news import items as news
+from bot.services.news.listing import Headline, headline
 from bot.vocabulary import (
     Actor,
     DealStatus,
@@ -156,7 +157,7 @@ class Digest:
     changes: tuple[ChangeLine, ...]  # newest first
     more_changes: int  # matching changes not listed
     news_scope: NewsScope
-    news: tuple[NewsItem, ...]  # "In the news", newest first
+    news: tuple[Headline, ...]  # "In the news", newest first
     more_news: int  # items not listed
     deals: tuple[tuple[DealStatus, tuple[RecordView[CommodityDeal], ...]], ...]
     passes: tuple[RecordView[BorderPass], ...]
@@ -192,7 +193,7 @@ class Alert:
     topics: tuple[Topic, ...]  # the followed topics these changes touch, in section order
     groups: tuple[ChangeGroup, ...]  # by record, in the order the records first changed
     more_changes: int  # changes in the range not listed (ALERT_CHANGES_LIMIT)
-    news: tuple[NewsItem, ...]  # published in the range about a followed topic, newest first
+    news: tuple[Headline, ...]  # published in the range about a followed topic, newest first
     more_news: int  # items not listed (ALERT_NEWS_LIMIT)
     after_change_id: int
     up_to_change_id: int
@@ -248,7 +249,7 @@ def build_digest(
         changes=tuple(changes),
         more_changes=more,
         news_scope=news_scope,
-        news=tuple(in_the_news),
+        news=tuple(headline(item) for item in in_the_news),
         more_news=more_news,
         deals=_by_status(deals),
         passes=tuple(passes),
@@ -301,7 +302,7 @@ def build_alert(
             for (record_type, _), group in groups.items()
         ),
         more_changes=more,
-        news=tuple(published[:ALERT_NEWS_LIMIT]),
+        news=tuple(headline(item) for item in published[:ALERT_NEWS_LIMIT]),
         more_news=max(len(published) - ALERT_NEWS_LIMIT, 0),
         after_change_id=after_change_id,
         up_to_change_id=up_to_change_id,
