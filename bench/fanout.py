@@ -318,7 +318,7 @@ class Database:
         """The digest every subscriber gets, as the pipeline renders it: the bare loop's text."""
         from bot.rendering import Renderer
         from bot.services import digest as content
-        from bot.services.records import Freshness
+        from bot.services.timeline import Freshness
         from bot.vocabulary import Frequency, Topic
 
         with self.session() as session:

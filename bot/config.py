@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     # processes read them (0: a thread of the bot's own process).
     feed_poll_seconds: int = Field(default=900, ge=0)
     feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
-    feed_max_bytes: int = Field(default=5_000_000, ge=1024)
+    feed_max_bytes: int = Field(default=2_000_000, ge=1024)
     feed_concurrency: int = Field(default=16, ge=1, le=256)
     feed_parse_processes: int = Field(default=1, ge=0, le=16)
     # Let a feed on loopback or a private address be added (tests and local mirrors only:

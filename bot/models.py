@@ -249,6 +249,9 @@ class BorderPass(EditableRecord, table=True):
     status: PassStatus = enum_column(PassStatus)
     status_since: PartialDate | None = partial_date_column()
     expected_reopening: PartialDate | None = partial_date_column()
+    # The latest announced trading season (e.g. Jun-Sep 2026), as precise as reported.
+    season_start: PartialDate | None = partial_date_column()
+    season_end: PartialDate | None = partial_date_column()
 
 
 class CommodityDeal(EditableRecord, table=True):
@@ -261,6 +264,10 @@ class CommodityDeal(EditableRecord, table=True):
     direction: Direction = enum_column(Direction)
     status: DealStatus = enum_column(DealStatus)
     status_since: PartialDate | None = partial_date_column()
+    # When the status, or the terms it rests on, is announced to end (a pause for a year, a
+    # halt for two months), and what ends then when it is not the status itself.
+    status_until: PartialDate | None = partial_date_column()
+    until_note: str | None = Field(default=None, max_length=300)
 
 
 class FlightRoute(EditableRecord, table=True):
@@ -274,6 +281,8 @@ class FlightRoute(EditableRecord, table=True):
     frequency: str | None = Field(default=None, max_length=64)
     status: FlightStatus = enum_column(FlightStatus)
     since: PartialDate | None = partial_date_column()
+    # An announced route's first flight.
+    starts_on: PartialDate | None = partial_date_column()
 
 
 class ContextNote(EditableRecord, table=True):

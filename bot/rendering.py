@@ -44,6 +44,19 @@ def human_date(value: PartialDate | None) -> str:
     return "date not reported" if value is None else value.human()
 
 
+def date_span(start: PartialDate | None, end: PartialDate | None) -> str:
+    """'Jun–Sep', '1 Jun – 30 Nov' within one year (the year is said once, by the caller);
+    'Nov 2026 – Mar 2027' across years; 'from Jun 2026' or 'to Sep 2026' with one end."""
+    if start is None or end is None:
+        return f"from {start.human()}" if start is not None else f"to {human_date(end)}"
+    if start.year != end.year or start.month is None or end.month is None:
+        return f"{start.human()} – {end.human()}"
+    first, last = (part.human().removesuffix(f" {part.year}") for part in (start, end))
+    if first == last:
+        return first
+    return f"{first}–{last}" if start.day is None and end.day is None else f"{first} – {last}"
+
+
 def readable(value: str | None) -> str:
     """A stored value as readers read it: '2025-12-15' is 15 Dec 2025, 'in_effect' in effect."""
     if value is None or value == "":
@@ -76,6 +89,7 @@ class Renderer:
         self.environment.filters["signed"] = signed
         self.environment.filters["capitalize_first"] = capitalize_first
         self.environment.filters["readable"] = readable
+        self.environment.filters["date_span"] = date_span
 
     def render(self, template: str, /, **context: Any) -> str:
         return self.environment.get_template(template).render(**context).strip()

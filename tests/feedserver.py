@@ -43,7 +43,7 @@ _LONGEST_STALL = 10.0
 
 
 def sample_feed(name: str) -> bytes:
-    """A sample document from tests/feeds/ (see the README there for where each came from)."""
+    """A sample document from tests/feeds/ (each says in a comment where its items come from)."""
     return (FEEDS_DIR / name).read_bytes()
 
 

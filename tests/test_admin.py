@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from sqlmodel import Session, col, select
 
 from bot.db import session_scope
-from bot.models import BorderPass, StatusChange, TradeFigure
+from bot.models import BorderPass, CommodityDeal, StatusChange, TradeFigure
 from bot.services import admins
 from bot.services.events import RecordChanged
 from bot.telegram.app import build_application
@@ -557,3 +557,76 @@ async def test_a_pass_with_no_expected_date_opens_with_the_plain_confirm(bot: Bo
     draft = buttons(preview)["✅ Confirm"].split("|")[2]
     calls = await press(bot, EDITOR, f"tw1|oc|{draft}")
     assert any(c["method"] == "answerCallbackQuery" for c in calls)
+
+
+def rare_earths(engine: Engine) -> CommodityDeal:
+    with Session(engine) as session:
+        return session.exec(
+            select(CommodityDeal).where(CommodityDeal.slug == "rare-earth-magnets")
+        ).one()
+
+
+@pytest.mark.usefixtures("team")
+async def test_editors_set_and_clear_the_dates_that_end_or_change_a_record(
+    bot: BotUnderTest, seeded_engine: Engine
+) -> None:
+    preview = await say(
+        bot,
+        EDITOR,
+        "/set deal rare-earth until=2027-11-10 until_note=\"China's extended pause of its "
+        'wider controls" source=https://example.org/extended',
+    )
+    assert (
+        "China's extended pause of its wider controls runs until 10 Nov 2027 (in about 12 months)."
+        in preview["plain"]
+    )
+    assert "status until: 10 Nov 2026 → 10 Nov 2027" in preview["plain"]
+    await press(bot, EDITOR, buttons(preview)["✅ Confirm"])
+    record = rare_earths(seeded_engine)
+    assert (str(record.status_until), record.until_note) == (
+        "2027-11-10",
+        "China's extended pause of its wider controls",
+    )
+
+    # "none" clears an optional field; the history says "not set".
+    preview = await say(bot, EDITOR, "/set deal rare-earth until=none until_note=none")
+    assert "status until: 10 Nov 2027 → not set" in preview["plain"]
+    await press(bot, EDITOR, buttons(preview)["✅ Confirm"])
+    assert (rare_earths(seeded_engine).status_until, rare_earths(seeded_engine).until_note) == (
+        None,
+        None,
+    )
+
+    # A season must end after it starts; nothing is written when it would not.
+    refused = await say(bot, EDITOR, "/set pass lipulekh season_end=2026-05")
+    assert refused["plain"] == (
+        "The season would end (May 2026) before it starts (Jun 2026): set season_start= and "
+        "season_end= in order."
+    )
+    preview = await say(bot, EDITOR, "/set pass lipulekh season_start=2027-06 season_end=2027-09")
+    assert "2027 season: Jun–Sep (starts in 7 months)." in preview["plain"]
+
+    preview = await say(bot, EDITOR, "/set flight delhi-guangzhou announced starts=2027-01-15")
+    assert "First flight announced for 15 Jan 2027 (in 55 days)." in preview["plain"]
+
+
+@pytest.mark.usefixtures("team")
+async def test_the_guided_edit_clears_a_date_with_a_button(
+    bot: BotUnderTest, seeded_engine: Engine
+) -> None:
+    start = await say(bot, EDITOR, "/edit")
+    step = await press(bot, EDITOR, buttons(start)["Border pass"])
+    pick = next(c for c in step if c["method"] == "editMessageText")
+    step = await press(bot, EDITOR, buttons(pick)["Shipki La"])
+    fields = next(c for c in step if c["method"] == "editMessageText")
+    assert {"Expected", "Season start", "Season end"} <= set(buttons(fields))
+    step = await press(bot, EDITOR, buttons(fields)["Expected"])
+    values = next(c for c in step if c["method"] == "sendMessage")
+    assert "or clear it" in values["text"]
+    await press(bot, EDITOR, buttons(values)["Clear it"])
+    await say(bot, EDITOR, "skip")
+    preview = await say(bot, EDITOR, "skip")
+    assert "expected reopening: Jun 2026 → not set" in preview["plain"]
+    assert "Expected reopening" not in preview["plain"].split("Changes")[0]
+    await press(bot, EDITOR, buttons(preview)["✅ Confirm"])
+    assert shipki(seeded_engine).expected_reopening is None

@@ -228,6 +228,8 @@ def _source(draw: st.DrawFn) -> str | None:
 def _value(draw: st.DrawFn, spec: FieldSpec) -> str:
     if spec.kind is FieldKind.STATUS:
         return draw(st.sampled_from(spec.vocabulary))
+    if draw(st.integers(0, 5)) == 0:
+        return "none"  # clears the field
     if spec.kind is FieldKind.DATE:
         return draw(DATES)
     return draw(WORDS)
@@ -329,10 +331,23 @@ def cited_sources(draw: st.DrawFn) -> Callable[[Run, str], None]:
 
 
 _CSV_COLUMNS = {
-    RecordType.PASS: ("status", "status_since", "season", "expected_reopening", "note", "aliases"),
-    RecordType.DEAL: ("status", "status_since", "note", "category"),
-    RecordType.FLIGHT: ("status", "since", "frequency", "note", "flight_number"),
+    RecordType.PASS: (
+        "status", "status_since", "season", "expected_reopening", "season_start", "season_end",
+        "note", "aliases",
+    ),
+    RecordType.DEAL: ("status", "status_since", "status_until", "until_note", "note", "category"),
+    RecordType.FLIGHT: ("status", "since", "starts_on", "frequency", "note", "flight_number"),
+}  # fmt: skip
+# A season's start before every bundled season's end and its end after every start, so a file
+# giving one of them never makes a season end before it starts (such a file is refused whole).
+_SEASON_DATES = {
+    "season_start": st.dates(date(2019, 1, 1), date(2026, 5, 31)).map(date.isoformat),
+    "season_end": st.dates(date(2026, 12, 1), date(2027, 12, 31)).map(date.isoformat),
 }
+_DATE_COLUMNS = (
+    "as_of", "status_since", "since", "expected_reopening", "season_start", "season_end",
+    "status_until", "starts_on",
+)  # fmt: skip
 _REQUIRED = {"category"}  # an empty cell is refused in a required column
 
 
@@ -362,7 +377,9 @@ def imports(draw: st.DrawFn) -> Callable[[Run, str], None]:
         for column in columns:
             if column == "source":
                 row[column] = draw(st.sampled_from(["", *SOURCE_KEYS]))
-            elif column in ("as_of", "status_since", "since", "expected_reopening"):
+            elif column in _SEASON_DATES:
+                row[column] = draw(st.just("") | _SEASON_DATES[column])
+            elif column in _DATE_COLUMNS:
                 row[column] = draw(st.just("") | DATES)
             elif column in specs:
                 row[column] = _value(draw, specs[column])

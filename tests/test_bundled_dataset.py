@@ -291,6 +291,41 @@ def test_passes(
     assert item.aliases
 
 
+# (slug, season_start, season_end): the latest announced season, as precise as reported.
+SEASONS = [
+    ("lipulekh", "2026-06", "2026-09"),  # PTI, 21 Mar 2026: the session runs June–September
+    ("shipki-la", "2026-06-01", "2026-11-30"),  # PTI, 15 Dec 2025: the 2026 season, from June
+    ("nathu-la", None, None),  # no restart date found
+]
+
+
+@pytest.mark.parametrize(("slug", "start", "end"), SEASONS)
+def test_pass_seasons(dataset: Dataset, slug: str, start: str | None, end: str | None) -> None:
+    (item,) = [p for p in dataset.passes if p.slug == slug]
+    assert item.season_start == (_pd(start) if start else None)
+    assert item.season_end == (_pd(end) if end else None)
+
+
+def test_the_rare_earth_pause_has_its_end_and_source(dataset: Dataset) -> None:
+    """China's pause of its 9 Oct 2025 controls is valid through 10 Nov 2026 (MOFCOM), the
+    one announced end among the deals; no other deal has an end its sources announce."""
+    ends = {d.slug: (d.status_until, d.until_note) for d in dataset.deals if d.status_until}
+    assert ends == {
+        "rare-earth-magnets": (
+            _pd("2026-11-10"),
+            "China's one-year pause of its 9 Oct 2025 wider rare-earth export controls",
+        )
+    }
+    (event,) = [h for h in dataset.history if h.key == "rare-earth-magnets:event:2025-11-07"]
+    assert event.source == "rawmaterials-2025-11-07"
+    assert "valid through 10 Nov 2026" in (event.note or "")
+
+
+def test_no_flight_has_an_announced_start(dataset: Dataset) -> None:
+    # Every route on record is operating; none was announced for a later date.
+    assert [f.slug for f in dataset.flights if f.starts_on is not None] == []
+
+
 def test_exactly_three_passes(dataset: Dataset) -> None:
     assert {p.slug for p in dataset.passes} == {slug for slug, *_ in PASSES}
 
@@ -439,8 +474,13 @@ def test_every_source_is_used(dataset: Dataset) -> None:
 
 
 def test_no_url_is_invented(dataset: Dataset) -> None:
-    # The sourced facts record no URL; a URL here would be made up.
-    assert [s.key for s in dataset.sources if s.url is not None] == []
+    # The sourced facts record no URL; the only URLs are those of pages found in public
+    # reporting for facts the sourced facts lack (the end of China's rare-earth pause).
+    assert {s.key: s.url for s in dataset.sources if s.url is not None} == {
+        "rawmaterials-2025-11-07": (
+            "https://rawmaterials.net/china-officially-suspends-october-export-tightening"
+        ),
+    }
 
 
 def test_history_rows(dataset: Dataset) -> None:

@@ -25,7 +25,7 @@ from bot.services.digest import (
     render_digest,
     topics_of_changes,
 )
-from bot.services.records import Freshness
+from bot.services.timeline import Freshness
 from bot.telegram.html_entities import parse_html
 from bot.telegram.plain import html_to_text
 from bot.vocabulary import Actor, FlightStatus, Frequency, RecordType, Topic
@@ -185,18 +185,33 @@ def test_topic_sections_state_each_record_with_its_source(seeded_engine: Engine)
     assert "• Urea (China → India) since 21 Aug 2025. Bloomberg · as of 21 Aug 2025" in deals
     passes = section(text, SECTION_TITLES[Topic.PASSES])
     assert (
-        "• Shipki La: reopening scheduled since 15 Dec 2025; expected to reopen Jun 2026. "
-        "PTI · as of 15 Dec 2025" in passes
+        "• Shipki La: reopening scheduled since 15 Dec 2025; expected to reopen Jun 2026; "
+        "2026 season: 1 Jun – 30 Nov (starts in about 2 months). PTI · as of 15 Dec 2025" in passes
     )
     flights = section(text, SECTION_TITLES[Topic.FLIGHTS])
     assert "• Kolkata–Guangzhou (IndiGo 6E1703): operating since 26 Oct 2025, daily." in flights
 
 
-def test_stale_records_carry_the_stale_marker(seeded_engine: Engine) -> None:
-    passes = section(digest_text(seeded_engine), SECTION_TITLES[Topic.PASSES])
+def test_only_records_whose_silence_says_something_are_marked(seeded_engine: Engine) -> None:
+    text = digest_text(seeded_engine)
+    passes = section(text, SECTION_TITLES[Topic.PASSES])
     lines = {line.split(":")[0]: line for line in passes.splitlines()[1:]}
-    assert lines["• Nathu La"].endswith("as of 20 Aug 2025 ⏳ may be out of date")
+    # Reopening agreed in Aug 2025 and nothing since: a stage that moves on, quiet 7 months.
+    assert lines["• Nathu La"].endswith("as of 20 Aug 2025 ⏳ no update since 20 Aug 2025")
+    # Shipki La is as old, but waits for a date ahead (Jun 2026): nothing to say yet.
+    assert "⏳" not in lines["• Shipki La"]
     assert "⏳" not in lines["• Lipulekh"]  # as of 21 Mar 2026: 11 days before the digest
+    # Flights operating and a deal in effect are not expected to change: never marked.
+    assert "⏳" not in section(text, SECTION_TITLES[Topic.FLIGHTS])
+    deals = section(text, SECTION_TITLES[Topic.DEALS])
+    assert "⏳" not in deals.split("Proposed")[0]
+    # A provisional figure older than the setting may have been revised; a final one is not.
+    trade = section(text, "Trade (USD bn)")
+    assert "FY2024-25" in trade
+    assert "⏳ provisional: may have been revised since" in trade
+    assert "⏳" not in section(
+        digest_text(seeded_engine, freshness=Freshness(date(2025, 6, 1), 120)), "Trade (USD bn)"
+    )
 
 
 def test_an_edit_is_news_until_the_digest_after_it(edited_engine: Engine) -> None:
@@ -285,7 +300,11 @@ def test_upcoming_dates_relative_to_the_digest_date(seeded_engine: Engine) -> No
         "• Jun 2026 (in 2 months): Shipki La expected to reopen; "
         "season 1 June – 30 November, most trade Sep–Nov. PTI · as of 15 Dec 2025"
     )
-    assert upcoming[2].startswith("• 2026 (this year): Lipulekh expected to reopen")
+    assert upcoming[2].startswith(
+        "• 10 Nov 2026 (in about 7 months): Rare-earth magnets: China's one-year pause of its "
+        "9 Oct 2025 wider rare-earth export controls ends."
+    )
+    assert upcoming[3].startswith("• 2026 (this year): Lipulekh expected to reopen")
     # In July Shipki La's June is past; Lipulekh's "2026" is not.
     july = digest_text(seeded_engine, freshness=Freshness(date(2026, 7, 1), 120))
     assert "Shipki La expected to reopen" not in section(july, "Upcoming dates")
@@ -300,9 +319,20 @@ def test_an_announced_flight_is_an_upcoming_date(seeded_engine: Engine) -> None:
             select(FlightRoute).where(col(FlightRoute.slug) == "delhi-guangzhou")
         ).one()
         route.status = FlightStatus.ANNOUNCED
-        route.since = PartialDate(2026, 4, 15)
+        route.since = route.as_of = PartialDate(2026, 3, 20)  # announced then
+        route.starts_on = PartialDate(2026, 4, 15)
     text = digest_text(seeded_engine, frozenset({Topic.FLIGHTS}))
     assert "• 15 Apr 2026 (in 14 days): Delhi–Guangzhou flights to start." in text
+    assert "first flight announced for 15 Apr 2026" in section(text, "Direct flights")
+    # Once its day has passed with nothing recorded, it is said, and no longer upcoming.
+    later = digest_text(
+        seeded_engine, frozenset({Topic.FLIGHTS}), freshness=Freshness(date(2026, 5, 1), 120)
+    )
+    assert "Upcoming dates" not in later
+    assert (
+        "first flight announced for 15 Apr 2026, now passed with no confirmation recorded "
+        "since 20 Mar 2026" in section(later, "Direct flights")
+    )
 
 
 def test_a_long_digest_is_split_between_whole_lines_and_loses_nothing(

@@ -7,8 +7,10 @@ hosts allowed, as for a local mirror) into a real database.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func
@@ -247,3 +249,42 @@ async def test_two_pollers_on_postgresql_poll_each_feed_once(
     for poller in pollers:
         poller.close()
     engine.dispose()
+
+
+async def test_a_feed_that_takes_too_long_to_read_fails_and_the_round_goes_on(
+    seeded_engine: Engine,
+    feed_server: FeedServer,
+    fetcher: FeedFetcher,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.services.feeds import polling
+    from bot.services.news.reading import read_feed as read
+
+    released = threading.Event()
+
+    def slow_for_one(body: bytes, **kwargs: Any) -> Any:
+        if b"slow" in body:
+            released.wait(30)  # as feedparser on a pathological document
+        return read(body, **kwargs)
+
+    monkeypatch.setattr(polling, "read_feed", slow_for_one)
+    slow = add_feed(
+        seeded_engine, feed_server.add_feed("/slow.xml", rss((*RELEVANT, "https://n.example/slow")))
+    )
+    fine = add_feed(
+        seeded_engine,
+        feed_server.add_feed("/fine.xml", rss((*RARE_EARTHS, "https://n.example/re"))),
+    )
+    poller = FeedPoller(
+        seeded_engine, fetcher, poll_seconds=900, concurrency=2, lease_seconds=120,
+        read_seconds=2, clock=clock,
+    )  # fmt: skip
+    try:
+        outcomes = {o.feed_id: o for o in await poller.poll()}
+    finally:
+        released.set()
+    assert outcomes[slow].error == "took longer than 2 s to read"
+    assert outcomes[fine].new_items == 1
+    assert feed_row(seeded_engine, slow).consecutive_failures == 1
+    poller.close()

@@ -105,10 +105,16 @@ async def test_every_answer_is_sourced_or_says_why_not(bot: BotUnderTest) -> Non
             assert "Source:" in text, command
 
 
-async def test_stale_records_say_so(bot: BotUnderTest) -> None:
-    # The clock is 21 Nov 2026; Nathu La's record is as of 20 Aug 2025.
+async def test_a_record_long_quiet_in_a_passing_stage_says_so(bot: BotUnderTest) -> None:
+    # The clock is 21 Nov 2026; Nathu La's reopening was agreed and nothing since 20 Aug 2025.
     (text,) = await bot.replies("/pass nathu la")
-    assert "This record is as of 20 Aug 2025 and may be out of date." in text
+    assert (
+        "⏳ No update recorded since 20 Aug 2025, and “reopening agreed” is a stage that moves "
+        "on: this may have changed." in text
+    )
+    # Routes operating since Nov 2025 are as old, but nothing says they should have changed.
+    (flights,) = await bot.replies("/flights")
+    assert "⏳" not in flights
 
 
 async def test_a_discrepancy_is_flagged_in_the_answer(bot: BotUnderTest) -> None:

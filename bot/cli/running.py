@@ -8,6 +8,7 @@ import shlex
 import sys
 import urllib.error
 import urllib.request
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,8 @@ from bot.cli.common import EXIT_FAILURE, EXIT_USAGE, Commands, steady_state
 from bot.logs import configure_logging
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy import Engine
 
     from bot.config import Settings
@@ -46,6 +49,12 @@ def add_commands(commands: Commands) -> None:
         "ask", help='send one message and print the reply, e.g. ask "is nathula open"'
     )
     ask.add_argument("text", help="a question or a command such as '/pass shipki la'")
+    ask.add_argument(
+        "--today",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="answer as if today were this date (to see which dates have passed on a given day)",
+    )
     ask.set_defaults(handler=_ask)
 
 
@@ -88,12 +97,29 @@ def _healthcheck(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_FAILURE
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-06") from None
+
+
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
     engine = open_database(settings)
     from bot.telegram.terminal import TerminalSession, format_replies  # PTB loads only here
 
+    clock: Callable[[], datetime] | None = None
+    if args.today is not None:
+        # Noon UTC of that day: the clock stands still, and its date is the day asked for.
+        pinned = datetime.combine(args.today, time(12), tzinfo=UTC)
+
+        def clock() -> datetime:
+            return pinned
+
     async def one_message() -> None:
-        async with TerminalSession(settings, engine, charts_dir=settings.data_dir) as session:
+        async with TerminalSession(
+            settings, engine, charts_dir=settings.data_dir, clock=clock
+        ) as session:
             format_replies(await session.send(args.text), sys.stdout)
 
     asyncio.run(one_message())

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from bot.models import ContextNote, Source
     from bot.services.figures import Change, Extreme, SeriesFigures
     from bot.services.news.listing import Headline
-    from bot.services.records import Freshness, History, RecordView, SourceUse
+    from bot.services.records import History, RecordView, SourceUse
+    from bot.services.timeline import Freshness
     from bot.services.trade import FigureView
     from bot.vocabulary import DealStatus, Direction
 

@@ -121,6 +121,16 @@ class BorderPassItem(_Sourced):
     status: PassStatus
     status_since: PartialDate | None = None
     expected_reopening: PartialDate | None = None
+    # The latest announced trading season, e.g. 2026-06 to 2026-09.
+    season_start: PartialDate | None = None
+    season_end: PartialDate | None = None
+
+    @model_validator(mode="after")
+    def _season_in_order(self) -> Self:
+        start, end = self.season_start, self.season_end
+        if start is not None and end is not None and end.latest < start.earliest:
+            raise ValueError("season_end is before season_start")
+        return self
 
     @property
     def key(self) -> str:
@@ -135,6 +145,9 @@ class CommodityDealItem(_Sourced):
     direction: Direction
     status: DealStatus
     status_since: PartialDate | None = None
+    # When the status (or, named by `until_note`, the terms it rests on) is announced to end.
+    status_until: PartialDate | None = None
+    until_note: str | None = Field(default=None, max_length=300)
 
     @property
     def key(self) -> str:
@@ -150,6 +163,7 @@ class FlightRouteItem(_Sourced):
     frequency: str | None = Field(default=None, max_length=64)
     status: FlightStatus
     since: PartialDate | None = None
+    starts_on: PartialDate | None = None  # an announced route's first flight
 
     @property
     def key(self) -> str:

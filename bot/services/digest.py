@@ -30,16 +30,15 @@ from sqlmodel import col, select
 
 from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute, Source, StatusChange
 from bot.rendering import split_html
-from bot.services import figures, records
+from bot.services import figures, records, timeline
 from bot.services.history import changes_since, of_records
 from bot.services.news import items as news
 from bot.services.news.listing import Headline, headline
+from bot.services.timeline import Standing
 from bot.vocabulary import (
     Actor,
     DealStatus,
-    FlightStatus,
     NewsScope,
-    PassStatus,
     Quantity,
     RecordType,
     Series,
@@ -57,7 +56,8 @@ if TYPE_CHECKING:
     from bot.rendering import Renderer
     from bot.services.charts import ChartKind
     from bot.services.figures import Change
-    from bot.services.records import Freshness, RecordView
+    from bot.services.records import RecordView
+    from bot.services.timeline import Freshness
     from bot.services.trade import FigureView
     from bot.vocabulary import Frequency
 
@@ -97,8 +97,11 @@ DEAL_STATUS_ORDER: tuple[DealStatus, ...] = (
 
 class UpcomingKind(StrEnum):
     REOPENING = "reopening"  # a pass's expected reopening
+    SEASON_START = "season_start"  # a pass's trading season opening (no reopening awaited)
+    SEASON_END = "season_end"  # a pass's trading season under way, closing
     FLIGHT = "flight"  # an announced route's start
     DEAL = "deal"  # a deal's status starting on a future date
+    DEAL_END = "deal_end"  # a deal's announced end (of its status, or of its `until_note`)
     NOTE = "note"  # a context note dated in the future
 
 
@@ -141,10 +144,9 @@ class Upcoming:
     when: PartialDate
     distance: int  # from today, in units of `when`'s precision (days, months or years)
     name: str
-    detail: str | None  # a pass's season, a flight's frequency, a note's text
+    detail: str | None  # a pass's season, a flight's frequency, a deal's status or end
     source: Source
     as_of: PartialDate
-    stale: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,8 +523,10 @@ def _upcoming(
 ) -> list[Upcoming]:
     """Dates ahead of today in the followed topics' records (and general context notes).
 
-    A pass's reopening or an announced flight counts while its date is not wholly past ("Jun
-    2026" during June); a deal's status or a note counts only once it starts after today.
+    A date a record waits for (a reopening, a first flight, an announced end) counts until its
+    time is over: "Jun 2026" during June, a reopening expected in "2026" only until its season
+    has ended. A season counts while it has not begun or is under way; a deal's status or a
+    note counts only once it starts after today.
     """
     today = freshness.today
 
@@ -534,36 +538,43 @@ def _upcoming(
         source: Source,
         as_of: PartialDate,
     ) -> Upcoming:
-        return Upcoming(
-            kind,
-            when,
-            _distance(when, today),
-            name,
-            detail,
-            source,
-            as_of,
-            freshness.is_stale(as_of),
-        )
+        return Upcoming(kind, when, timeline.distance(when, today), name, detail, source, as_of)
 
     found: list[Upcoming] = []
     for view in passes:
-        p = view.record
-        reopening = p.expected_reopening
-        if p.status is not PassStatus.OPEN and reopening is not None and reopening.latest >= today:
+        p, expected, season = view.record, view.outlook.expected, view.outlook.season
+        if expected is not None and not expected.passed:
             found.append(
-                item(UpcomingKind.REOPENING, reopening, p.name, p.season, view.source, p.as_of)
+                item(UpcomingKind.REOPENING, expected.when, p.name, p.season, view.source, p.as_of)
             )
+        elif expected is None and season is not None:  # awaiting no reopening: the season
+            if season.standing is Standing.AHEAD and season.start is not None:
+                kind, when = UpcomingKind.SEASON_START, season.start
+            elif season.standing is Standing.NOW and season.end is not None:
+                kind, when = UpcomingKind.SEASON_END, season.end
+            else:
+                continue
+            found.append(item(kind, when, p.name, None, view.source, p.as_of))
     for flight in flights:
-        f = flight.record
-        if f.status is FlightStatus.ANNOUNCED and f.since is not None and f.since.latest >= today:
+        f, expected = flight.record, flight.outlook.expected
+        if expected is not None and not expected.passed:
             found.append(
-                item(UpcomingKind.FLIGHT, f.since, f.route, f.frequency, flight.source, f.as_of)
+                item(
+                    UpcomingKind.FLIGHT, expected.when, f.route, f.frequency, flight.source, f.as_of
+                )
             )
     for deal in deals:
-        d = deal.record
+        d, expected = deal.record, deal.outlook.expected
         if d.status_since is not None and d.status_since.earliest > today:
             found.append(
                 item(UpcomingKind.DEAL, d.status_since, d.commodity, d.status, deal.source, d.as_of)
+            )
+        if expected is not None and not expected.passed:
+            ending = d.until_note  # None: the status itself is announced to end
+            found.append(
+                item(
+                    UpcomingKind.DEAL_END, expected.when, d.commodity, ending, deal.source, d.as_of
+                )
             )
     notes = session.exec(
         select(ContextNote, Source)
@@ -579,16 +590,6 @@ def _upcoming(
                 item(UpcomingKind.NOTE, note.occurred_on, note.text, None, source, note.as_of)
             )
     return sorted(found, key=lambda u: (u.when.latest, u.when.earliest, u.name))
-
-
-def _distance(when: PartialDate, today: date) -> int:
-    """How far `when` is from today at its own precision: days, months or years."""
-    if when.precision == "day":
-        return (when.earliest - today).days
-    if when.precision == "month":
-        assert when.month is not None
-        return (when.year - today.year) * 12 + when.month - today.month
-    return when.year - today.year
 
 
 def _distinct(sources: list[Source | None]) -> tuple[Source, ...]:

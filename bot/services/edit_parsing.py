@@ -62,20 +62,28 @@ EDITABLE: dict[RecordType, dict[str, FieldSpec]] = {
         "since": FieldSpec("status_since", FieldKind.DATE),
         "expected": FieldSpec("expected_reopening", FieldKind.DATE),
         "season": FieldSpec("season", FieldKind.TEXT),
+        "season_start": FieldSpec("season_start", FieldKind.DATE),
+        "season_end": FieldSpec("season_end", FieldKind.DATE),
         "description": FieldSpec("note", FieldKind.TEXT, max_length=2000),
     },
     RecordType.DEAL: {
         "status": FieldSpec("status", FieldKind.STATUS, _STATUS_VOCABULARIES[RecordType.DEAL]),
         "since": FieldSpec("status_since", FieldKind.DATE),
+        "until": FieldSpec("status_until", FieldKind.DATE),
+        "until_note": FieldSpec("until_note", FieldKind.TEXT),
         "description": FieldSpec("note", FieldKind.TEXT, max_length=2000),
     },
     RecordType.FLIGHT: {
         "status": FieldSpec("status", FieldKind.STATUS, _STATUS_VOCABULARIES[RecordType.FLIGHT]),
         "since": FieldSpec("since", FieldKind.DATE),
+        "starts": FieldSpec("starts_on", FieldKind.DATE),
         "frequency": FieldSpec("frequency", FieldKind.TEXT, max_length=64),
         "description": FieldSpec("note", FieldKind.TEXT, max_length=2000),
     },
 }
+
+# What an editor types (or the guided edit's button sends) to clear an optional field.
+CLEAR_WORDS = frozenset({"none", "clear"})
 
 
 class EditError(Exception):
@@ -196,6 +204,8 @@ def parse_value(record_type: RecordType, option: str, text: str) -> tuple[str, A
         if value not in spec.vocabulary:
             raise _bad_status(record_type, text)
         return spec.name, value
+    if text.strip().lower() in CLEAR_WORDS:
+        return spec.name, None  # every field but the status is optional
     if spec.kind is FieldKind.DATE:
         return spec.name, parse_date(text, option=option)
     value = text.strip()

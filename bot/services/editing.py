@@ -179,7 +179,19 @@ def _pending(session: Session, edit: Edit, today: date) -> tuple[EditableRecord,
     }
     if not changed:
         raise EditError("no_change", kind=edit.record_type.value, key=edit.key)
+    _check_season(record, changed)
     return record, changed
+
+
+def _check_season(record: EditableRecord, changed: dict[str, Any]) -> None:
+    """A pass's season must end after it starts (the dataset schema refuses it otherwise, so
+    the next export would fail)."""
+    if not {"season_start", "season_end"} & changed.keys():
+        return
+    start = changed.get("season_start", getattr(record, "season_start", None))
+    end = changed.get("season_end", getattr(record, "season_end", None))
+    if start is not None and end is not None and end.latest < start.earliest:
+        raise EditError("season_order", start=start.human(), end=end.human())
 
 
 def preview(session: Session, edit: Edit, today: date) -> Preview:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -20,10 +21,12 @@ from bot.models import (
     StatusChange,
     TradeFigure,
 )
+from bot.partial_date import PartialDate
+from bot.services import timeline
+from bot.services.timeline import Freshness, Outlook
 from bot.vocabulary import RecordType
 
 if TYPE_CHECKING:
-    from bot.partial_date import PartialDate
     from bot.vocabulary import DealStatus, Direction
 
 R = TypeVar("R", bound=EditableRecord)
@@ -33,25 +36,16 @@ RECORD_MODELS: dict[RecordType, type[EditableRecord]] = {
     RecordType.DEAL: CommodityDeal,
     RecordType.FLIGHT: FlightRoute,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Freshness:
-    """When a record counts as possibly out of date (STALE_AFTER_DAYS)."""
-
-    today: date
-    max_age_days: int
-
-    def is_stale(self, as_of: PartialDate) -> bool:
-        # A month-precise as-of date is given the benefit of its last day.
-        return self.today - as_of.latest > timedelta(days=self.max_age_days)
+RECORD_TYPES: dict[type[EditableRecord], RecordType] = {
+    model: kind for kind, model in RECORD_MODELS.items()
+}
 
 
 @dataclass(frozen=True, slots=True)
 class RecordView(Generic[R]):
     record: R
     source: Source
-    stale: bool
+    outlook: Outlook  # its dates against today, and whether to tell the reader to check it
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +75,86 @@ def _views(
     for condition in conditions:
         query = query.where(condition)  # type: ignore[arg-type]
     rows = session.exec(query.order_by(col(model.id))).all()
-    return [RecordView(record, source, freshness.is_stale(record.as_of)) for record, source in rows]
+    views = [view_of(record, source, freshness) for record, source in rows]
+    # A later event in a record's history can only move its last update on, which matters
+    # only where the outlook speaks of it: a mark, or a date that has passed. Only those
+    # records' histories are read.
+    asked = [_slug(view.record) for view in views if _speaks_of_last_update(view.outlook)]
+    if not asked:
+        return views
+    updates = _last_updates(session, RECORD_TYPES[model], asked)
+    return [
+        view_of(view.record, view.source, freshness, updates.get(_slug(view.record)))
+        if _slug(view.record) in updates
+        else view
+        for view in views
+    ]
+
+
+def _slug(record: EditableRecord) -> str:
+    return str(getattr(record, "slug"))  # noqa: B009  (every status record has one)
+
+
+def _speaks_of_last_update(outlook: Outlook) -> bool:
+    return outlook.mark is not None or (outlook.expected is not None and outlook.expected.passed)
+
+
+def view_of(
+    record: R, source: Source, freshness: Freshness, history_update: PartialDate | None = None
+) -> RecordView[R]:
+    """A record as readers see it today; `history_update` is the latest event its history
+    records (a record's as-of date may be older than a later event about it)."""
+    last_update = record.as_of
+    if history_update is not None and history_update.earliest > last_update.earliest:
+        last_update = history_update
+    outlook: Outlook
+    if isinstance(record, BorderPass):
+        outlook = timeline.pass_outlook(record, last_update, freshness)
+    elif isinstance(record, CommodityDeal):
+        outlook = timeline.deal_outlook(record, last_update, freshness)
+    elif isinstance(record, FlightRoute):
+        outlook = timeline.flight_outlook(record, last_update, freshness)
+    else:
+        outlook = Outlook(last_update)
+    return RecordView(record, source, outlook)
+
+
+# Built once: constructing the statement cost more than running it.
+_history = StatusChange.__table__.c  # type: ignore[attr-defined]
+_HISTORY_DATES = sa.select(
+    _history.record_key, _history.occurred_on, _history.at, _history.batch, _history.reverts
+).where(
+    _history.record_type == sa.bindparam("kind"),
+    _history.record_key.in_(sa.bindparam("keys", expanding=True)),
+)
+
+
+def _last_updates(
+    session: Session, record_type: RecordType, keys: list[str]
+) -> dict[str, PartialDate]:
+    """The latest update each record's history records, by record key.
+
+    A row counts on the day it happened, or on the day it was recorded when it happened later
+    than that (a status dated ahead is news of that day). An edit that was undone and its undo
+    changed nothing together, so neither counts (both are rows of the same record).
+    """
+    if not keys:
+        return {}
+    rows = session.connection().execute(_HISTORY_DATES, {"kind": record_type, "keys": keys}).all()
+    undone = {reverts for *_, reverts in rows if reverts is not None}
+    latest: dict[str, PartialDate] = {}
+    for key, occurred_on, at, batch, reverts in rows:
+        if reverts is not None or (batch is not None and batch in undone):
+            continue
+        recorded = PartialDate.of(at.date())
+        happened = recorded if occurred_on is None else min(occurred_on, recorded, key=_start)
+        if key not in latest or happened.earliest > latest[key].earliest:
+            latest[key] = happened
+    return latest
+
+
+def _start(when: PartialDate) -> date:
+    return when.earliest
 
 
 def passes(session: Session, freshness: Freshness) -> list[RecordView[BorderPass]]:

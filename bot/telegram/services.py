@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from bot.db import session_scope
 from bot.services import admins
 from bot.services.events import ChangeFeed, RecordChanged
-from bot.services.records import Freshness
+from bot.services.timeline import Freshness
 from bot.telegram.answer_cache import AnswerCache
 from bot.telegram.metrics import Metrics
 

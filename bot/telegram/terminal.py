@@ -21,6 +21,9 @@ from bot.telegram.offline import OfflineRequest
 from bot.telegram.plain import html_to_text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from sqlalchemy import Engine
 
     from bot.config import Settings
@@ -52,11 +55,18 @@ class Reply:
 class TerminalSession:
     """One private chat with the bot; replies are collected from the recorded API calls."""
 
-    def __init__(self, settings: Settings, engine: Engine, *, charts_dir: Path) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        charts_dir: Path,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         offline = settings.model_copy(update={"telegram_bot_token": SecretStr(OFFLINE_TOKEN)})
         self.request = OfflineRequest()
         self.application: AnyApplication = build_application(
-            offline, engine=engine, request=self.request
+            offline, engine=engine, request=self.request, clock=clock
         )
         self.charts_dir = charts_dir
         # The buttons that can be pressed now (the last keyboard shown), by number.

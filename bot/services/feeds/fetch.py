@@ -138,6 +138,7 @@ class FeedFetcher:
             # Feeds are fetched anonymously: no proxy or .netrc from the environment, and no
             # cookie carried from one fetch (or one feed) to another.
             trust_env=False,
+            event_hooks={"response": [_hold_location]},
             cookies=http.cookiejar.CookieJar(
                 policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
             ),
@@ -198,7 +199,7 @@ class FeedFetcher:
                 progress.status = response.status_code
                 if response.status_code not in REDIRECT_STATUSES:
                     return await self._answer(request, response, url)
-                location = response.headers.get("location", "").strip()
+                location = response.headers.get(_HELD_LOCATION, "").strip()
                 if not location:
                     raise _FetchRefusedError(f"HTTP {response.status_code} without a Location")
                 if hop == self._max_redirects:
@@ -336,6 +337,19 @@ class _BoundedBody:
         if data:
             self._parts.append(data)
         return True
+
+
+# httpx builds the request for a redirect even when it is not to follow it, and raises on a
+# Location it cannot use (javascript:, a broken host), losing the response. Redirects are ours
+# to judge, so the Location header is moved aside before httpx looks at it.
+_HELD_LOCATION = "x-feed-fetch-location"
+
+
+async def _hold_location(response: httpx.Response) -> None:
+    response.headers.pop(_HELD_LOCATION, None)
+    location = response.headers.pop("location", None)
+    if location is not None:
+        response.headers[_HELD_LOCATION] = location
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -40,6 +40,8 @@ MAX_URL = 2000
 
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _CDATA_START = b"<![CDATA["
+_XML_DECLARATION = re.compile(rb"^<\?xml[^>]*\?>")
+_BLANK = b"\0 \t\r\n"
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.I | re.S)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2028\u2029\ufeff]")
 
@@ -76,8 +78,10 @@ def parse_feed(body: bytes, *, content_type: str | None, url: str) -> ParsedFeed
     if content_type:
         headers["content-type"] = content_type
     # The text feedparser will parse, decoded exactly as it decodes it (declared, sniffed or
-    # guessed encoding), so the entity check cannot be dodged with UTF-16 or UTF-7.
-    if _declares_entities(convert_to_utf8(dict(headers), body, {})):
+    # guessed encoding), so the entity check cannot be dodged with UTF-16 or UTF-7. (UTF-16
+    # served as text/xml without a charset is decoded as ASCII, NULs and all: those go too.)
+    decoded = convert_to_utf8(dict(headers), body, {})
+    if _declares_entities(decoded.replace(b"\0", b"")):
         raise FeedParseError("refused: the document declares XML entities")
     parsed: Any = feedparser.parse(
         io.BytesIO(body),
@@ -87,32 +91,39 @@ def parse_feed(body: bytes, *, content_type: str | None, url: str) -> ParsedFeed
         resolve_relative_uris=False,
         sanitize_html=False,
     )
-    raw_entries = list(parsed.get("entries") or [])
-    version = str(parsed.get("version") or "")
-    if not raw_entries:
-        _refuse_empty(parsed, version, body, content_type)
     entries = []
-    for raw in raw_entries[:MAX_ENTRIES]:
+    for raw in list(parsed.get("entries") or [])[:MAX_ENTRIES]:
         entry = _entry(raw, base=url)
         if entry is not None:
             entries.append(entry)
+    if not entries:
+        _refuse_empty(parsed, str(parsed.get("version") or ""), body, content_type, decoded)
     feed_title = _plain(str(parsed.get("feed", {}).get("title") or ""), MAX_TITLE)
     return ParsedFeed(title=feed_title or None, entries=tuple(entries))
 
 
-def _refuse_empty(parsed: Any, version: str, body: bytes, content_type: str | None) -> None:
-    """Raise why a document with no entries is not a feed; return if it is an empty feed."""
+def _refuse_empty(
+    parsed: Any, version: str, body: bytes, content_type: str | None, decoded: bytes
+) -> None:
+    """Raise why a document that gave no entries is not a feed; return if it is an empty feed
+    (well-formed RSS or Atom)."""
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     well_formed = problem is None or isinstance(problem, feedparser.NonXMLContentType)
     if version and well_formed:
         return
+    # Asked only now: a feed behind a line of server warnings still gives its entries.
+    text = _XML_DECLARATION.sub(b"", decoded.lstrip(_BLANK), count=1).lstrip(_BLANK)
+    if not text.startswith(b"<"):
+        raise FeedParseError("not a feed (not XML)")
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type in ("text/html", "application/xhtml+xml") or _HTML_START.match(body[:2048]):
         raise FeedParseError("not a feed (an HTML page)")
     if isinstance(problem, xml.sax.SAXParseException):
-        raise FeedParseError(
-            f"malformed XML: {problem.getMessage()} (line {problem.getLineNumber()})"
-        )
+        # feedparser puts a declaration line in front of a document that has none.
+        head = body[:64].replace(b"\0", b"").removeprefix(b"\xef\xbb\xbf")
+        added = 0 if head.lstrip(b"\xff\xfe").startswith(b"<?xml") else 1
+        line = max(1, (problem.getLineNumber() or 1) - added)
+        raise FeedParseError(f"malformed XML: {problem.getMessage()} (line {line})")
     if isinstance(problem, feedparser.CharacterEncodingUnknown):
         raise FeedParseError("unreadable text: the encoding is unknown")
     raise FeedParseError("not a feed (no RSS or Atom elements)")
@@ -130,13 +141,16 @@ def _declares_entities(document: bytes) -> bool:
 
 def _entry(raw: Any, *, base: str) -> ParsedEntry | None:
     url = _http_url(str(raw.get("link") or ""), base)
+    if url == base:
+        # feedparser turns a link it refuses (javascript:, data:) into the feed's own address.
+        url = None
     title = _plain(str(raw.get("title") or ""), MAX_TITLE)
     summary_html = str(raw.get("summary") or "")
     if not summary_html and raw.get("content"):
         summary_html = str(raw["content"][0].get("value") or "")
     summary = _plain(summary_html, MAX_SUMMARY)
-    if not (title or summary or url):
-        return None
+    if not (title or summary):
+        return None  # nothing to read, nothing to match
     publisher = _publisher(raw)
     if publisher and title.endswith(f" - {publisher}"):
         # Google News titles end with " - Publisher", and its summary is only the title and
@@ -144,7 +158,9 @@ def _entry(raw: Any, *, base: str) -> ParsedEntry | None:
         title = title.removesuffix(f" - {publisher}").rstrip()
         if summary in (title, f"{title} {publisher}"):
             summary = ""
-    published = _when(raw.get("published_parsed")) or _when(raw.get("updated_parsed"))
+    # dict.get: feedparser's own get() maps a missing "updated_parsed" to "published_parsed"
+    # with a deprecation warning.
+    published = _when(dict.get(raw, "published_parsed")) or _when(dict.get(raw, "updated_parsed"))
     return ParsedEntry(
         guid=_guid(raw, url, title, published),
         url=url,

@@ -99,6 +99,7 @@ class FeedPoller:
         concurrency: int,
         lease_seconds: int,
         reader: Executor | None = None,
+        read_seconds: float = 60.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._engine = engine
@@ -107,6 +108,7 @@ class FeedPoller:
         self._concurrency = concurrency
         self._lease_seconds = lease_seconds
         self._reader = reader
+        self._read_seconds = read_seconds  # waiting for the reader included
         self._clock = clock
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeds-db")
 
@@ -146,9 +148,16 @@ class FeedPoller:
             )
             if fetched.outcome is not FetchOutcome.OK or fetched.body is None:
                 return await self._in_db(self._record_fetch, claimed, fetched, outcome)
-            reading = await self._read(fetched, claimed, catalog)
+            reading = await asyncio.wait_for(
+                self._read(fetched, claimed, catalog), timeout=self._read_seconds
+            )
         except FeedParseError as exc:
             return await self._in_db(self._record_failure, claimed, outcome, str(exc), None)
+        except TimeoutError:
+            # A pathological document (100,000 tiny items) can keep feedparser busy for
+            # seconds: the feed fails and backs off instead of stalling every round.
+            error = f"took longer than {self._read_seconds:g} s to read"
+            return await self._in_db(self._record_failure, claimed, outcome, error, None)
         except Exception:
             # A bug must not stop the round, nor leave the feed claimed until its lease ends.
             logger.exception("Polling %s failed", claimed.url)
@@ -332,6 +341,7 @@ def poller_for(
         # Long enough for the whole fetch and its reading; past it the poller is presumed dead.
         lease_seconds=int(settings.feed_timeout_seconds) * 3 + 60,
         reader=reader,
+        read_seconds=settings.feed_timeout_seconds * 2,
     )
 
 

@@ -13,6 +13,7 @@ it: the same check for the first request, every redirect hop and every new conne
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
 
@@ -124,8 +125,9 @@ class _ResponseStream(httpx.AsyncByteStream):
 class GuardedTransport(httpx.AsyncBaseTransport):
     """An HTTP/1.1 transport whose every connection goes through `GuardedNetworkBackend`.
 
-    `network_backend` and `resolver` are for tests (a fake resolver, a backend that routes a
-    public-looking address to a local server); production uses the system's.
+    `network_backend`, `resolver` and `ssl_context` are for tests (a fake resolver, a backend
+    that routes a public-looking address to a local server, a test CA); production uses the
+    system's resolver and sockets and certifi's CAs.
     """
 
     def __init__(
@@ -134,12 +136,13 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         allow_private_hosts: bool,
         resolver: Resolver = resolve_host,
         network_backend: httpcore.AsyncNetworkBackend | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         max_connections: int = 100,
         max_keepalive_connections: int = 20,
         keepalive_expiry: float = 5.0,
     ) -> None:
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=ssl_context or httpx.create_ssl_context(),
             max_connections=max_connections,
             max_keepalive_connections=max_keepalive_connections,
             keepalive_expiry=keepalive_expiry,

@@ -23,7 +23,6 @@ from bot.services.editing import EDITABLE, KIND_NAMES, Edit, EditError, Preview
 from bot.services.events import RecordChanged
 from bot.services.history import STATUS_SINCE
 from bot.services.news import items as news_items
-from bot.services.records import RecordView
 from bot.telegram.handlers.access import DRAFT_EXPIRED, RefusalError, private_sender, require_role
 from bot.telegram.handlers.base import Press, answers_refusals, button_press
 from bot.telegram.handlers.editors.base import EditorHandlers, Step, arguments, confirm_keyboard
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     from telegram.ext import ContextTypes
 
     from bot.models import BorderPass, CommodityDeal, EditDraft, FlightRoute, NewsItem
+    from bot.services.timeline import Freshness
     from bot.telegram.handlers.editors.imports import ImportHandlers
     from bot.telegram.services import BotServices
 
@@ -343,7 +343,6 @@ class EditHandlers(EditorHandlers):
         payload = {**draft.payload, "option": option}
         drafts.update(draft, stage="value", payload=payload, now=self.services.clock())
         label = self.services.renderer.label
-        keyboard = None
         if spec.vocabulary:
             keyboard = PreparedKeyboard(
                 [
@@ -351,6 +350,8 @@ class EditHandlers(EditorHandlers):
                     for value in spec.vocabulary
                 ]
             )
+        else:  # every other field is optional: it can be cleared
+            keyboard = PreparedKeyboard([[button(label("clear_value"), "ev", draft.id, "clear")]])
         return self._step(
             "admin/edit_ask_value.html.j2", keyboard=keyboard, option=option, spec=spec
         )
@@ -438,7 +439,7 @@ class EditHandlers(EditorHandlers):
         )
 
     def _preview(self, shown: Preview, draft_id: str) -> Step:
-        reader_view = self.presenter.text(_answer_for(shown))
+        reader_view = self.presenter.text(_answer_for(shown, self.services.freshness()))
         keeps = _reopening_left_behind(shown)
         keyboard = confirm_keyboard(self, draft_id)
         if keeps is not None:
@@ -492,14 +493,15 @@ def _reopening_left_behind(shown: Preview) -> PartialDate | None:
     return cast("PartialDate | None", getattr(shown.record, REOPENING))
 
 
-def _answer_for(shown: Preview) -> a.Answer:
-    """The readers' answer for the previewed record (its type follows the edit's kind)."""
+def _answer_for(shown: Preview, freshness: Freshness) -> a.Answer:
+    """The readers' answer for the previewed record (its type follows the edit's kind), as
+    readers would see it today: the edit is its latest update."""
     record, source = shown.record, shown.source
     if shown.edit.record_type is RecordType.PASS:
-        return a.PassAnswer(RecordView(cast("BorderPass", record), source, stale=False))
+        return a.PassAnswer(records.view_of(cast("BorderPass", record), source, freshness))
     if shown.edit.record_type is RecordType.DEAL:
-        return a.DealsAnswer((RecordView(cast("CommodityDeal", record), source, stale=False),))
-    return a.FlightsAnswer((RecordView(cast("FlightRoute", record), source, stale=False),))
+        return a.DealsAnswer((records.view_of(cast("CommodityDeal", record), source, freshness),))
+    return a.FlightsAnswer((records.view_of(cast("FlightRoute", record), source, freshness),))
 
 
 def _since(text: str, now: datetime) -> datetime:
