@@ -31,6 +31,7 @@ from pydantic import (
 from bot.partial_date import PartialDate
 from bot.services.feeds.urls import canonical_url, check_scheme
 from bot.vocabulary import (
+    HISTORY_RECORD_TYPES,
     DealStatus,
     Direction,
     FlightStatus,
@@ -190,19 +191,6 @@ class ContextNoteItem(_Sourced):
     subject: str | None = Field(default=None, max_length=80)
     text: str = Field(min_length=1, max_length=2000)
     occurred_on: PartialDate | None = None
-
-
-# The record types whose history a dataset carries. The audit log's other rows (roles, feeds
-# added and removed, news reviews) are the bot's own bookkeeping: a news item carries its
-# review as its state, and a publication row would be alerted again where it was imported.
-HISTORY_RECORD_TYPES = (
-    RecordType.SOURCE,
-    RecordType.FIGURE,
-    RecordType.PASS,
-    RecordType.DEAL,
-    RecordType.FLIGHT,
-    RecordType.NOTE,
-)
 
 
 class HistoryItem(_Item):

@@ -28,7 +28,6 @@ from bot.models import (
     utcnow,
 )
 from bot.services.dataset import (
-    HISTORY_RECORD_TYPES,
     SECTION_ITEMS,
     BorderPassItem,
     CommodityDealItem,
@@ -40,6 +39,7 @@ from bot.services.dataset import (
     SourceItem,
     TradeFigureItem,
 )
+from bot.services.history import of_records
 from bot.services.news.backup import feed_items, news_items
 
 if TYPE_CHECKING:
@@ -74,12 +74,10 @@ def build_dataset(session: Session) -> Dataset:
     figures = session.exec(
         select(TradeFigure).order_by(col(TradeFigure.series), col(TradeFigure.period_start))
     ).all()
-    # Role changes, feeds added or removed and news reviews are audited in the same table but
-    # are not part of any record's history (a news item carries its review itself).
+    # Role changes, news reviews and the feed list are audited in the same table but are not
+    # part of any record's history (nor would an import know what they point at).
     history = session.exec(
-        select(StatusChange)
-        .where(col(StatusChange.record_type).in_(HISTORY_RECORD_TYPES))
-        .order_by(col(StatusChange.id))
+        select(StatusChange).where(of_records()).order_by(col(StatusChange.id))
     ).all()
 
     return Dataset(

@@ -165,12 +165,32 @@ def for_digest(
     """ "In the news": items for `topics` that became visible after `since` (the last digest)."""
     if not topics:
         return []
+    states, also = _visible_since(since, scope)
+    return newest(session, topics=sorted(topics), states=states, also=also, limit=limit)
+
+
+def count_for_digest(
+    session: Session, *, topics: frozenset[Topic], since: datetime | None, scope: NewsScope
+) -> int:
+    """How many items `for_digest` would list without its limit."""
+    if not topics:
+        return 0
+    states, also = _visible_since(since, scope)
+    return session.exec(
+        select(sa.func.count())
+        .select_from(NewsItem)
+        .where(col(NewsItem.state).in_(list(states)), *_about(sorted(topics), None), *also)
+    ).one()
+
+
+def _visible_since(
+    since: datetime | None, scope: NewsScope
+) -> tuple[Sequence[NewsState], list[sa.ColumnElement[bool]]]:
     states: tuple[NewsState, ...] = SHOWN_TO_READERS
     became_visible = col(NewsItem.state_at)
     if scope is NewsScope.MATCHED:
         states, became_visible = NOT_DISMISSED, col(NewsItem.fetched_at)
-    also = [] if since is None else [became_visible > since]
-    return newest(session, topics=sorted(topics), states=states, also=also, limit=limit)
+    return states, [] if since is None else [became_visible > since]
 
 
 def pending(session: Session, *, limit: int = 10) -> list[NewsItem]:
@@ -225,7 +245,11 @@ def review(
 def published_between(
     session: Session, *, after_change_id: int, up_to_change_id: int, topics: frozenset[Topic]
 ) -> list[NewsItem]:
-    """Items published by the audit rows in (after, up_to] about any of `topics`."""
+    """Items published by the audit rows in (after, up_to] about any of `topics`.
+
+    An item an editor went on to update a record from (applied) still counts: it was
+    published, and an alert held for quiet hours must not lose it.
+    """
     ids = select(sa.cast(col(StatusChange.record_key), sa.Integer)).where(
         StatusChange.record_type == RecordType.NEWS,
         StatusChange.new_value == NewsState.PUBLISHED.value,
@@ -237,10 +261,10 @@ def published_between(
             select(NewsItem)
             .where(
                 col(NewsItem.id).in_(ids),
-                NewsItem.state == NewsState.PUBLISHED,
+                col(NewsItem.state).in_(SHOWN_TO_READERS),
                 *_about(sorted(topics), None),
             )
-            .order_by(col(NewsItem.published_at).desc())
+            .order_by(col(NewsItem.published_at).desc(), col(NewsItem.id).desc())
         ).all()
     )
 
