@@ -48,12 +48,14 @@ def add_commands(commands: Commands) -> None:
     )
     poll.set_defaults(handler=_feeds_poll)
 
-    news = commands.add_parser("news", help="the newest news items the feeds brought")
+    news = commands.add_parser(
+        "news", help="the newest news items the feeds brought (all but the dismissed)"
+    )
     news.add_argument("--topic", choices=READER_TOPICS)
     news.add_argument(
-        "--all",
+        "--published",
         action="store_true",
-        help="every matched item, also those no editor has reviewed (default: published ones)",
+        help="only what readers see: items editors published or updated a record from",
     )
     news.add_argument("--limit", type=int, default=20)
     news.add_argument("--json", action="store_true", help="a JSON list of objects")
@@ -175,7 +177,7 @@ def _news(settings: Settings, args: argparse.Namespace) -> int:
         print("tradewatch: --limit must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     engine = open_database(settings)
-    states = items.NOT_DISMISSED if args.all else items.SHOWN_TO_READERS
+    states = items.SHOWN_TO_READERS if args.published else items.NOT_DISMISSED
     topics = [Topic(args.topic)] if args.topic else None
     with db.session_scope(engine) as session:
         found = items.newest(session, topics=topics, states=states, limit=args.limit)
@@ -204,8 +206,7 @@ def _news(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
     if not found:
-        which = "matched" if args.all else "published"
-        print(f"no {which} news items yet" + ("" if args.all else " (try --all)"))
+        print("no published news items yet" if args.published else "no news items yet")
     for item in found:
         flag = "" if item.state in (NewsState.PUBLISHED, NewsState.APPLIED) else f" [{item.state}]"
         print(f"{item.published_at:%Y-%m-%d}  {item.title} ({item.publisher}){flag}")
