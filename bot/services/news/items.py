@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -330,7 +330,7 @@ def take_review_batch(
             ).rowcount
             if not inserted:
                 return []  # another instance holds or just made the cursor
-        elif last.updated_at is not None and _aware(last.updated_at) > now - timedelta(
+        elif last.updated_at is not None and last.updated_at > now - timedelta(
             seconds=every_seconds
         ):
             return []
@@ -367,11 +367,6 @@ def by_ids(session: Session, ids: Sequence[int]) -> list[NewsItem]:
         for item in session.exec(select(NewsItem).where(col(NewsItem.id).in_(list(ids)))).all()
     }
     return [found[item_id] for item_id in ids if item_id in found]
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite gives the cursor's timestamp back without its zone; it is stored in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def mark_applied(session: Session, item_id: int, *, actor: str, now: datetime) -> None:
