@@ -85,6 +85,8 @@ def for_answer(answer: a.Answer, labels: Renderer) -> InlineKeyboardMarkup | Non
             return _figures_keyboard(answer, labels)
         case a.NewsAnswer(card=card):
             return None if card is None else for_answer(card, labels)
+        case a.YesNoAnswer(card=card):
+            return for_answer(card, labels)
         case a.UnknownAnswer() | a.HelpAnswer() | a.NotFoundAnswer():
             return main_menu(labels)
         case _:

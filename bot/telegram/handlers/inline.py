@@ -65,14 +65,15 @@ class InlineHandlers(HandlerGroup):
         plain = " ".join(html_to_text(html).split())
         label = self.services.renderer.label
         name = ""
-        if isinstance(answer, a.FiguresAnswer):
-            name = answer.focus
-        elif isinstance(answer, a.PassAnswer):
-            name = answer.view.record.name
-        elif isinstance(answer, a.HistoryAnswer):
-            name = answer.history.name
-        elif isinstance(answer, a.NewsAnswer):
-            name = answer.subject or answer.topic or ""
+        titled = answer.card if isinstance(answer, a.YesNoAnswer) else answer  # what it is about
+        if isinstance(titled, a.FiguresAnswer):
+            name = titled.focus
+        elif isinstance(titled, a.PassAnswer):
+            name = titled.view.record.name
+        elif isinstance(titled, a.HistoryAnswer):
+            name = titled.history.name
+        elif isinstance(titled, a.NewsAnswer):
+            name = titled.subject or titled.topic or ""
         kind = {
             a.FiguresAnswer: "figures",
             a.PassAnswer: "pass",
@@ -81,7 +82,7 @@ class InlineHandlers(HandlerGroup):
             a.FlightsAnswer: "flights",
             a.HistoryAnswer: "history",
             a.NewsAnswer: "news",
-        }.get(type(answer), "other")
+        }.get(type(titled), "other")
         return InlineQueryResultArticle(
             id=hashlib.sha256(html.encode()).hexdigest()[:32],
             title=label("inline.title", kind, name),
