@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from bot.services.questions import (
     PeriodKind,
     PeriodRef,
     Question,
+    State,
     catalog_from_dataset,
     parse_question,
 )
@@ -49,7 +51,11 @@ ENTRY_KEYS = {
     "direction",
     "suggestions",
     "about",
+    "yes_no",
+    "amounts",
+    "answer_starts_with",
     "expect_in_answer",
+    "expect_not_in_answer",
 }
 
 
@@ -104,13 +110,19 @@ def test_corpus_is_well_formed() -> None:
         answer = entry["expect_in_answer"]
         assert isinstance(answer, list), entry["text"]
         assert all(isinstance(item, str) and item for item in answer), entry["text"]
+        absent = entry.get("expect_not_in_answer", [])
+        assert isinstance(absent, list), entry["text"]
+        assert all(isinstance(item, str) and item for item in absent), entry["text"]
         if entry["intent"] == Intent.UNKNOWN:
             assert answer == [], f"{entry['text']!r}: an unknown question has no answer to check"
+        if "yes_no" in entry:
+            assert "answer_starts_with" in entry, f"{entry['text']!r}: give its first words"
 
 
 def _dataset_strings(dataset: Dataset) -> set[str]:
-    """What an answer from the bundled data can state: figures as stored, period labels,
-    names, statuses in words, dates at the precision their source gave."""
+    """What an answer from the bundled data can state: figures as stored (and as other
+    sources report them), period labels, names, statuses in words, dates at the precision
+    their source gave."""
     strings: set[str] = set()
     dates: list[PartialDate | None] = []
     for figure in dataset.trade_figures:
@@ -120,12 +132,13 @@ def _dataset_strings(dataset: Dataset) -> set[str]:
             for value in (figure.exports, figure.imports, figure.total, figure.deficit)
             if value is not None
         )
+        strings.update(str(report.value) for report in figure.reports)
     for item in dataset.passes:
         strings.update((item.name, item.status.value.replace("_", " ")))
         dates.extend((item.trade_since, item.status_since, item.expected_reopening))
     for deal in dataset.deals:
         strings.update((deal.commodity, deal.status.value.replace("_", " ")))
-        dates.append(deal.status_since)
+        dates.extend((deal.status_since, deal.status_until))
     for flight in dataset.flights:
         strings.update((flight.route, flight.airline, flight.status.value.replace("_", " ")))
         strings.update(filter(None, (flight.flight_number, flight.frequency)))
@@ -173,6 +186,8 @@ def test_corpus_phrasing(entry: dict[str, Any], catalog: Catalog) -> None:
     assert question.deal_status == (DealStatus(expected_status) if expected_status else None)
     assert question.direction == (Direction(expected_direction) if expected_direction else None)
     assert question.about == (Intent(entry["about"]) if "about" in entry else None)
+    assert question.yes_no == (State(entry["yes_no"]) if "yes_no" in entry else None)
+    assert question.amounts == tuple(Decimal(str(amount)) for amount in entry.get("amounts", []))
     if "suggestions" in entry:
         assert list(question.suggestions) == entry["suggestions"]
 

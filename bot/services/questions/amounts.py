@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bot.services.questions.reading import Cues
 
 MAX_AMOUNTS = 4  # a question sets one or two figures against each other
+_LOOK_BEHIND = 24  # characters before a number read for "Rs" or "$"
 
 # A number not glued to a word, a period ("FY25", "2024-25") or another number ("1,000").
 _NUMBER = re.compile(r"(?<![\w.,/\-])(\d{1,4}(?:\.\d{1,3})?)(?![\d%/\-]|[.,]\d)")
@@ -37,12 +38,13 @@ def amounts(text: str, cues: Cues) -> tuple[Decimal, ...]:
         number = match.group(1)
         after = _WORD_AFTER.match(typed, match.end())
         unit = after.group(1) if after is not None else ""
-        before = _WORD_BEFORE.search(typed, 0, match.start())
+        window = max(0, match.start() - _LOOK_BEHIND)
+        before = _WORD_BEFORE.search(typed, window, match.start())
         if unit in cues.not_amount_units or (
             before is not None and before.group(1) in cues.not_amount_units
         ):
             continue  # rupees, tonnes, per cent: not a figure in USD billions
-        dollar = _DOLLAR_BEFORE.search(typed, 0, match.start()) is not None
+        dollar = _DOLLAR_BEFORE.search(typed, window, match.start()) is not None
         if "." in number or unit in cues.amount_units or dollar:
             value = Decimal(number)
             if value not in found:
