@@ -9,6 +9,7 @@ entry's `expect_in_answer`; here those strings are only checked to come from the
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 from decimal import Decimal
@@ -264,6 +265,36 @@ def test_a_near_miss_is_suggested(catalog: Catalog) -> None:
     question = parse_question("nathu", catalog)
     assert question.intent is Intent.UNKNOWN
     assert question.suggestions == ("Nathu La",)
+
+
+# --- Hinglish: one vocabulary -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hinglish", "english"),
+    [
+        ("china ke saath vyapar ghata kitna hai", "what is the trade deficit with china"),
+        ("2024-25 mein aayat kitna tha", "imports in 2024-25"),
+        ("2022 mein niryat kitna tha", "exports in 2022"),
+        ("2025 mein kul vyapar", "total trade in 2025"),
+        ("kya vyapar ghata badh raha hai", "is the trade deficit growing"),
+        ("niryat ghat raha hai kya", "are exports shrinking"),
+        ("nathu la kab khulega", "when will nathu la open"),
+        ("kya nathu la khula hai", "is nathu la open"),
+        ("shipki la band hai kya", "is shipki la closed"),
+        ("kaun sa darra khula hai", "which pass is open"),
+        ("kya udaan chalu hai", "are flights running"),
+        ("urea par pabandi hati kya", "has the ban on urea been lifted"),
+        ("pichhle saal ka ghata", "deficit last year"),
+        ("india aur china ke aankde alag kyun hain", "why do india and china figures differ"),
+        ("99.2 kahan se aaya", "where does 99.2 come from"),
+    ],
+)
+def test_hinglish_reads_as_english(hinglish: str, english: str, catalog: Catalog) -> None:
+    """Romanised Hindi question words are entries of the same concepts as English ones."""
+    asked = dataclasses.replace(parse_question(hinglish, catalog), text="")
+    assert asked == dataclasses.replace(parse_question(english, catalog), text="")
+    assert asked.intent is not Intent.UNKNOWN
 
 
 # --- A catalog from other records (the database) ------------------------------------------------
