@@ -9,6 +9,7 @@ says so.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from bot.telegram.app import build_application
 from bot.telegram.offline import OfflineRequest
 from bot.vocabulary import DealStatus, Direction, FlightStatus, PassStatus
 from tests.conftest import FAKE_TOKEN, BotUnderTest
+from tests.factories import inline_update
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -160,6 +162,22 @@ async def test_questions_that_ask_when_or_about_another_year_get_the_card(
     )
     for text in answers.values():
         assert not text.startswith(("Yes", "No"))
+
+
+async def test_inline_mode_posts_the_yes_or_no_under_the_records_title(bot: BotUnderTest) -> None:
+    (call,) = await bot.process(inline_update(bot.application.bot, "is nathu la open?"))
+    results = json.loads(call["results"]) if isinstance(call["results"], str) else call["results"]
+    assert results[0]["title"] == "Nathu La: border pass status"
+    assert results[0]["input_message_content"]["message_text"].startswith("<b>No.</b> Nathu La")
+
+
+async def test_the_buttons_are_the_records(bot: BotUnderTest) -> None:
+    calls = await bot.send("is nathu la open?")
+    keyboard = calls[-1]["reply_markup"]["inline_keyboard"]
+    assert [button["callback_data"] for row in keyboard for button in row] == [
+        "tw1|hist|pass|nathu-la|0",
+        "tw1|passes",
+    ]
 
 
 # --- The rules, record by record ------------------------------------------------------------------

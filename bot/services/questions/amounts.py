@@ -25,6 +25,7 @@ _LOOK_BEHIND = 24  # characters before a number read for "Rs" or "$"
 
 # A number not glued to a word, a period ("FY25", "2024-25") or another number ("1,000").
 _NUMBER = re.compile(r"(?<![\w.,/\-])(\d{1,4}(?:\.\d{1,3})?)(?![\d%/\-]|[.,]\d)")
+_ANY_DIGIT = re.compile(r"\d")  # any script's digits: full-width ones become ASCII below
 _WORD_AFTER = re.compile(r"\s*([a-z]+)")
 _DOLLAR_BEFORE = re.compile(r"(?:\$|\busd|\bus\$)\s*$")
 _WORD_BEFORE = re.compile(r"([a-z]+)\.?\s*$")
@@ -32,6 +33,8 @@ _WORD_BEFORE = re.compile(r"([a-z]+)\.?\s*$")
 
 def amounts(text: str, cues: Cues) -> tuple[Decimal, ...]:
     """The amounts in the text, in the order written, each once."""
+    if not _ANY_DIGIT.search(text):
+        return ()  # most questions: no number at all
     typed = unicodedata.normalize("NFKC", html.unescape(text[:MAX_TEXT_CHARS])).lower()
     found: list[Decimal] = []
     for match in _NUMBER.finditer(typed):
