@@ -531,6 +531,9 @@ def flights_answer(session: Session, question: Question, freshness: Freshness) -
 
 # --- Yes or no -------------------------------------------------------------------------------
 
+# A deal whose history holds one of these had curbs that could be lifted.
+_RESTRICTING_STATUSES = (DealStatus.RESTRICTED.value, DealStatus.SUSPENDED.value)
+
 
 def yes_no_answer(
     session: Session,
@@ -553,7 +556,7 @@ def yes_no_answer(
         verdicts.judge(
             view,
             state,
-            ever_restricted=getattr(view.record, "slug", None) in restricted,
+            ever_restricted=view.record.slug in restricted,
             pause_words=pause_words,
         )
         for view in views
@@ -574,9 +577,6 @@ def _unnamed_deals(state: State, judgements: list[Judgement], card: DealsAnswer)
         verdict = Verdict.YES if shown else Verdict.NONE_RECORDED
     narrowed = dataclasses.replace(card, views=tuple(j.view for j in shown))
     return YesNoAnswer(state, verdict, tuple(shown), narrowed)
-
-
-_RESTRICTING_STATUSES = (DealStatus.RESTRICTED.value, DealStatus.SUSPENDED.value)
 
 
 # --- A figure's own source ------------------------------------------------------------------
