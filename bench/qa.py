@@ -89,7 +89,11 @@ PACE_SECONDS = 0.02  # between two questions in the load scenario
 FIRST_SUBSCRIBER = 10_000_000
 # Full-text search: questions no card answers, and questions a card answers that also ask
 # for context (its passages below the card).
-SEARCH_ALONE = ("what is managed rivalry", "fiscal year vs calendar year", "44 years closed")
+SEARCH_ALONE = (
+    "what is managed rivalry",
+    "fiscal year vs calendar year",
+    "reopened after 44 years closed",
+)
 SEARCH_BELOW_A_CARD = (
     "what drove imports",
     "value of trade through the passes",

@@ -95,6 +95,15 @@ class NewsScope(StrEnum):
     MATCHED = "matched"  # every matched item editors have not dismissed
 
 
+# Rows of the audit log that are no record's history: roles, news reviews, the feed list. They
+# stay out of digests, the ticker, exports and undo; a news item carries its review itself.
+AUDIT_ONLY: tuple[RecordType, ...] = (RecordType.ADMIN, RecordType.NEWS, RecordType.FEED)
+# The record types whose history the history views and datasets carry.
+HISTORY_RECORD_TYPES: tuple[RecordType, ...] = tuple(
+    kind for kind in RecordType if kind not in AUDIT_ONLY
+)
+
+
 class Frequency(StrEnum):
     WEEKLY = "weekly"
     DAILY = "daily"

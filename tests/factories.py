@@ -259,3 +259,97 @@ def news_item(
     session.add(item)
     session.flush()
     return item
+
+
+# Real articles as their publishers titled and dated them (noon UTC where a page gave no time
+# of day), with the topics and records the matcher would give them.
+NEWS_ARTICLES: dict[str, dict[str, Any]] = {
+    "passes": {
+        "title": "India, China agree to resume border trade via Shipki-La, Nathu-La",
+        "publisher": "The Tribune",
+        "url": "https://www.tribuneindia.com/news/himachal/india-china-agree-to-resume-border-trade-via-shipki-la-nathu-la/",
+        "published_at": datetime(2025, 8, 24, 12, 55, tzinfo=UTC),
+        "topics": ["passes"],
+        "records": ["pass:shipki-la", "pass:nathu-la"],
+        "why": "Shipki La, Nathu La, border trade",
+    },
+    "nathu-la-traders": {
+        "title": (
+            "It brings hope for us: Sikkim traders welcome announcement of reopening of Nathu La"
+            " pass for India-China trade"
+        ),
+        "publisher": "Lokmat Times",
+        "url": "https://www.lokmattimes.com/international/it-brings-hope-for-us-sikkim-traders-welcome-announcement-of-reopening-of-nathu-la-pass-for-india-china-trade/",
+        "published_at": datetime(2025, 8, 20, 12, 0, tzinfo=UTC),
+        "topics": ["passes"],
+        "records": ["pass:nathu-la"],
+        "why": "Nathu La, border trade",
+    },
+    "shipki-la-himachal": {
+        "title": "India, China agree on reviving traditional trade from Shipki La: Himachal govt",
+        "publisher": "The Hans India",
+        "url": "https://www.thehansindia.com/news/national/india-china-agree-on-reviving-traditional-trade-from-shipki-la-himachal-govt-1000090",
+        "published_at": datetime(2025, 8, 24, 12, 0, tzinfo=UTC),
+        "topics": ["passes"],
+        "records": ["pass:shipki-la"],
+        "why": "Shipki La, border trade",
+    },
+    "nathu-la-sikkim-cm": {
+        "title": (
+            "Sikkim CM bats for Nathula trade revival, stakeholders seek clarity on Centre's move"
+        ),
+        "publisher": "India Today NE",
+        "url": "https://www.indiatodayne.in/sikkim/video/sikkim-cm-bats-for-nathula-trade-revival-stakeholders-seek-clarity-on-centres-move-1277971-2025-09-15",
+        "published_at": datetime(2025, 9, 15, 12, 0, tzinfo=UTC),
+        "topics": ["passes"],
+        "records": ["pass:nathu-la"],
+        "why": "Nathu La, border trade",
+    },
+    "flights": {
+        "title": "IndiGo resumes direct flights between Kolkata and Guangzhou after five-year gap",
+        "publisher": "The Telegraph",
+        "url": "https://www.telegraphindia.com/business/indigo-resumes-direct-flights-between-kolkata-and-guangzhou-after-five-year-gap/cid/2129796",
+        "published_at": datetime(2025, 10, 27, 12, 0, tzinfo=UTC),
+        "topics": ["flights"],
+        "records": ["flight:kolkata-guangzhou"],
+        "why": "Kolkata–Guangzhou, direct flights",
+    },
+    "flights-federal": {
+        "title": "IndiGo resumes Kolkata-Guangzhou direct flights",
+        "publisher": "The Federal",
+        "url": "https://thefederal.com/category/business/indigo-resumes-kolkata-guangzhou-direct-flights-213361",
+        "published_at": datetime(2025, 10, 27, 12, 0, tzinfo=UTC),
+        "topics": ["flights"],
+        "records": ["flight:kolkata-guangzhou"],
+        "why": "Kolkata–Guangzhou, direct flights",
+    },
+    "deals": {
+        "title": "China Grants Licences To Indian Companies To Import Rare Earth Magnets",
+        "publisher": "ETV Bharat",
+        "url": "https://www.etvbharat.com/en/bharat/china-grants-licences-to-indian-companies-to-import-rare-earth-magnets-enn25103006094",
+        "published_at": datetime(2025, 10, 30, 12, 0, tzinfo=UTC),
+        "topics": ["deals"],
+        "records": ["deal:rare-earth-magnets"],
+        "why": "rare earth magnets, licences",
+    },
+}  # fmt: skip
+
+
+def article_item(
+    session: Session, article: str = "passes", *, fetched_at: datetime, **overrides: Any
+) -> int:
+    """One of NEWS_ARTICLES as the poller stores it (new, not reviewed); its id."""
+    values = {**NEWS_ARTICLES[article], **overrides}
+    item = NewsItem(
+        guid=values["url"][:500],
+        summary="",
+        fetched_at=fetched_at,
+        updated_at=fetched_at,
+        content_hash=content_hash(values["title"], ""),
+        state=NewsState.NEW,
+        **values,
+    )
+    session.add(item)
+    session.flush()
+    assert item.id is not None
+    return item.id

@@ -403,17 +403,18 @@ async def test_an_editor_imports_a_document_after_confirming(
         from bot.services.export import build_dataset, write_csv
 
         folder = write_csv(build_dataset(session), Path(tempfile.mkdtemp()))[0].parent
-    passes_csv = (folder / "passes.csv").read_text().replace("reopening_agreed", "open", 1)
+    passes_csv = (folder / "passes.csv").read_text().replace("reopening_scheduled", "open", 1)
     bot.request.files_to_serve["passes.csv"] = passes_csv.encode()
     update = message_update(
         bot.application.bot, "", user_id=EDITOR, chat_id=EDITOR, document="passes.csv"
     )
     (plan,) = [c for c in await bot.process(update) if c["method"] == "sendMessage"]
     assert "lipulekh" in plan["text"] or "Lipulekh" in plan["text"]
-    assert "reopening_agreed → open" in plan["text"].replace("reopening agreed", "reopening_agreed")
+    readable = plan["text"].replace("reopening scheduled", "reopening_scheduled")
+    assert "reopening_scheduled → open" in readable
     with Session(seeded_engine) as session:
         lipulekh = session.exec(select(BorderPass).where(BorderPass.slug == "lipulekh")).one()
-    assert lipulekh.status is PassStatus.REOPENING_AGREED  # nothing before Confirm
+    assert lipulekh.status is PassStatus.REOPENING_SCHEDULED  # nothing before Confirm
     calls = await press(bot, EDITOR, buttons(plan)["✅ Confirm"])
     assert any("Imported" in c.get("text", "") for c in calls)
     with Session(seeded_engine) as session:

@@ -46,13 +46,12 @@ INDIA_FY_VALUES = [
     ("FY2016-17", "imports", "61.28"),
     ("FY2016-17", "deficit", "51.11"),
     ("FY2017-18", "exports", "13.33"),
-    ("FY2017-18", "deficit", "62.94"),
+    ("FY2017-18", "imports", "76.38"),
     ("FY2018-19", "exports", "16.75"),
     ("FY2018-19", "imports", "70.32"),
     ("FY2018-19", "deficit", "53.57"),
     ("FY2019-20", "exports", "16.61"),
     ("FY2019-20", "imports", "65.26"),
-    ("FY2019-20", "deficit", "48.64"),
     ("FY2020-21", "exports", "21.19"),
     ("FY2020-21", "imports", "65.21"),
     ("FY2020-21", "deficit", "44.02"),
@@ -63,11 +62,12 @@ INDIA_FY_VALUES = [
     ("FY2022-23", "imports", "98.51"),
     ("FY2023-24", "exports", "16.66"),
     ("FY2023-24", "imports", "101.73"),
-    ("FY2023-24", "deficit", "85.06"),
+    ("FY2023-24", "deficit", "85.07"),
     ("FY2024-25", "exports", "14.25"),
     ("FY2024-25", "imports", "113.45"),
     ("FY2024-25", "deficit", "99.2"),
-    ("FY2025-26", "exports", "14.2"),
+    ("FY2025-26", "exports", "14.247"),
+    ("FY2025-26", "imports", "95.95"),
 ]
 
 # Every reported value of Chinese customs' calendar years, from India's point of view:
@@ -99,19 +99,19 @@ CHINA_CY_VALUES = [
 # (series, period, primary source, as_of)
 FIGURE_SOURCES = [
     ("india_fy", "FY2015-16", "lok-sabha-2016-11-28", "2016-11-28"),
-    ("india_fy", "FY2016-17", "lok-sabha-2017-12-18", "2017-12-18"),
-    ("india_fy", "FY2017-18", "financial-express-2018-06-04", "2018-06-04"),
+    ("india_fy", "FY2016-17", "financial-express-2018-06-04", "2018-06-04"),
+    ("india_fy", "FY2017-18", "oneindia-2019-04-07", "2019-04-07"),
     ("india_fy", "FY2018-19", "rajya-sabha-2021-08-06", "2021-08-06"),
     ("india_fy", "FY2019-20", "rajya-sabha-2021-08-06", "2021-08-06"),
     ("india_fy", "FY2020-21", "rajya-sabha-2021-08-06", "2021-08-06"),
-    ("india_fy", "FY2021-22", "rajya-sabha-2022-12", "2022-12"),
-    ("india_fy", "FY2022-23", "lok-sabha-pti-2024-06", "2024-06"),
-    ("india_fy", "FY2023-24", "gtri-fortune-india-2025-02", "2025-02"),
-    ("india_fy", "FY2024-25", "reuters-business-standard-2025-04-16", "2025-04-16"),
-    ("india_fy", "FY2025-26", "pti-2026-01-10", "2026-01-10"),
-    ("china_cy", "2019", "gac-pti-2020-01-15", "2020-01-15"),
+    ("india_fy", "FY2021-22", "rajya-sabha-2022-12", "2022-12-10"),
+    ("india_fy", "FY2022-23", "east-coast-daily-2024-06-19", "2024-06-19"),
+    ("india_fy", "FY2023-24", "ndtv-pti-2025-04-17", "2025-04-17"),
+    ("india_fy", "FY2024-25", "ndtv-pti-2025-04-17", "2025-04-17"),
+    ("india_fy", "FY2025-26", "deccan-chronicle-2026-01", "2026-01"),
+    ("china_cy", "2019", "gac-pti-2020-01-15", "2020-01-14"),
     ("china_cy", "2020", "gac-republic-world-2021-02-23", "2021-02-23"),
-    ("china_cy", "2021", "gac-pti-wion-2022-01", "2022-01"),
+    ("china_cy", "2021", "gac-pti-wion-2022-01", "2022-01-14"),
     ("china_cy", "2022", "gac-pti-2023-01-13", "2023-01-13"),
     ("china_cy", "2023", "the-hindu-2024-02-07", "2024-02-07"),
     ("china_cy", "2025", "gac-pti-tribune-2026-01-14", "2026-01-14"),
@@ -121,10 +121,10 @@ FIGURE_SOURCES = [
 NOT_STORED = [
     ("india_fy", "FY2015-16", "exports"),
     ("india_fy", "FY2015-16", "imports"),
-    ("india_fy", "FY2017-18", "imports"),  # 76.27 is derived
+    ("india_fy", "FY2017-18", "deficit"),  # 63.05 is derived; the SBI's 62.94 is a report
+    ("india_fy", "FY2019-20", "deficit"),  # 48.65 is derived; BusinessLine's 48.64 is a report
     ("india_fy", "FY2022-23", "deficit"),  # 83.20 is derived
-    ("india_fy", "FY2025-26", "imports"),
-    ("india_fy", "FY2025-26", "deficit"),
+    ("india_fy", "FY2025-26", "deficit"),  # 81.70 is derived
     ("china_cy", "2023", "exports"),
     ("china_cy", "2023", "imports"),
     ("china_cy", "2023", "deficit"),
@@ -132,9 +132,9 @@ NOT_STORED = [
 
 # Reported growth rates: (series, period, field, value).
 GROWTH = [
-    ("india_fy", "FY2024-25", "exports_growth_pct", "-14.4"),
-    ("india_fy", "FY2024-25", "imports_growth_pct", "11.5"),
-    ("india_fy", "FY2025-26", "exports_growth_pct", "37"),
+    ("india_fy", "FY2024-25", "exports_growth_pct", "-14.5"),
+    ("india_fy", "FY2024-25", "imports_growth_pct", "11.52"),
+    ("india_fy", "FY2025-26", "imports_growth_pct", "13.46"),
     ("china_cy", "2023", "total_growth_pct", "1.5"),
     ("china_cy", "2025", "imports_growth_pct", "12.8"),
     ("china_cy", "2025", "exports_growth_pct", "9.7"),
@@ -142,10 +142,15 @@ GROWTH = [
 
 # Another source's value for the same quantity: (series, period, quantity, value, source).
 REPORTS = [
-    ("china_cy", "2025", "exports", "20.5", "seed-article-003"),
-    ("india_fy", "FY2024-25", "imports", "113.5", "seed-article-003"),
-    ("india_fy", "FY2024-25", "deficit", "99.2", "seed-article-003"),
-    ("india_fy", "FY2016-17", "deficit", "51.11", "financial-express-2018-06-04"),
+    ("china_cy", "2025", "exports", "20.5", "unattributed-report-2026"),
+    ("india_fy", "FY2024-25", "imports", "113.5", "reuters-business-standard-2025-04-16"),
+    ("india_fy", "FY2016-17", "deficit", "51.11", "lok-sabha-2017-12-18"),
+    ("india_fy", "FY2017-18", "deficit", "62.94", "financial-express-2018-06-04"),
+    ("india_fy", "FY2019-20", "deficit", "48.64", "businessline-2020-09"),
+    ("india_fy", "FY2022-23", "deficit", "77.6", "moneycontrol-2023-04-14"),
+    ("india_fy", "FY2023-24", "deficit", "85.06", "national-herald-2025-02"),
+    ("india_fy", "FY2025-26", "exports", "14.2", "bharat-horizon-rajya-sabha-apr-dec-2025"),
+    ("china_cy", "2021", "deficit", "69.56", "gac-pti-2023-01-13"),
 ]
 
 PROVISIONAL = {("india_fy", "FY2024-25"), ("india_fy", "FY2025-26"), ("china_cy", "2025")}
@@ -259,7 +264,7 @@ def test_partial_fiscal_year(dataset: Dataset) -> None:
 
 # (slug, status, status_since, expected_reopening, trade_since, source)
 PASSES = [
-    ("lipulekh", "reopening_agreed", "2025-08-19", "2026", "1992", "pti-2026-03-21"),
+    ("lipulekh", "reopening_scheduled", "2026-03-21", "2026-06", "1992", "pti-2026-03-21"),
     ("shipki-la", "reopening_scheduled", "2025-12-15", "2026-06", "1994", "pti-2025-12-15"),
     (
         "nathu-la",
@@ -267,7 +272,7 @@ PASSES = [
         "2025-08-19",
         None,
         "2006-07-06",
-        "telegraph-ndtv-profit-2025-08-20",
+        "telegraph-2025-08-20",
     ),
 ]
 
@@ -346,7 +351,7 @@ def test_nathu_la_history(dataset: Dataset) -> None:
         (_pd("2020-04-22"), "suspended"),
         (_pd("2025-08-19"), "reopening_agreed"),
     ]
-    assert rows[-1].source == "telegraph-ndtv-profit-2025-08-20"
+    assert rows[-1].source == "telegraph-2025-08-20"
 
 
 # --- Deals -------------------------------------------------------------------------------------
@@ -358,27 +363,27 @@ DEALS = [
         "china_to_india",
         "in_effect",
         "2025-09",
-        "business-standard-outlook-business-2025-10-30",
+        "business-standard-2025-12-25",
     ),
-    ("urea", "china_to_india", "in_effect", "2025-08-21", "bloomberg-2025-08-21"),
+    ("urea", "china_to_india", "restricted", "2025-10-15", "business-standard-2026-03-12"),
     (
         "specialty-fertilisers",
         "china_to_india",
         "restricted",
-        "2025-06-26",
-        "swarajya-economic-times",
+        "2025-10-15",
+        "business-standard-2025-12-22",
     ),
-    ("pharmaceutical-intermediates", "china_to_india", "proposed", "2025-08", "seed-article-000"),
+    ("pharmaceutical-intermediates", "china_to_india", "proposed", "2025-08", "ginc-2025-08"),
     (
         "tunnel-boring-machines",
         "china_to_india",
         "proposed",
         "2025-08-18",
-        "business-standard-2025-08-19",
+        "hindustan-times-2026-02-04",
     ),
-    ("spices-exports", "india_to_china", "proposed", "2025-08", "seed-article-000"),
-    ("seafood-exports", "india_to_china", "proposed", "2025-08", "seed-article-000"),
-    ("pharmaceutical-exports", "india_to_china", "proposed", "2025-08", "seed-article-000"),
+    ("spices-exports", "india_to_china", "proposed", "2025-08", "ginc-2025-08"),
+    ("seafood-exports", "india_to_china", "proposed", "2025-08", "ginc-2025-08"),
+    ("pharmaceutical-exports", "india_to_china", "proposed", "2025-08", "ginc-2025-08"),
 ]
 
 
@@ -406,20 +411,38 @@ def test_rare_earth_history(dataset: Dataset) -> None:
     ]
 
 
+@pytest.mark.parametrize("slug", ["urea", "specialty-fertilisers"])
+def test_fertiliser_exports_eased_in_2025_then_closed_from_15_october(
+    dataset: Dataset, slug: str
+) -> None:
+    rows = _status_rows(dataset, RecordType.DEAL, slug)
+    assert [h.new for h in rows] == ["restricted", "in_effect", "restricted"]
+    assert rows[-1].occurred_on == _pd("2025-10-15")
+    assert rows[-1].source == "business-standard-2025-10-21"
+
+
 # --- Flights -----------------------------------------------------------------------------------
 
 # (slug, airline, flight_number, frequency, since, source)
 FLIGHTS = [
-    ("kolkata-guangzhou", "IndiGo", "6E1703", "daily", "2025-10-26", "india-tv"),
+    ("kolkata-guangzhou", "IndiGo", "6E1703", "daily", "2025-10-26", "lokmat-times-2025-10-27"),
     (
         "shanghai-delhi",
         "China Eastern",
-        None,
-        "three flights a week",
+        "MU563",
+        "daily from 2 Jan 2026",
         "2025-11-09",
-        "outlet-not-recorded",
+        "new-indian-express-2025-12-16",
     ),
-    ("delhi-guangzhou", "IndiGo", None, None, "2025-11-10", "outlet-not-recorded"),
+    ("delhi-guangzhou", "IndiGo", None, "daily", "2025-11-10", "capa-2025-11-11"),
+    (
+        "air-india-delhi-shanghai",
+        "Air India",
+        None,
+        "four flights a week",
+        "2026-02-01",
+        "wion-2026-02-01",
+    ),
 ]
 
 
@@ -442,7 +465,7 @@ def test_flights(
     assert item.source == source
 
 
-def test_exactly_three_flights(dataset: Dataset) -> None:
+def test_exactly_the_sourced_flights(dataset: Dataset) -> None:
     assert {f.slug for f in dataset.flights} == {slug for slug, *_ in FLIGHTS}
 
 
@@ -473,14 +496,18 @@ def test_every_source_is_used(dataset: Dataset) -> None:
     assert {s.key for s in dataset.sources} == cited
 
 
-def test_no_url_is_invented(dataset: Dataset) -> None:
-    # The sourced facts record no URL; the only URLs are those of pages found in public
-    # reporting for facts the sourced facts lack (the end of China's rare-earth pause).
-    assert {s.key: s.url for s in dataset.sources if s.url is not None} == {
-        "rawmaterials-2025-11-07": (
-            "https://rawmaterials.net/china-officially-suspends-october-export-tightening"
-        ),
-    }
+def test_every_source_a_reader_can_follow(dataset: Dataset) -> None:
+    """A public page for every source but the one report no archive holds, and a readable name."""
+    assert [s.key for s in dataset.sources if s.url is None] == ["unattributed-report-2026"]
+    for source in dataset.sources:
+        shown = f"{source.title} {source.publisher}".lower()
+        assert "not recorded" not in shown, source.key
+        assert "seed article" not in shown, source.key
+        assert "unknown" not in shown, source.key
+
+
+def test_every_history_row_names_its_source(dataset: Dataset) -> None:
+    assert [h.key for h in dataset.history if h.source is None] == []
 
 
 def test_history_rows(dataset: Dataset) -> None:

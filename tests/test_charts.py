@@ -62,9 +62,9 @@ def test_each_panel_carries_its_sources_and_as_of_date(seeded_engine: Engine) ->
     figure = _chart(seeded_engine, "deficit")
     india, china = (axis.get_xlabel().replace("\n", " ") for axis in figure.axes)
     assert india.startswith("Sources: ")
-    assert "Reuters / Business Standard" in india
-    assert india.endswith("as of 16 Apr 2025")
-    assert "PTI / The Tribune (GAC data)" in china
+    assert "NDTV (PTI)" in india
+    assert india.endswith("as of 17 Apr 2025")  # the April–December FY2025-26 is not charted
+    assert "The Tribune (PTI)" in china
     assert china.endswith("as of 14 Jan 2026")
 
 
@@ -76,11 +76,13 @@ def test_latest_values_are_labelled_and_derived_values_and_scales_are_explained(
     assert labels == [["99.2"], ["116.12"]]
     note = figure.get_suptitle()
     assert "different vertical scales" in note
-    # FY2017-18 imports are derived (exports + deficit): the note explains the hatching.
+    # The deficits of FY2017-18, FY2019-20 and FY2022-23 are derived (imports − exports): hollow
+    # points, which the note explains; every bar (imports, exports) is reported.
     assert "derived from the reported figures" in note
     india = figure.axes[0]
-    hatched = [bar for bar in india.patches if bar.get_hatch()]
-    assert len(hatched) == 1
+    assert [bar for bar in india.patches if bar.get_hatch()] == []
+    hollow = [line for line in india.lines if line.get_markerfacecolor() == "white"]
+    assert len(hollow) == 3
 
 
 def test_the_png_is_a_png(seeded_engine: Engine) -> None:

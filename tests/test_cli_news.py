@@ -57,9 +57,14 @@ def test_add_poll_list_news_and_remove(tmp_path: Path, feed_server: FeedServer) 
     assert any(line.startswith("Trade Desk <") and "2 new items" in line for line in lines)
     assert lines[-1] == "total: 2 feeds, 2 new items, 0 updated, 1 failed"
 
-    # Nothing is published yet: readers' list is empty, --all shows what was matched.
-    assert "no published news items yet" in tradewatch(tmp_path, "news").stdout
-    found = json.loads(tradewatch(tmp_path, "news", "--all", "--json").stdout)
+    # Nothing is published yet: what readers see is empty; the operator's list shows the
+    # matched items with their state, and none of the near misses.
+    assert "no published news items yet" in tradewatch(tmp_path, "news", "--published").stdout
+    listed = tradewatch(tmp_path, "news").stdout
+    assert "India's trade deficit with China widens" in listed
+    assert "[new]" in listed
+    assert "India-US" not in listed
+    found = json.loads(tradewatch(tmp_path, "news", "--json").stdout)
     assert [item["url"] for item in found] == [
         "https://desk.example/indigo",
         "https://desk.example/deficit",
@@ -70,9 +75,7 @@ def test_add_poll_list_news_and_remove(tmp_path: Path, feed_server: FeedServer) 
     assert found[1]["feed"] == "Trade Desk"
     assert found[1]["published_at"].startswith("2025-04-16")
     assert set(found[0]) >= {"url", "title", "published_at", "feed", "topics", "records", "state"}
-    flights = json.loads(
-        tradewatch(tmp_path, "news", "--all", "--topic", "flights", "--json").stdout
-    )
+    flights = json.loads(tradewatch(tmp_path, "news", "--topic", "flights", "--json").stdout)
     assert [item["title"] for item in flights] == ["IndiGo starts daily Kolkata-Guangzhou flights"]
 
     # A second poll (every feed, due or not): the feed answers 304.
@@ -93,4 +96,4 @@ def test_add_poll_list_news_and_remove(tmp_path: Path, feed_server: FeedServer) 
     assert "no feed matches" in unknown.stderr
     # The items stay when their feed goes.
     tradewatch(tmp_path, "feeds", "remove", url)
-    assert len(json.loads(tradewatch(tmp_path, "news", "--all", "--json").stdout)) == 2
+    assert len(json.loads(tradewatch(tmp_path, "news", "--json").stdout)) == 2

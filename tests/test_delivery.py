@@ -587,10 +587,11 @@ async def test_a_long_digest_resumes_after_its_last_sent_part(
         row = session.exec(select(Delivery)).one()
         row.parts_sent = 1  # a crash after the first part was recorded
     await make_sender().run()
-    [second_part] = texts(emulator, chat)
-    assert DIGEST_TITLE not in second_part
+    rest = texts(emulator, chat)
+    assert rest
+    assert all(DIGEST_TITLE not in part for part in rest)
     [row] = deliveries(seeded_engine)
-    assert (row.state, row.parts_sent) == (DeliveryState.SENT, 2)
+    assert (row.state, row.parts_sent) == (DeliveryState.SENT, 1 + len(rest))
 
 
 async def test_a_reader_subscribes_in_telegram_and_gets_the_digest_at_their_local_hour(

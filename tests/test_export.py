@@ -50,7 +50,7 @@ def test_json_export_holds_every_record_with_source_and_date(seeded_engine: Engi
         d["slug"] for d in exported["deals"]
     }
     assert {f["slug"] for f in exported["flights"]} == {
-        "kolkata-guangzhou", "shanghai-delhi", "delhi-guangzhou",
+        "kolkata-guangzhou", "shanghai-delhi", "delhi-guangzhou", "air-india-delhi-shanghai",
     }  # fmt: skip
 
     source_keys = {s["key"] for s in exported["sources"]}
@@ -103,7 +103,7 @@ def test_csv_export_writes_one_file_per_table(seeded_engine: Engine, tmp_path: P
     files = write_csv(dataset, tmp_path / "backup")
     assert {f.name for f in files} == {
         "sources.csv", "trade_figures.csv", "figure_reports.csv", "passes.csv", "deals.csv",
-        "flights.csv", "notes.csv", "history.csv",
+        "flights.csv", "notes.csv", "history.csv", "feeds.csv", "news.csv",
     }  # fmt: skip
     with (tmp_path / "backup" / "passes.csv").open(encoding="utf-8") as handle:
         passes = {row["slug"]: row for row in csv.DictReader(handle)}
@@ -112,7 +112,7 @@ def test_csv_export_writes_one_file_per_table(seeded_engine: Engine, tmp_path: P
     with (tmp_path / "backup" / "trade_figures.csv").open(encoding="utf-8") as handle:
         figures = {row["period"]: row for row in csv.DictReader(handle)}
     assert figures["FY2024-25"]["deficit"] == "99.2"
-    assert figures["FY2017-18"]["imports"] == ""  # derived, never stored
+    assert figures["FY2017-18"]["deficit"] == ""  # derived, never stored
 
 
 def test_open_database_is_what_export_uses(settings: Settings) -> None:

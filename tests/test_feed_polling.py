@@ -244,6 +244,7 @@ async def test_two_pollers_on_postgresql_poll_each_feed_once(
         {o.feed_id for outcomes in rounds for o in outcomes}
     )
     assert all(len(feed_server.requests(path)) == 1 for path in paths)
+    assert sum(o.new_items for outcomes in rounds for o in outcomes) == 12
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(NewsItem)).one() == 12
     for poller in pollers:

@@ -57,7 +57,7 @@ async def test_start_deep_links_open_the_record(
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("/deficit", ["FY2024-25", "99.2", "2025", "116.12", "Source:"]),
+        ("/deficit", ["FY2025-26", "April–December only", "81.7*", "2025", "116.12", "Source:"]),
         ("/deficit FY2022-23", ["FY2022-23", "83.2*", "derived"]),
         ("/deficit 2025 china", ["2025", "116.12", "Chinese customs"]),
         ("/trade 2022", ["2022", "135.98"]),
@@ -106,10 +106,10 @@ async def test_every_answer_is_sourced_or_says_why_not(bot: BotUnderTest) -> Non
 
 
 async def test_a_record_long_quiet_in_a_passing_stage_says_so(bot: BotUnderTest) -> None:
-    # The clock is 21 Nov 2026; Nathu La's reopening was agreed and nothing since 20 Aug 2025.
+    # The clock is 21 Nov 2026; Nathu La's reopening was agreed, last heard of 15 Sep 2025.
     (text,) = await bot.replies("/pass nathu la")
     assert (
-        "⏳ No update recorded since 20 Aug 2025, and “reopening agreed” is a stage that moves "
+        "⏳ No update recorded since 15 Sep 2025, and “reopening agreed” is a stage that moves "
         "on: this may have changed." in text
     )
     # Routes operating since Nov 2025 are as old, but nothing says they should have changed.

@@ -307,6 +307,7 @@ def test_a_file_may_cite_sources_that_only_the_database_has(
         plan = plan_import(session, read_import_file(path))
     assert describe_plan(plan) == [
         "+ passes new-pass (inserted)",
+        "passes: 1 inserted",
         "new.yaml: would insert 1 row; 0 unchanged",
     ]
     # The bundled data keeps the strict check: every reference inside the document.
@@ -449,6 +450,7 @@ def test_a_dry_run_changes_nothing_and_lists_the_change(
 
     assert describe_plan(plan) == [
         "passes nathu-la: status reopening_agreed → open",
+        "passes: 1 updated",
         "passes.csv: would change 1 field in 1 record, add 1 history row; 2 unchanged",
     ]
     assert not plan.applied

@@ -76,7 +76,7 @@ def test_ask_answers_the_deficit_question_from_a_fresh_folder(tmp_path: Path) ->
     result = _cli(tmp_path, "ask", "what is the trade deficit with china")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for fact in ("FY2024-25", "99.2", "2025", "116.12", "Source:", "as of"):
+    for fact in ("FY2025-26", "April–December", "81.7", "2025", "116.12", "Source:", "as of"):
         assert fact in out
     assert "<b>" not in out
 
@@ -175,3 +175,39 @@ def test_run_without_a_token_names_a_command_that_works_in_a_fresh_shell(tmp_pat
     # The interpreter itself (here outside the folder, so by its full path), never a bare
     # `python` that a fresh shell may not have.
     assert f"`{sys.executable} -m bot chat`" in result.stderr
+
+
+async def test_a_review_message_keeps_its_items_when_one_is_published_in_the_terminal(
+    settings: Settings, seeded_engine: Engine, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.db import session_scope
+    from bot.services import admins
+    from bot.telegram.terminal import USER
+    from bot.vocabulary import NewsState
+    from tests.factories import news_item
+
+    with session_scope(seeded_engine) as session:
+        admins.bootstrap_owners(session, [int(str(USER["id"]))])
+        for n in range(3):
+            news_item(
+                session,
+                title=f"Nathu La trade story {n}",
+                url=f"https://n.example/{n}",
+                publisher="Desk",
+                published_at=datetime(2026, 11, 1 + n, tzinfo=UTC),
+                topics=["passes"],
+                records=["pass:nathu-la"],
+                state=NewsState.NEW,
+            )
+    async with TerminalSession(settings, seeded_engine, charts_dir=tmp_path) as session:
+        (review,) = await session.send("/review")
+        assert "News to review (3)" in review.text
+        (edited,) = await session.press(_number(session, "📣 Publish #2"))
+        assert "News to review (3)" in edited.text
+        assert "✅ Published by user" in edited.text
+        labels = [button.text for button in session.buttons.values()]
+        assert "📣 Publish #1" in labels
+        assert "📣 Publish #3" in labels
+        assert "📣 Publish #2" not in labels

@@ -130,3 +130,23 @@ def test_review_batches_come_at_most_every_interval_and_offer_each_item_once(
     assert (
         items.take_review_batch(news_engine, now=NOW + timedelta(hours=1), every_seconds=300) == []
     )
+
+
+@pytest.mark.parametrize(
+    ("published", "expected"),
+    [
+        (None, NOW),  # no date in the feed: when it was fetched
+        (NOW + timedelta(days=3), NOW),  # a date in the future is clamped
+        (NOW - timedelta(days=3), NOW - timedelta(days=3)),
+    ],
+)
+def test_an_items_date_is_never_missing_or_ahead(
+    published: datetime | None, expected: datetime
+) -> None:
+    from bot.services.feeds.parse import ParsedEntry
+
+    entry = ParsedEntry(
+        guid="g", url="https://n.example/x", title="t", summary="", publisher=None,
+        published=published,
+    )  # fmt: skip
+    assert items.published_time(entry, fetched_at=NOW) == expected

@@ -9,8 +9,10 @@ entry's `expect_in_answer`; here those strings are only checked to come from the
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from bot.services.questions import (
     PeriodKind,
     PeriodRef,
     Question,
+    State,
     catalog_from_dataset,
     parse_question,
 )
@@ -49,6 +52,9 @@ ENTRY_KEYS = {
     "direction",
     "suggestions",
     "about",
+    "yes_no",
+    "amounts",
+    "answer_starts_with",
     "expect_in_answer",
     "expect_not_in_answer",
 }
@@ -108,11 +114,14 @@ def test_corpus_is_well_formed() -> None:
         absent = entry.get("expect_not_in_answer", [])
         assert isinstance(absent, list), entry["text"]
         assert all(isinstance(item, str) and item for item in absent), entry["text"]
+        if "yes_no" in entry:
+            assert "answer_starts_with" in entry, f"{entry['text']!r}: give its first words"
 
 
 def _dataset_strings(dataset: Dataset) -> set[str]:
-    """What an answer from the bundled data can state: figures as stored, period labels,
-    names, statuses in words, dates at the precision their source gave."""
+    """What an answer from the bundled data can state: figures as stored (and as other
+    sources report them), period labels, names, statuses in words, dates at the precision
+    their source gave."""
     strings: set[str] = set()
     dates: list[PartialDate | None] = []
     for figure in dataset.trade_figures:
@@ -122,12 +131,13 @@ def _dataset_strings(dataset: Dataset) -> set[str]:
             for value in (figure.exports, figure.imports, figure.total, figure.deficit)
             if value is not None
         )
+        strings.update(str(report.value) for report in figure.reports)
     for item in dataset.passes:
         strings.update((item.name, item.status.value.replace("_", " ")))
         dates.extend((item.trade_since, item.status_since, item.expected_reopening))
     for deal in dataset.deals:
         strings.update((deal.commodity, deal.status.value.replace("_", " ")))
-        dates.append(deal.status_since)
+        dates.extend((deal.status_since, deal.status_until))
     for flight in dataset.flights:
         strings.update((flight.route, flight.airline, flight.status.value.replace("_", " ")))
         strings.update(filter(None, (flight.flight_number, flight.frequency)))
@@ -183,6 +193,8 @@ def test_corpus_phrasing(entry: dict[str, Any], catalog: Catalog) -> None:
     assert question.deal_status == (DealStatus(expected_status) if expected_status else None)
     assert question.direction == (Direction(expected_direction) if expected_direction else None)
     assert question.about == (Intent(entry["about"]) if "about" in entry else None)
+    assert question.yes_no == (State(entry["yes_no"]) if "yes_no" in entry else None)
+    assert question.amounts == tuple(Decimal(str(amount)) for amount in entry.get("amounts", []))
     if "suggestions" in entry:
         assert list(question.suggestions) == entry["suggestions"]
 
@@ -259,6 +271,36 @@ def test_a_near_miss_is_suggested(catalog: Catalog) -> None:
     question = parse_question("nathu", catalog)
     assert question.intent is Intent.UNKNOWN
     assert question.suggestions == ("Nathu La",)
+
+
+# --- Hinglish: one vocabulary -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hinglish", "english"),
+    [
+        ("china ke saath vyapar ghata kitna hai", "what is the trade deficit with china"),
+        ("2024-25 mein aayat kitna tha", "imports in 2024-25"),
+        ("2022 mein niryat kitna tha", "exports in 2022"),
+        ("2025 mein kul vyapar", "total trade in 2025"),
+        ("kya vyapar ghata badh raha hai", "is the trade deficit growing"),
+        ("niryat ghat raha hai kya", "are exports shrinking"),
+        ("nathu la kab khulega", "when will nathu la open"),
+        ("kya nathu la khula hai", "is nathu la open"),
+        ("shipki la band hai kya", "is shipki la closed"),
+        ("kaun sa darra khula hai", "which pass is open"),
+        ("kya udaan chalu hai", "are flights running"),
+        ("urea par pabandi hati kya", "has the ban on urea been lifted"),
+        ("pichhle saal ka ghata", "deficit last year"),
+        ("india aur china ke aankde alag kyun hain", "why do india and china figures differ"),
+        ("99.2 kahan se aaya", "where does 99.2 come from"),
+    ],
+)
+def test_hinglish_reads_as_english(hinglish: str, english: str, catalog: Catalog) -> None:
+    """Romanised Hindi question words are entries of the same concepts as English ones."""
+    asked = dataclasses.replace(parse_question(hinglish, catalog), text="")
+    assert asked == dataclasses.replace(parse_question(english, catalog), text="")
+    assert asked.intent is not Intent.UNKNOWN
 
 
 # --- A catalog from other records (the database) ------------------------------------------------

@@ -61,6 +61,11 @@ async def test_the_answer_holds_the_expected_facts(
         assert str(fact) in replies, f"{fact!r} missing from the answer to {text!r}:\n{replies}"
     for fact in entry.get("expect_not_in_answer", []):
         assert str(fact) not in replies, f"{fact!r} in the answer to {text!r}:\n{replies}"
+    first_words = entry.get("answer_starts_with")
+    if first_words is not None:
+        assert replies.startswith(first_words), (
+            f"the answer to {text!r} does not start with {first_words!r}:\n{replies}"
+        )
     if entry.get("expect_in_answer") and entry["intent"] not in ("help", "history", "sources"):
         # A stated fact always comes with where it was reported.
         assert re.search(r"Sources?: .+ as of ", replies), (

@@ -124,7 +124,15 @@ async def test_subscribe_names_the_first_digest_in_local_time_and_shows_the_figu
     assert "trade figures, deals, border passes and flights" in confirmation
     assert "/settings" in confirmation
     assert "/unsubscribe" in confirmation
-    for fact in ("FY2024-25", "99.2", "2025", "116.12", "Ministry of Commerce", "Source:"):
+    for fact in (
+        "FY2025-26",
+        "April–December",
+        "81.7",
+        "2025",
+        "116.12",
+        "Ministry of Commerce",
+        "Source:",
+    ):
         assert fact in headline
     subscriber = subscribed(seeded_engine)
     assert subscriber.next_digest_at == MONDAY_0900_KOLKATA
@@ -684,7 +692,7 @@ async def test_digest_for_anyone_is_the_weekly_digest_of_every_topic(bot: BotUnd
         "USD 99.2 bn",
         "2025",
         "USD 116.12 bn",
-        "Reuters / Business Standard",
+        "NDTV (PTI)",
     ):
         assert fact in text
     for section in (

@@ -162,7 +162,7 @@ def test_the_last_update_counts_history_but_not_an_edit_that_was_undone(
             assert found is not None
             return found
 
-    assert nathu_la().outlook.last_update == pd("2025-08-20")
+    assert nathu_la().outlook.last_update == pd("2025-09-15")
     moment = datetime(2026, 12, 1, 9, tzinfo=UTC)
     with Session(seeded_engine) as session:
         line = "pass nathu-la reopening_scheduled since=2027-05-01"
@@ -175,5 +175,5 @@ def test_the_last_update_counts_history_but_not_an_edit_that_was_undone(
     with Session(seeded_engine) as session:
         editing.undo(session, actor="tg:7", now=moment)
         session.commit()
-    assert nathu_la().outlook.last_update == pd("2025-08-20")
+    assert nathu_la().outlook.last_update == pd("2025-09-15")
     assert nathu_la().outlook.mark is Mark.QUIET

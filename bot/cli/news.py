@@ -14,7 +14,12 @@ from bot.cli.common import EXIT_FAILURE, EXIT_USAGE, Commands
 from bot.vocabulary import Actor, Topic
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlmodel import Session
+
     from bot.config import Settings
+    from bot.models import Feed
     from bot.services.feeds.polling import PollOutcome
 
 # The bot's messages for these live in templates/; the CLI speaks to operators in plain lines.
@@ -43,12 +48,14 @@ def add_commands(commands: Commands) -> None:
     )
     poll.set_defaults(handler=_feeds_poll)
 
-    news = commands.add_parser("news", help="the newest news items the feeds brought")
+    news = commands.add_parser(
+        "news", help="the newest news items the feeds brought (all but the dismissed)"
+    )
     news.add_argument("--topic", choices=READER_TOPICS)
     news.add_argument(
-        "--all",
+        "--published",
         action="store_true",
-        help="every matched item, also those no editor has reviewed (default: published ones)",
+        help="only what readers see: items editors published or updated a record from",
     )
     news.add_argument("--limit", type=int, default=20)
     news.add_argument("--json", action="store_true", help="a JSON list of objects")
@@ -67,15 +74,13 @@ def _feeds_add(settings: Settings, args: argparse.Namespace) -> int:
     except UnsafeFeedURLError as exc:
         print(f"tradewatch: refused: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    engine = open_database(settings)
-    try:
-        with db.session_scope(engine) as session:
-            feed = registry.add(session, url=url, name=args.name, actor=Actor.CLI, now=utcnow())
-    except registry.FeedError as exc:
-        print(f"tradewatch: {_FEED_ERRORS[exc.code].format(**exc.details)}", file=sys.stderr)
-        return EXIT_FAILURE
-    print(f"added feed {feed.id}: {feed.name} <{feed.url}>; polled at the next round")
-    return 0
+    return _change_feeds(
+        settings,
+        lambda session: registry.add(
+            session, url=url, name=args.name, actor=Actor.CLI, now=utcnow()
+        ),
+        done="added feed {id}: {name} <{url}>; polled at the next round",
+    )
 
 
 def _feeds_list(settings: Settings, args: argparse.Namespace) -> int:
@@ -98,14 +103,25 @@ def _feeds_remove(settings: Settings, args: argparse.Namespace) -> int:
     from bot.models import utcnow
     from bot.services.feeds import registry
 
+    return _change_feeds(
+        settings,
+        lambda session: registry.remove(session, query=args.feed, actor=Actor.CLI, now=utcnow()),
+        done="removed feed {id}: {name} <{url}>",
+    )
+
+
+def _change_feeds(settings: Settings, change: Callable[[Session], Feed], *, done: str) -> int:
+    """One change of the feed list in its own transaction; a refusal is one line, exit 1."""
+    from bot.services.feeds import registry
+
     engine = open_database(settings)
     try:
         with db.session_scope(engine) as session:
-            feed = registry.remove(session, query=args.feed, actor=Actor.CLI, now=utcnow())
+            feed = change(session)
     except registry.FeedError as exc:
         print(f"tradewatch: {_FEED_ERRORS[exc.code].format(**exc.details)}", file=sys.stderr)
         return EXIT_FAILURE
-    print(f"removed feed {feed.id}: {feed.name} <{feed.url}>")
+    print(done.format(id=feed.id, name=feed.name, url=feed.url))
     return 0
 
 
@@ -161,7 +177,7 @@ def _news(settings: Settings, args: argparse.Namespace) -> int:
         print("tradewatch: --limit must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     engine = open_database(settings)
-    states = items.NOT_DISMISSED if args.all else items.SHOWN_TO_READERS
+    states = items.SHOWN_TO_READERS if args.published else items.NOT_DISMISSED
     topics = [Topic(args.topic)] if args.topic else None
     with db.session_scope(engine) as session:
         found = items.newest(session, topics=topics, states=states, limit=args.limit)
@@ -190,8 +206,7 @@ def _news(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
     if not found:
-        which = "matched" if args.all else "published"
-        print(f"no {which} news items yet" + ("" if args.all else " (try --all)"))
+        print("no published news items yet" if args.published else "no news items yet")
     for item in found:
         flag = "" if item.state in (NewsState.PUBLISHED, NewsState.APPLIED) else f" [{item.state}]"
         print(f"{item.published_at:%Y-%m-%d}  {item.title} ({item.publisher}){flag}")

@@ -68,6 +68,8 @@ class TradeWords:
     compare: Words
     compare_phrases: Phrases
     change_over_time: Words
+    amount_units: Words
+    not_amount_units: Words
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +142,26 @@ class RequestWords:
     sources: Words
     data_nouns: Words
     source_phrases: Phrases
+    amount_source_phrases: Phrases
+    discrepancy: Words
     chart: Words
     greeting: Words
     help_phrases: Phrases
+
+
+@dataclass(frozen=True, slots=True)
+class YesNoWords:
+    yes_no_openers: Words
+    yes_no_closers: Words
+    yes_no_lead: Words
+    yes_no_trailing: Words
+    not_yes_no: Words
+    state_open: Words
+    state_closed: Words
+    state_paused: Words
+    state_lifted: Words
+    state_ended: Words
+    state_restricted: Words
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +189,8 @@ class SearchWords:
     objection_terms: Words
     pass_terms: Words
     fertiliser_terms: Words
+    rise_terms: Words
+    fall_terms: Words
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,5 +203,6 @@ class Lexicon:
     flights: FlightWords
     deals: DealWords
     requests: RequestWords
+    yes_no: YesNoWords
     news: NewsWords
     search: SearchWords

@@ -9,29 +9,41 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sqlmodel import select
 
+from bot.lexicon import lexicon
 from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute
-from bot.services import figures, records, search
+from bot.services import figure_sources, figures, records, search, verdicts
 from bot.services.news import listing
 from bot.services.news.matching import record_key
-from bot.services.questions import Catalog, CatalogEntry, Intent, PeriodKind, PeriodRef, Question
-from bot.vocabulary import Quantity, RecordType, Series, Topic
+from bot.services.questions import (
+    Catalog,
+    CatalogEntry,
+    Intent,
+    PeriodKind,
+    PeriodRef,
+    Question,
+    State,
+)
+from bot.services.verdicts import Basis, Judgement, Verdict
+from bot.vocabulary import DealStatus, Quantity, RecordType, Series, Topic
 
 if TYPE_CHECKING:
     from datetime import date
+    from decimal import Decimal
 
     from sqlmodel import Session
 
     from bot.models import Source
+    from bot.services.figure_sources import FigureMatch, SideBySide
     from bot.services.figures import Change, Extreme, SeriesFigures
     from bot.services.news.listing import Headline
     from bot.services.records import History, RecordView, SourceUse
     from bot.services.timeline import Freshness
     from bot.services.trade import FigureView
-    from bot.vocabulary import DealStatus, Direction
+    from bot.vocabulary import Direction
 
 HISTORY_PAGE_SIZE = 8
 SOURCES_PAGE_SIZE = 10
@@ -122,6 +134,43 @@ class FlightsAnswer:
     template: ClassVar[str] = "answers/flights.html.j2"
     views: tuple[RecordView[FlightRoute], ...]
     context: tuple[tuple[ContextNote, Source], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class YesNoAnswer:
+    """A yes or a no first, then why: each record's status and dates, and its source.
+
+    `card` is the answer the question gets without asking for a yes or a no, narrowed to the
+    records judged (its buttons are the answer's)."""
+
+    template: ClassVar[str] = "answers/yes_no.html.j2"
+    state: State
+    verdict: Verdict
+    judgements: tuple[Judgement, ...]
+    card: PassAnswer | PassesAnswer | DealsAnswer | FlightsAnswer
+
+    @property
+    def last_recorded(self) -> bool:
+        """Decided by a status whose expected change date has passed with nothing since."""
+        return self.verdict in (Verdict.YES, Verdict.NO) and all(
+            j.basis is Basis.LAST_RECORDED for j in self.judgements if j.verdict is self.verdict
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FigureSourceAnswer:
+    """Figures found by their values, each with its own source; set against each other
+    (`against`), the two series side by side and why they differ."""
+
+    template: ClassVar[str] = "answers/figure_sources.html.j2"
+    found: tuple[tuple[Decimal, tuple[FigureMatch, ...]], ...]  # each amount asked, its figures
+    against: bool = False
+    side_by_side: SideBySide | None = None
+    quantity: Quantity = Quantity.DEFICIT
+
+    @property
+    def matches(self) -> tuple[FigureMatch, ...]:
+        return tuple(match for _, found in self.found for match in found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +285,8 @@ Answer = (
     | PassesAnswer
     | DealsAnswer
     | FlightsAnswer
+    | YesNoAnswer
+    | FigureSourceAnswer
     | HistoryAnswer
     | SourcesAnswer
     | ChartAnswer
@@ -256,6 +307,11 @@ def answer_question(session: Session, question: Question, freshness: Freshness) 
 
 
 def _card(session: Session, question: Question, freshness: Freshness) -> Answer:
+    card = _status_card(session, question, freshness)
+    if card is not None:
+        if question.yes_no is None or isinstance(card, NotFoundAnswer):
+            return card
+        return yes_no_answer(session, question, card)
     match question.intent:
         case Intent.DEFICIT | Intent.TRADE:
             return figures_answer(session, question, freshness.today)
@@ -265,18 +321,14 @@ def _card(session: Session, question: Question, freshness: Freshness) -> Answer:
             return extreme_answer(session, question)
         case Intent.TREND:
             return trend_answer(session, question)
-        case Intent.PASS:
-            return pass_answer(session, question, freshness)
-        case Intent.PASSES:
-            return PassesAnswer(tuple(records.passes(session, freshness)))
-        case Intent.DEALS:
-            return deals_answer(session, question, freshness)
-        case Intent.FLIGHTS:
-            return flights_answer(session, question, freshness)
         case Intent.HISTORY:
             return history_answer(session, question)
+        case Intent.SOURCES if question.amounts:
+            return figure_source_answer(session, question)
         case Intent.SOURCES:
             return sources_answer(session)
+        case Intent.DISCREPANCY:
+            return figure_source_answer(session, question, against=True)
         case Intent.CHART:
             quantity = question.quantity or Quantity.DEFICIT
             return ChartAnswer("deficit" if quantity is Quantity.DEFICIT else "trade")
@@ -301,20 +353,23 @@ _CARDS_WITH_CONTEXT = (
     PassesAnswer,
     DealsAnswer,
     FlightsAnswer,
+    YesNoAnswer,
 )
 
 
 def with_passages(session: Session, question: Question, card: Answer) -> Answer:
     """The card alone, or with the passages that answer the rest of the question.
 
-    A question no card answers is searched whatever it asks; a question a card answers only
-    when it also asks for context (a cause, a meaning, a value, a share, an objection).
+    A question no card answers is searched whatever it asks (the best two passages); a
+    question a card answers only when it also asks for context (a cause, a meaning, a value,
+    a share, an objection), and the best passage the card does not show goes below it.
     """
     if isinstance(card, UnknownAnswer):
         found = search.search(session, question.text)
         return SearchAnswer(found, suggestions=card.suggestions) if found else card
     if isinstance(card, _CARDS_WITH_CONTEXT) and search.wants_context(question.text):
-        found = search.search(session, question.text, exclude=_quoted_by(card))
+        # The card answers the question: one passage below it, the best, is context enough.
+        found = search.search(session, question.text, limit=1, exclude=_quoted_by(card))
         if found:
             return SearchAnswer(found, card=card)
     return card
@@ -322,6 +377,8 @@ def with_passages(session: Session, question: Question, card: Answer) -> Answer:
 
 def _quoted_by(card: Answer) -> frozenset[int]:
     """The index ids of the passages a card shows already: its notes, a record's own note."""
+    if isinstance(card, YesNoAnswer):
+        return _quoted_by(card.card)
     shown: list[int] = []
     if isinstance(card, PassAnswer | FlightsAnswer):
         shown.extend(search.index_id(ContextNote, note.id or 0) for note, _ in card.context)
@@ -330,6 +387,23 @@ def _quoted_by(card: Answer) -> frozenset[int]:
     if isinstance(card, FlightsAnswer | DealsAnswer):
         shown.extend(search.index_id(type(v.record), v.record.id or 0) for v in card.views)
     return frozenset(shown)
+
+
+def _status_card(
+    session: Session, question: Question, freshness: Freshness
+) -> PassAnswer | PassesAnswer | DealsAnswer | FlightsAnswer | NotFoundAnswer | None:
+    """The status of the records a question asks about; None for other questions."""
+    match question.intent:
+        case Intent.PASS:
+            return pass_answer(session, question, freshness)
+        case Intent.PASSES:
+            return PassesAnswer(tuple(records.passes(session, freshness)))
+        case Intent.DEALS:
+            return deals_answer(session, question, freshness)
+        case Intent.FLIGHTS:
+            return flights_answer(session, question, freshness)
+        case _:
+            return None
 
 
 def load_catalog(session: Session) -> Catalog:
@@ -478,7 +552,9 @@ def _entity_keys(question: Question, record_type: RecordType) -> tuple[str, ...]
     return tuple(e.key for e in question.entities if e.record_type is record_type)
 
 
-def pass_answer(session: Session, question: Question, freshness: Freshness) -> Answer:
+def pass_answer(
+    session: Session, question: Question, freshness: Freshness
+) -> PassAnswer | PassesAnswer | NotFoundAnswer:
     slugs = _entity_keys(question, RecordType.PASS)
     if not slugs:
         return not_found(session, RecordType.PASS, question)
@@ -521,6 +597,81 @@ def flights_answer(session: Session, question: Question, freshness: Freshness) -
     views = records.flights(session, freshness, slugs=slugs)
     context = () if slugs else tuple(records.context_notes(session, subject="flights"))
     return FlightsAnswer(tuple(views), context)
+
+
+# --- Yes or no -------------------------------------------------------------------------------
+
+# A deal whose history holds one of these had curbs that could be lifted.
+_RESTRICTING_STATUSES = (DealStatus.RESTRICTED.value, DealStatus.SUSPENDED.value)
+
+
+def yes_no_answer(
+    session: Session,
+    question: Question,
+    card: PassAnswer | PassesAnswer | DealsAnswer | FlightsAnswer,
+) -> YesNoAnswer:
+    """Yes or no to a question about the records of `card`, each judged by its status and
+    dates (`bot.services.verdicts`)."""
+    state = question.yes_no
+    assert state is not None
+    views: tuple[RecordView[Any], ...] = (
+        (card.view,) if isinstance(card, PassAnswer) else tuple(card.views)
+    )
+    restricted: set[str] = set()
+    if isinstance(card, DealsAnswer) and state in (State.LIFTED, State.ENDED):
+        slugs = tuple(view.record.slug for view in views)
+        restricted = records.ever_held(session, RecordType.DEAL, slugs, _RESTRICTING_STATUSES)
+    pause_words = lexicon().yes_no.state_paused.words
+    judgements = [
+        verdicts.judge(
+            view,
+            state,
+            ever_restricted=view.record.slug in restricted,
+            pause_words=pause_words,
+        )
+        for view in views
+    ]
+    if isinstance(card, DealsAnswer) and not question.entities:
+        return _unnamed_deals(state, judgements, card)
+    return YesNoAnswer(state, verdicts.overall(judgements), tuple(judgements), card)
+
+
+def _unnamed_deals(state: State, judgements: list[Judgement], card: DealsAnswer) -> YesNoAnswer:
+    """Deals the question does not name: "did China lift the curbs" concerns the deals that
+    had curbs; "is China restricting exports?" is answered by those that are restricted."""
+    if state in (State.LIFTED, State.ENDED):
+        shown = [j for j in judgements if j.verdict is not Verdict.NOT_RECORDED]
+        verdict = verdicts.overall(shown) if shown else Verdict.NONE_RECORDED
+    else:
+        shown = [j for j in judgements if j.verdict is Verdict.YES]
+        verdict = Verdict.YES if shown else Verdict.NONE_RECORDED
+    narrowed = dataclasses.replace(card, views=tuple(j.view for j in shown))
+    return YesNoAnswer(state, verdict, tuple(shown), narrowed)
+
+
+# --- A figure's own source ------------------------------------------------------------------
+
+
+def figure_source_answer(
+    session: Session, question: Question, *, against: bool = False
+) -> FigureSourceAnswer:
+    """The figures the amounts asked stand for, each with its source; `against`: the two
+    series set side by side (their latest full periods when no amount is named)."""
+    views = figure_sources.load(session)
+    found = tuple(
+        (amount, figure_sources.find(session, views, amount)) for amount in question.amounts
+    )
+    matches = [match for _, found_for in found for match in found_for]
+    quantity = question.quantity or (matches[0].quantity if matches else Quantity.DEFICIT)
+    if not against:
+        return FigureSourceAnswer(found, quantity=quantity)
+    compared = figure_sources.side_by_side(matches)
+    if compared is None and len({m.series for m in matches}) < 2:
+        # One series named, or none: set it against the other series' latest full period.
+        named = {m.series for m in matches}
+        others = [m for m in figure_sources.latest(views, quantity) if m.series not in named]
+        compared = figure_sources.side_by_side([*matches, *others])
+    return FigureSourceAnswer(found, True, compared, quantity)
 
 
 def history_answer(session: Session, question: Question, page: int = 0) -> Answer:

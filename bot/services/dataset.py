@@ -1,12 +1,15 @@
 """The dataset format: one schema for the bundled seed data, `export` and `import`.
 
 The bundled data in `bot/data/*.yaml` and an `export --format json` backup are the same
-structure, so whatever the bot exports it can read back. Records refer to sources by `key`
-and history rows refer to records by (record_type, record_key).
+structure, so whatever the bot exports it can read back. Records refer to sources by `key`,
+history rows refer to records by (record_type, record_key), and news items refer to their
+feed by its URL. The bundled data has no feeds or news (the default feeds are a list of their
+own, `bot/data/feeds/`); the sections are optional, so files written before them still read.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -16,13 +19,23 @@ from pathlib import Path
 from typing import Any, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.partial_date import PartialDate
+from bot.services.feeds.urls import canonical_url, check_scheme
 from bot.vocabulary import (
+    HISTORY_RECORD_TYPES,
     DealStatus,
     Direction,
     FlightStatus,
+    NewsState,
     PassStatus,
     Quantity,
     RecordType,
@@ -31,6 +44,8 @@ from bot.vocabulary import (
     Topic,
 )
 
+# Feeds and news were added as optional sections: older files read as they are, and an older
+# bot refuses a file that has them by naming the unknown section.
 FORMAT_VERSION = 1
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
@@ -193,6 +208,14 @@ class HistoryItem(_Item):
     actor: str | None = Field(default=None, max_length=32)
     at: datetime | None = None
 
+    @field_validator("record_type")
+    @classmethod
+    def _record_with_history(cls, value: RecordType) -> RecordType:
+        if value not in HISTORY_RECORD_TYPES:
+            kinds = [kind.value for kind in HISTORY_RECORD_TYPES]
+            raise ValueError(f"{value.value!r} is not one of {_one_of(kinds)}")
+        return value
+
     @model_validator(mode="after")
     def _field_or_note(self) -> Self:
         if self.field is None and not self.note:
@@ -200,6 +223,112 @@ class HistoryItem(_Item):
         if self.field is not None and self.new is None:
             raise ValueError(f"a change of {self.field!r} needs a new value")
         return self
+
+
+class FeedItem(_Item):
+    """A feed the bot polls. Its polling state (ETag, next poll, failures) is not carried: a
+    feed an import adds starts fresh, and one the database has keeps its own."""
+
+    url: str = Field(max_length=2000)
+    name: str = Field(min_length=1, max_length=200)
+    enabled: bool = True
+    disabled_reason: str | None = Field(default=None, max_length=200)
+    # Who added it and when; kept for a feed the import adds (the import itself otherwise).
+    added_by: str | None = Field(default=None, max_length=32)
+    added_at: datetime | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _feed_address(cls, value: str) -> str:
+        return check_scheme(value)  # as `feeds add` stores it: http(s), host lower-cased
+
+    @model_validator(mode="after")
+    def _reason_when_disabled(self) -> Self:
+        if not self.enabled and not self.disabled_reason:
+            raise ValueError("a feed that is not enabled needs a disabled_reason")
+        if self.enabled and self.disabled_reason:
+            raise ValueError(
+                "an enabled feed has no disabled_reason: leave it empty or set enabled to false"
+            )
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.url
+
+
+# The topics a news item can be about (a context note's "general" is not one).
+NEWS_TOPICS = (Topic.TRADE, Topic.DEALS, Topic.PASSES, Topic.FLIGHTS)
+# What a news item may change: "pass:nathu-la", "deal:urea", "flight:...", "series:india_fy".
+_NEWS_RECORD = re.compile(
+    r"^(?:(?:pass|deal|flight):[a-z0-9]+(?:-[a-z0-9]+)*|series:(?:india_fy|china_cy))$"
+)
+
+
+class NewsArticleItem(_Item):
+    """A news item: the article, what it matched, and where the editors' review left it.
+
+    Matched by its canonical URL (tracking parameters and fragment dropped), as the poller
+    stores it, so the same story from a feed and from a file is one item.
+    """
+
+    url: str = Field(max_length=2000)
+    guid: str | None = Field(default=None, max_length=500)  # none: the URL
+    title: str = Field(default="", max_length=500)
+    summary: str = Field(default="", max_length=1000)
+    publisher: str = Field(max_length=200)
+    published_at: datetime
+    feed: str | None = Field(default=None, description="the URL of the feed it came from")
+    topics: tuple[str, ...] = ()
+    records: tuple[str, ...] = ()
+    why: str = Field(default="", max_length=500)
+    state: NewsState
+    state_by: str | None = Field(default=None, max_length=32)
+    state_at: datetime | None = None
+    # When the bot found it; kept for an item the import adds (the import time otherwise).
+    fetched_at: datetime | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _article_address(cls, value: str) -> str:
+        return canonical_url(value)
+
+    @field_validator("feed")
+    @classmethod
+    def _feed_address(cls, value: str | None) -> str | None:
+        return None if value is None else check_scheme(value)
+
+    @field_validator("topics")
+    @classmethod
+    def _news_topics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        allowed = [topic.value for topic in NEWS_TOPICS]
+        for topic in value:
+            if topic not in allowed:
+                raise ValueError(f"{topic!r} is not one of {_one_of(allowed)}")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("records")
+    @classmethod
+    def _record_keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for record in value:
+            if not _NEWS_RECORD.match(record):
+                raise ValueError(
+                    f"{record!r} is not a record: write pass:SLUG, deal:SLUG, flight:SLUG, "
+                    "series:india_fy or series:china_cy"
+                )
+        return tuple(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _review_has_a_time(self) -> Self:
+        if self.state is NewsState.NEW and (self.state_at or self.state_by):
+            raise ValueError("an item in state new has not been reviewed: no state_by or state_at")
+        if self.state is not NewsState.NEW and self.state_at is None:
+            raise ValueError(f"an item in state {self.state.value} needs state_at (when)")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.url
 
 
 class Dataset(_Item):
@@ -212,6 +341,8 @@ class Dataset(_Item):
     flights: tuple[FlightRouteItem, ...] = ()
     notes: tuple[ContextNoteItem, ...] = ()
     history: tuple[HistoryItem, ...] = ()
+    feeds: tuple[FeedItem, ...] = ()
+    news: tuple[NewsArticleItem, ...] = ()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Self:
@@ -223,6 +354,8 @@ class Dataset(_Item):
         _unique("flight slug", (f.slug for f in self.flights), problems)
         _unique("note key", (n.key for n in self.notes), problems)
         _unique("history key", (h.key for h in self.history), problems)
+        _unique("feed URL", (f.url for f in self.feeds), problems)
+        _unique("news URL", (n.url for n in self.news), problems)
 
         sources = {s.key for s in self.sources}
         cited: list[tuple[str, str | None]] = []
@@ -244,6 +377,12 @@ class Dataset(_Item):
             f"history {h.key} points at unknown {h.record_type.value} {h.record_key!r}"
             for h in self.history
             if h.record_key not in records[h.record_type]
+        )
+        feeds = {feed.url for feed in self.feeds}
+        problems.extend(
+            f"news {n.url} comes from unknown feed {n.feed!r}"
+            for n in self.news
+            if n.feed is not None and n.feed not in feeds
         )
         if problems:
             raise ValueError("; ".join(problems))
@@ -269,7 +408,14 @@ SECTION_ITEMS: dict[str, type[_Item]] = {
     "flights": FlightRouteItem,
     "notes": ContextNoteItem,
     "history": HistoryItem,
+    "feeds": FeedItem,
+    "news": NewsArticleItem,
 }
+
+
+def _one_of(values: list[str]) -> str:
+    """ "a, b or c", as an unknown value of an enum is told."""
+    return f"{', '.join(values[:-1])} or {values[-1]}"
 
 
 def _unique(what: str, keys: Iterable[str], problems: list[str]) -> None:

@@ -32,7 +32,7 @@ from bot.db import insert_ignoring_duplicates, session_scope
 from bot.models import Delivery, DispatchCursor, StatusChange, Subscriber
 from bot.services import schedule, subscriptions
 from bot.services.digest import topics_of_changes
-from bot.vocabulary import DeliveryKind, DeliveryState, Frequency, Topic
+from bot.vocabulary import DeliveryKind, DeliveryState, Frequency, NewsScope, Topic
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -73,12 +73,20 @@ class Claim:
     topics: frozenset[Topic]
     frequency: Frequency
     include_chart: bool
+    news_scope: NewsScope
 
     @property
     def content_key(self) -> tuple[Any, ...]:
         """Everything the rendered text depends on: equal keys share one rendering."""
         if self.kind is DeliveryKind.DIGEST:
-            return (self.kind, self.topics, self.since, self.frequency, self.include_chart)
+            return (
+                self.kind,
+                self.topics,
+                self.since,
+                self.frequency,
+                self.include_chart,
+                self.news_scope,
+            )
         return (self.kind, self.topics, self.after_change_id, self.up_to_change_id)
 
 
@@ -380,6 +388,7 @@ def _claim_of(row: Any) -> Claim:
         topics=frozenset(Topic(topic) for topic in row[s.topics] or ()),
         frequency=Frequency(row[s.frequency]),
         include_chart=row[s.include_chart],
+        news_scope=NewsScope(row[s.news_scope]),
     )
 
 

@@ -7,7 +7,13 @@ fixed handful of queries, whatever the number of records or changes.
 A history row's topic follows its record: figures are trade, deals deals, passes passes,
 flights flights, a context note has its own topic, and sources are general. General changes
 accompany every subscriber's changes but never make an alert on their own. Seeded history is
-not news and role changes are private, so neither ever appears.
+not news and role changes are private, so neither ever appears; nor do news reviews and the
+feed list, which are audited in the same log but change no record.
+
+News items come in two ways. An editor's publication is a row of the same history, so the
+alert for a range of rows carries the items published in it, for the topics followed (a
+publication alone makes an alert). The digest's "In the news" lists the items that became
+visible since the last digest, as the subscriber's news scope says (see `NewsScope`).
 
 One module a little over 500 lines, on purpose: digests and alerts read the same history with
 the same topic rules, and keeping them side by side is what keeps both telling one story.
@@ -25,11 +31,14 @@ from sqlmodel import col, select
 from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute, Source, StatusChange
 from bot.rendering import split_html
 from bot.services import figures, records, timeline
-from bot.services.history import changes_since
+from bot.services.history import changes_since, of_records
+from bot.services.news import items as news
+from bot.services.news.listing import Headline, headline
 from bot.services.timeline import Standing
 from bot.vocabulary import (
     Actor,
     DealStatus,
+    NewsScope,
     Quantity,
     RecordType,
     Series,
@@ -42,6 +51,7 @@ if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
     from sqlmodel import Session
 
+    from bot.models import NewsItem
     from bot.partial_date import PartialDate
     from bot.rendering import Renderer
     from bot.services.charts import ChartKind
@@ -57,6 +67,9 @@ DIGEST_CHANGES_LIMIT = 10  # the rest is one "and N more" line pointing at /chan
 # The chart sent after the digest to chats that want one: exports, imports and total per series.
 DIGEST_CHART: ChartKind = "trade"
 ALERT_CHANGES_LIMIT = 20
+# "In the news": the rest is one "and N more" line pointing at /news.
+DIGEST_NEWS_LIMIT = 5
+ALERT_NEWS_LIMIT = 10
 
 # Sections of the digest, in the order they appear.
 FOLLOWABLE: tuple[Topic, ...] = (Topic.TRADE, Topic.DEALS, Topic.PASSES, Topic.FLIGHTS)
@@ -145,6 +158,9 @@ class Digest:
     series: tuple[SeriesSummary, ...]  # the headline numbers, always
     changes: tuple[ChangeLine, ...]  # newest first
     more_changes: int  # matching changes not listed
+    news_scope: NewsScope
+    news: tuple[Headline, ...]  # "In the news", newest first
+    more_news: int  # items not listed
     deals: tuple[tuple[DealStatus, tuple[RecordView[CommodityDeal], ...]], ...]
     passes: tuple[RecordView[BorderPass], ...]
     flights: tuple[RecordView[FlightRoute], ...]
@@ -179,6 +195,8 @@ class Alert:
     topics: tuple[Topic, ...]  # the followed topics these changes touch, in section order
     groups: tuple[ChangeGroup, ...]  # by record, in the order the records first changed
     more_changes: int  # changes in the range not listed (ALERT_CHANGES_LIMIT)
+    news: tuple[Headline, ...]  # published in the range about a followed topic, newest first
+    more_news: int  # items not listed (ALERT_NEWS_LIMIT)
     after_change_id: int
     up_to_change_id: int
 
@@ -193,10 +211,12 @@ def build_digest(
     since: datetime | None,
     freshness: Freshness,
     frequency: Frequency,
+    news_scope: NewsScope = NewsScope.PUBLISHED,
 ) -> Digest:
     """The digest for subscribers following `topics` whose last digest was at `since`.
 
-    `since` must be timezone-aware; None (no digest yet) lists the latest changes instead.
+    `since` must be timezone-aware; None (no digest yet) lists the latest changes (and news)
+    instead. `news_scope` says which items "In the news" lists.
     """
     followed = tuple(topic for topic in FOLLOWABLE if topic in topics)
     series = tuple(_summary(session, s) for s in (Series.INDIA_FY, Series.CHINA_CY))
@@ -208,6 +228,7 @@ def build_digest(
     passes = records.passes(session, freshness) if Topic.PASSES in followed else []
     flights = records.flights(session, freshness) if Topic.FLIGHTS in followed else []
     upcoming = _upcoming(session, followed, freshness, deals, passes, flights)
+    in_the_news, more_news = _news(session, frozenset(followed), since, news_scope)
 
     cited: list[Source | None] = []
     for summary in series:
@@ -229,6 +250,9 @@ def build_digest(
         series=series,
         changes=tuple(changes),
         more_changes=more,
+        news_scope=news_scope,
+        news=tuple(headline(item) for item in in_the_news),
+        more_news=more_news,
         deals=_by_status(deals),
         passes=tuple(passes),
         flights=tuple(flights),
@@ -240,7 +264,8 @@ def build_digest(
 def build_alert(
     session: Session, *, topics: frozenset[Topic], after_change_id: int, up_to_change_id: int
 ) -> Alert | None:
-    """The changes with ids in (after, up_to] for subscribers following `topics`.
+    """The changes with ids in (after, up_to] for subscribers following `topics`, and the news
+    items those rows published about them.
 
     None when none of them is about a followed topic: general changes alone alert nobody.
     """
@@ -254,7 +279,19 @@ def build_alert(
         touched |= topics_of_changes(
             session, after_change_id=after_change_id, up_to_change_id=up_to_change_id
         )
-    followed = tuple(topic for topic in FOLLOWABLE if topic in topics and topic in touched)
+    followable = frozenset(topic for topic in FOLLOWABLE if topic in topics)
+    published = (
+        news.published_between(
+            session,
+            after_change_id=after_change_id,
+            up_to_change_id=up_to_change_id,
+            topics=followable,
+        )
+        if followable
+        else []
+    )
+    touched |= {topic for topic in followable for item in published if topic in item.topics}
+    followed = tuple(topic for topic in FOLLOWABLE if topic in followable and topic in touched)
     if not followed:
         return None
     groups: dict[tuple[RecordType, str], list[ChangeLine]] = {}
@@ -267,6 +304,8 @@ def build_alert(
             for (record_type, _), group in groups.items()
         ),
         more_changes=more,
+        news=tuple(headline(item) for item in published[:ALERT_NEWS_LIMIT]),
+        more_news=max(len(published) - ALERT_NEWS_LIMIT, 0),
         after_change_id=after_change_id,
         up_to_change_id=up_to_change_id,
     )
@@ -275,19 +314,23 @@ def build_alert(
 def topics_of_changes(
     session: Session, *, after_change_id: int, up_to_change_id: int
 ) -> frozenset[Topic]:
-    """The topics of the non-seed, non-admin changes with ids in (after, up_to].
+    """The topics of the records' changes (not seeded) with ids in (after, up_to], and of the
+    news items published by rows in that range (dismissed or applied items alert nobody).
 
     May include `Topic.GENERAL`; nobody follows it, so it selects no subscriber by itself.
     """
     rows = session.exec(
         _with_note_topic(select(StatusChange.record_type, ContextNote.topic).distinct()).where(
-            *_NEWS,
+            *_REPORTED,
             col(StatusChange.id) > after_change_id,
             col(StatusChange.id) <= up_to_change_id,
         )
     ).all()
     found = {RECORD_TOPICS.get(record_type, note_topic) for record_type, note_topic in rows}
-    return frozenset(topic for topic in found if topic is not None)
+    published = news.topics_published_between(
+        session, after_change_id=after_change_id, up_to_change_id=up_to_change_id
+    )
+    return frozenset(topic for topic in found if topic is not None) | published
 
 
 # --- Rendering ------------------------------------------------------------------------------
@@ -343,8 +386,8 @@ def _just_before(views: tuple[FigureView, ...], view: FigureView) -> FigureView 
 
 # --- History --------------------------------------------------------------------------------
 
-# Seeded history is not news; role changes stay private.
-_NEWS = (col(StatusChange.actor) != Actor.SEED, col(StatusChange.record_type) != RecordType.ADMIN)
+# Seeded history is not news; role changes stay private; news reviews and feeds are no record's.
+_REPORTED = (col(StatusChange.actor) != Actor.SEED, of_records())
 
 
 def _with_note_topic(query: Any) -> Any:
@@ -376,9 +419,9 @@ def _changes(
     newest_first: bool,
     limit: int,
 ) -> tuple[list[ChangeLine], int]:
-    """Up to `limit` news rows about `topics` (or general) matching `conditions`, and how
+    """Up to `limit` reported rows about `topics` (or general) matching `conditions`, and how
     many more there are."""
-    where = (*_NEWS, _topic_condition(topics), *conditions)
+    where = (*_REPORTED, _topic_condition(topics), *conditions)
     order = (
         (col(StatusChange.at).desc(), col(StatusChange.id).desc())
         if newest_first
@@ -439,6 +482,22 @@ def _name(
         return note.text, None
     # A record that no longer exists is still named by its key.
     return names.get((change.record_type, change.record_key), change.record_key), None
+
+
+# --- News -----------------------------------------------------------------------------------
+
+
+def _news(
+    session: Session, topics: frozenset[Topic], since: datetime | None, scope: NewsScope
+) -> tuple[list[NewsItem], int]:
+    """ "In the news": up to DIGEST_NEWS_LIMIT items, and how many more there are."""
+    listed = news.for_digest(
+        session, topics=topics, since=since, scope=scope, limit=DIGEST_NEWS_LIMIT
+    )
+    if len(listed) < DIGEST_NEWS_LIMIT:
+        return listed, 0
+    total = news.count_for_digest(session, topics=topics, since=since, scope=scope)
+    return listed, total - len(listed)
 
 
 # --- Status records and dates ---------------------------------------------------------------

@@ -45,6 +45,7 @@ from bot.services.history import (
     changes_since,
     editors_source,
     new_editors_source,
+    of_records,
     value_text,
 )
 from bot.vocabulary import Actor, RecordType
@@ -354,7 +355,8 @@ def recent_changes(
 ) -> list[tuple[StatusChange, Source | None]]:
     """The ticker: changes made since `since`, newest first.
 
-    Role changes stay private, the bundled history loaded by the seed is not news, and an edit
+    Only records' changes: role changes stay private, news reviews and the feed list are not
+    changes of a record; the bundled history loaded by the seed is not news, and an edit
     undone since `since` shows with its undo as neither.
     """
     return list(
@@ -363,7 +365,7 @@ def recent_changes(
             .join(Source, col(Source.id) == StatusChange.source_id, isouter=True)
             .where(
                 *changes_since(since, inclusive=True),
-                col(StatusChange.record_type) != RecordType.ADMIN,
+                of_records(),
                 col(StatusChange.actor) != Actor.SEED,
             )
             .order_by(col(StatusChange.at).desc(), col(StatusChange.id).desc())

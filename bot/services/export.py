@@ -1,7 +1,9 @@
-"""Export every record with its source and history, in the dataset format `import` reads.
+"""Export every record with its source and history, the feeds and the news items, in the
+dataset format `import` reads.
 
-JSON is one self-contained backup. CSV is one file per section (sources.csv, passes.csv, ...)
-for spreadsheets: list values are joined with " | " and figure reports get their own file.
+JSON is one self-contained backup. CSV is one file per section (sources.csv, passes.csv,
+feeds.csv, news.csv, ...) for spreadsheets: list values are joined with " | ", booleans are
+true/false, and figure reports get their own file.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from bot.services.dataset import (
     SourceItem,
     TradeFigureItem,
 )
-from bot.vocabulary import RecordType
+from bot.services.history import of_records
+from bot.services.news.backup import feed_items, news_items
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -71,11 +74,10 @@ def build_dataset(session: Session) -> Dataset:
     figures = session.exec(
         select(TradeFigure).order_by(col(TradeFigure.series), col(TradeFigure.period_start))
     ).all()
-    # Role changes are audited in the same table but are not part of any record's history.
+    # Role changes, news reviews and the feed list are audited in the same table but are not
+    # part of any record's history (nor would an import know what they point at).
     history = session.exec(
-        select(StatusChange)
-        .where(StatusChange.record_type != RecordType.ADMIN)
-        .order_by(col(StatusChange.id))
+        select(StatusChange).where(of_records()).order_by(col(StatusChange.id))
     ).all()
 
     return Dataset(
@@ -105,6 +107,8 @@ def build_dataset(session: Session) -> Dataset:
             )
             for row in history
         ),
+        feeds=feed_items(session),
+        news=news_items(session),
     )
 
 
@@ -152,6 +156,8 @@ def write_csv(dataset: Dataset, folder: Path) -> list[Path]:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list):
         return LIST_SEPARATOR.join(str(part) for part in value)
     return str(value)

@@ -21,7 +21,7 @@ from sqlmodel import col, select
 
 from bot.models import EditableRecord, Source, StatusChange
 from bot.partial_date import PartialDate
-from bot.vocabulary import RecordType
+from bot.vocabulary import AUDIT_ONLY, RecordType
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 # Changes that cite no source are credited to the editors, never to a record's older source.
 EDITORS_SOURCE_KEY = "trade-watch-editors"
+
+# Rows of the audit log that are not a record's history: role changes, news reviews and the
+# feed list. They stay in the log, and stay out of digests, the ticker, exports and undo.
 
 # The date that starts with a new status, per kind of status record.
 STATUS_SINCE = {
@@ -159,6 +162,11 @@ def new_editors_source() -> Source:
         title="Update recorded by a Trade Watch editor",
         publisher="Trade Watch editors",
     )
+
+
+def of_records() -> ColumnElement[bool]:
+    """The condition on `status_change` for rows of a record's history (see AUDIT_ONLY)."""
+    return col(StatusChange.record_type).not_in(AUDIT_ONLY)
 
 
 def changes_since(since: datetime | None, *, inclusive: bool = False) -> list[ColumnElement[bool]]:

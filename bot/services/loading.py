@@ -14,7 +14,9 @@ Rules, so that loading is safe to repeat:
   own older source. A change of the source or as-of date alone is one history event;
 - sources, figure reports and history rows are inserted once, keyed by their natural keys
   (every history row carries an `event_key`); an import also updates the details of a source
-  and the value of a figure report that differ.
+  and the value of a figure report that differ;
+- feeds and news items are matched by URL, and keep what the bot learnt by polling and
+  reviewing (see `bot.services.news.backup`).
 
 The report lists every field change and inserted row, so an import can show its plan first.
 """
@@ -60,6 +62,7 @@ from bot.services.history import (
     editors_source,
     value_text,
 )
+from bot.services.news.backup import load_feeds, load_news
 from bot.vocabulary import Quantity, RecordType
 
 if TYPE_CHECKING:
@@ -124,6 +127,9 @@ class LoadReport:
         self.add(kind, "inserted")
         self.inserted.append(InsertedRow(kind, key, about))
 
+    def add_change(self, kind: str, key: str, name: str, old: str | None, new: str | None) -> None:
+        self.changes.append(FieldChange(kind, key, name, old, new))
+
     def total(self, outcome: str) -> int:
         return sum(n for (_, seen), n in self.counts.items() if seen == outcome)
 
@@ -176,7 +182,7 @@ def load_dataset(
     gives for an item, by (section, key); an item not in it gives all of them.
     """
     report = LoadReport()
-    total = len(dataset.sources) + len(dataset.history)
+    total = len(dataset.sources) + len(dataset.history) + len(dataset.feeds) + len(dataset.news)
     total += sum(len(getattr(dataset, section)) for _, _, section, _ in _KINDS)
     done = 0
 
@@ -203,6 +209,16 @@ def load_dataset(
                 _load_reports(session, record, item, sources, load, report)
             load.tick()
     _load_history(session, dataset.history, sources, load, report)
+    load_feeds(
+        session,
+        dataset.feeds,
+        actor=actor,
+        now=load.now,
+        overwrite=overwrite,
+        report=report,
+        tick=load.tick,
+    )
+    load_news(session, dataset.news, actor=actor, now=load.now, report=report, tick=load.tick)
     session.flush()
     return report
 

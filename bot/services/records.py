@@ -187,6 +187,26 @@ def deals(
     return _views(session, CommodityDeal, freshness, *conditions)
 
 
+def ever_held(
+    session: Session, record_type: RecordType, keys: tuple[str, ...], statuses: tuple[str, ...]
+) -> set[str]:
+    """The records among `keys` whose history shows them in one of `statuses` at some time
+    ("did China lift the curbs" concerns the deals that were ever restricted)."""
+    if not keys:
+        return set()
+    rows = session.exec(
+        select(StatusChange.record_key)
+        .where(
+            StatusChange.record_type == record_type,
+            col(StatusChange.record_key).in_(keys),
+            StatusChange.field == "status",
+            col(StatusChange.new_value).in_(statuses),
+        )
+        .distinct()
+    ).all()
+    return set(rows)
+
+
 def deal_categories(session: Session) -> list[str]:
     return list(
         session.exec(

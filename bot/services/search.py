@@ -168,7 +168,8 @@ def _vocabulary() -> _Vocabulary:
     filler = words.search_filler.words
     cue_groups = (words.cause_terms, words.value_terms, words.share_terms, words.objection_terms)
     groups: dict[str, tuple[str, ...]] = {}
-    for concept in (*cue_groups, words.pass_terms, words.fertiliser_terms):
+    others = (words.pass_terms, words.fertiliser_terms, words.rise_terms, words.fall_terms)
+    for concept in (*cue_groups, *others):
         # The index leaves stop words out ("why", "because"): they ask, they are not sought.
         sought = _distinct_stems(word for word in concept.all_entries() if word not in filler)
         groups.update(dict.fromkeys(concept.words, sought))

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 
 from bot.models import Delivery, Subscriber
 from bot.services import schedule
-from bot.vocabulary import DeliveryState, Frequency, Topic
+from bot.vocabulary import DeliveryState, Frequency, NewsScope, Topic
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -65,6 +65,7 @@ class Setting(StrEnum):
     ALERTS = "alerts"  # on | off
     QUIET_HOURS = "quiet"  # on | off
     CHART = "chart"  # on | off
+    NEWS = "news"  # published | matched: which news the digest carries (see NewsScope)
 
 
 class SettingError(Exception):
@@ -219,6 +220,7 @@ _CARRIED_OVER = (
     "alerts_enabled",
     "quiet_hours",
     "include_chart",
+    "news_scope",
     "language",
     "added_by",
     "next_digest_at",
@@ -281,6 +283,8 @@ def change_setting(
             subscriber.quiet_hours = _switch(setting, text)
         case Setting.CHART:
             subscriber.include_chart = _switch(setting, text)
+        case Setting.NEWS:
+            subscriber.news_scope = _news_scope(text)
     _reschedule(subscriber, now, schedule_changed=_schedule_of(subscriber) != schedule_before)
     session.add(subscriber)
     session.flush()
@@ -335,6 +339,13 @@ def _hour(text: str) -> int:
     if match is None or int(match[1]) > 23:
         raise SettingError("bad_value", setting=Setting.HOUR.value, value=text)
     return int(match[1])
+
+
+def _news_scope(text: str) -> NewsScope:
+    try:
+        return NewsScope(text.lower())
+    except ValueError:
+        raise SettingError("bad_value", setting=Setting.NEWS.value, value=text) from None
 
 
 def _switch(setting: Setting, text: str) -> bool:

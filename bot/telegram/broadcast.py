@@ -364,6 +364,7 @@ class Broadcaster:
                     since=claimed.since,
                     freshness=self.services.freshness(),
                     frequency=claimed.frequency,
+                    news_scope=claimed.news_scope,
                 )
                 parts = list(content.render_digest(renderer, built))
                 if claimed.include_chart:

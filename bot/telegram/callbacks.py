@@ -33,6 +33,7 @@ _OPTION_VALUES: Final = {
     "alerts": re.compile(r"on|off"),
     "quiet": re.compile(r"on|off"),
     "chart": re.compile(r"on|off"),
+    "news": re.compile(r"published|matched"),
 }
 _SETTING = "|".join(_OPTION_VALUES)
 

@@ -10,7 +10,7 @@ from bot.services import answers as a
 from bot.services.subscriptions import TOPICS
 from bot.telegram.callbacks import encode
 from bot.telegram.prepared import PreparedKeyboard
-from bot.vocabulary import DealStatus, Frequency, RecordType
+from bot.vocabulary import DealStatus, Frequency, NewsScope, RecordType
 
 if TYPE_CHECKING:
     from bot.models import Subscriber
@@ -87,6 +87,8 @@ def for_answer(answer: a.Answer, labels: Renderer) -> InlineKeyboardMarkup | Non
             return None if card is None else for_answer(card, labels)
         case a.SearchAnswer(card=card):
             return main_menu(labels) if card is None else for_answer(card, labels)
+        case a.YesNoAnswer(card=card):
+            return for_answer(card, labels)
         case a.UnknownAnswer() | a.HelpAnswer() | a.NotFoundAnswer():
             return main_menu(labels)
         case _:
@@ -225,6 +227,10 @@ def subscription_settings(
         button(label("sub_topic", topic, topic in subscriber.topics), "opt", chat, "topic", topic)
         for topic in TOPICS
     ]
+    # A switch between the two news scopes, as for the on/off settings.
+    other_scope = (
+        NewsScope.MATCHED if subscriber.news_scope is NewsScope.PUBLISHED else NewsScope.PUBLISHED
+    )
     return PreparedKeyboard(
         [
             frequencies,
@@ -257,6 +263,7 @@ def subscription_settings(
                     _switch(not subscriber.include_chart),
                 )
             ],
+            [button(label("sub_news", subscriber.news_scope), "opt", chat, "news", other_scope)],
             [button(label("sub_done"), "cfg", chat, "done")],
         ]
     )

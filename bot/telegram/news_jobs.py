@@ -7,6 +7,8 @@ interpreter to the answers. A round still running when the next tick comes is no
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -33,7 +35,7 @@ class NewsJobs:
         self._fetcher: FeedFetcher | None = None
         self._poller: FeedPoller | None = None
         self._reader: Executor | None = None
-        self._polling = False
+        self._round: asyncio.Task[object] | None = None
 
     async def start(self, application: AnyApplication) -> None:
         jobs = application.job_queue
@@ -53,15 +55,15 @@ class NewsJobs:
         )
 
     async def poll_tick(self, context: object) -> None:
-        if self._polling:
-            return
-        self._polling = True
+        if self._round is not None and not self._round.done():
+            return  # the last round is still going: each feed is polled once at a time
+        self._round = asyncio.create_task(self._poller_now().poll())
         try:
-            await self._poller_now().poll()
+            await self._round
+        except asyncio.CancelledError:
+            pass  # stopped: `stop` cancelled the round
         except Exception:
             logger.exception("A feed polling round failed")
-        finally:
-            self._polling = False
 
     async def review_tick(self, context: object) -> None:
         bot = getattr(context, "bot", None)
@@ -88,6 +90,12 @@ class NewsJobs:
         return self._poller
 
     async def stop(self, _application: AnyApplication) -> None:
+        # A round in progress stops between feeds' transactions: what a feed read is stored
+        # whole or not at all, and a feed left claimed is polled again when its lease ends.
+        if self._round is not None and not self._round.done():
+            self._round.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._round
         if self._fetcher is not None:
             await self._fetcher.aclose()
         if self._poller is not None:

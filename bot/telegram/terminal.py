@@ -79,6 +79,9 @@ class TerminalSession:
         self._prompt: dict[str, Any] | None = None
         # Charts saved so far, by Telegram file id: a chart sent again by id is the same file.
         self._charts: dict[str, Path] = {}
+        # Each message's keyboard as the bot last left it: a press carries it, as Telegram's
+        # callback queries do (a review message reads its items from its buttons).
+        self._keyboards: dict[int, dict[str, Any]] = {}
 
     async def __aenter__(self) -> TerminalSession:
         await self.application.initialize()
@@ -109,18 +112,22 @@ class TerminalSession:
         if number not in self.buttons:
             raise IndexError(number)
         button = self.buttons[number]
+        message: dict[str, Any] = {
+            "message_id": button.message_id,
+            "date": int(time.time()),
+            "chat": CHAT,
+            "from": {"id": 7_000_000_001, "is_bot": True, "first_name": "Trade Watch"},
+            "text": "…",
+        }
+        keyboard = self._keyboards.get(button.message_id)
+        if keyboard is not None:
+            message["reply_markup"] = keyboard
         query = {
             "id": str(next(self._update_ids)),
             "from": USER,
             "chat_instance": "terminal",
             "data": button.callback_data,
-            "message": {
-                "message_id": button.message_id,
-                "date": int(time.time()),
-                "chat": CHAT,
-                "from": {"id": 7_000_000_001, "is_bot": True, "first_name": "Trade Watch"},
-                "text": "…",
-            },
+            "message": message,
         }
         return await self._process({"update_id": next(self._update_ids), "callback_query": query})
 
@@ -137,9 +144,13 @@ class TerminalSession:
             markup = _markup(params.get("reply_markup"))
             reply = Reply(html_to_text(params["text"]))
             if call.method == "editMessageText":
-                reply.buttons = self._renumbered(int(params["message_id"]), markup)
+                message_id = int(params["message_id"])
+                reply.buttons = self._renumbered(message_id, markup)
             else:
-                reply.buttons = self._numbered(int(call.result["message_id"]), markup)
+                message_id = int(call.result["message_id"])
+                reply.buttons = self._numbered(message_id, markup)
+            if markup.get("inline_keyboard"):
+                self._keyboards[message_id] = markup
             if markup.get("force_reply"):
                 self._prompt = call.result
                 reply.expects_reply = True

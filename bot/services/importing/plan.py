@@ -34,8 +34,23 @@ KIND_LABELS = {
     "commodity_deal": "deals",
     "flight_route": "flights",
     "context_note": "notes",
+    "feed": "feeds",
+    "news_item": "news",
     "status_change": "history",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class KindCount:
+    """How many rows of one kind an import inserts and updates, e.g. "news: 5 inserted"."""
+
+    label: str  # the section, as `KIND_LABELS` names it
+    inserted: int
+    updated: int
+
+    def __str__(self) -> str:
+        done = [(self.inserted, "inserted"), (self.updated, "updated")]
+        return f"{self.label}: " + ", ".join(f"{n} {what}" for n, what in done if n)
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,9 @@ class ImportPlan:
     # Every history row written, as the loader counted them: the file's own, one per changed
     # field, one for a record whose source or as-of date alone changed.
     history_rows: int = 0
+    # Rows inserted and updated per kind, in the order of `KIND_LABELS` (history rows are
+    # counted in `history_rows`).
+    counts: tuple[KindCount, ...] = ()
 
     @property
     def changed_anything(self) -> bool:
@@ -128,19 +146,31 @@ def _plan(origin: str, report: LoadReport, *, applied: bool) -> ImportPlan:
         unchanged=report.total("unchanged"),
         changed_records=tuple(dict.fromkeys((c.kind, c.key) for c in report.changes)),
         history_rows=report.history_rows,
+        counts=_counts(report),
     )
+
+
+def _counts(report: LoadReport) -> tuple[KindCount, ...]:
+    counts = (
+        KindCount(label, report.counts[(kind, "inserted")], report.counts[(kind, "updated")])
+        for kind, label in KIND_LABELS.items()
+        if kind != "status_change"
+    )
+    return tuple(count for count in counts if count.inserted or count.updated)
 
 
 # --- the plan as text -------------------------------------------------------------------------
 
 
 def describe_plan(plan: ImportPlan, *, limit: int = 20) -> list[str]:
-    """Plain-text lines: one per changed field, inserted rows (`limit` per kind), a summary."""
+    """Plain-text lines: one per changed field, inserted rows (`limit` per kind), the counts of
+    each kind, a summary."""
     lines = [
         f"{KIND_LABELS.get(c.kind, c.kind)} {c.key}: {c.field} {_show(c.old)} → {_show(c.new)}"
         for c in plan.changes
     ]
     lines += _inserted_lines(plan, limit)
+    lines += [str(count) for count in plan.counts]
     lines.append(_summary(plan))
     return lines
 

@@ -35,6 +35,8 @@ _IDENTITY = {
     "flights": {"slug", "route"},
     "notes": {"key", "topic", "text"},
     "history": {"key", "record_type", "record_key"},
+    "feeds": {"url", "name"},
+    "news": {"url", "publisher", "published_at"},
 }
 
 

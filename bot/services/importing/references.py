@@ -1,8 +1,8 @@
 """References a file makes, checked against the file and the database together.
 
 A record cites a source, a history row names a record, a figure report from a CSV belongs to
-a trade figure: each may be in the file or only in the database. Figure reports are then
-nested into their trade figures, as the loader wants them.
+a trade figure, a news item names its feed: each may be in the file or only in the database.
+Figure reports are then nested into their trade figures, as the loader wants them.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute, Sour
 from bot.services.dataset import Dataset, FigureReportItem, TradeFigureItem, figure_key
 from bot.services.importing.problems import Loc, Problems, Where, loc_text
 from bot.services.importing.validate import ImportedDataset, origin_of
+from bot.services.news.backup import feeds_by_url
 from bot.vocabulary import RecordType, Series
 
 # The column holding each kind of record's key (figures are keyed by series and period).
@@ -90,6 +91,20 @@ class _References:
                     loc=("record_key",),
                 )
 
+    def check_feeds(self) -> None:
+        cited = {item.feed for item in self.dataset.news if item.feed is not None}
+        if not cited:
+            return
+        known = {feed.url for feed in self.dataset.feeds} | set(feeds_by_url(self.session))
+        for index, item in enumerate(self.dataset.news):
+            if item.feed is not None and item.feed not in known:
+                self.problems.add(
+                    f"{item.feed!r} is not a feed in this file or in the database",
+                    self.where("news", index),
+                    column="feed",
+                    loc=("feed",),
+                )
+
 
 def check_references(session: Session, dataset: Dataset) -> None:
     """Raise `ImportFileError` naming every reference neither the file nor the database has."""
@@ -97,6 +112,7 @@ def check_references(session: Session, dataset: Dataset) -> None:
     references.check_citations()
     references.check_figure_reports()
     references.check_history()
+    references.check_feeds()
     references.problems.raise_if_any()
 
 

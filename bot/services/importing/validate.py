@@ -23,8 +23,10 @@ from bot.models import (
     BorderPass,
     CommodityDeal,
     ContextNote,
+    Feed,
     FigureReport,
     FlightRoute,
+    NewsItem,
     Source,
     StatusChange,
     TradeFigure,
@@ -50,6 +52,8 @@ _TABLES: dict[str, tuple[type[SQLModel], dict[str, str]]] = {
     "flights": (FlightRoute, {}),
     "notes": (ContextNote, {}),
     "history": (StatusChange, {"key": "event_key", "old": "old_value", "new": "new_value"}),
+    "feeds": (Feed, {}),
+    "news": (NewsItem, {}),
     REPORTS: (FigureReport, {}),
 }
 _TOP_LEVEL_FIELDS = ("format_version", "exported_at")
@@ -243,7 +247,7 @@ def validate_document(data: Any, positions: Positions, problems: Problems) -> Im
     if not isinstance(data, dict):
         raise problems.fail(
             "expected a mapping of sections at the top level (sources, trade_figures, passes, "
-            "deals, flights, notes, history)"
+            "deals, flights, notes, history, feeds, news)"
         )
     exported_at = _check_top_level(data, positions, problems)
     sections: dict[str, list[tuple[BaseModel, Where]]] = {}

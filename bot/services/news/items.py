@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ SHOWN_TO_READERS = (NewsState.PUBLISHED, NewsState.APPLIED)
 # What a subscriber who chose every matched item sees: all but the dismissed.
 NOT_DISMISSED = (NewsState.NEW, NewsState.PUBLISHED, NewsState.APPLIED)
 NEWS_LIMIT = 5
+_item = NewsItem.__table__  # type: ignore[attr-defined]
 # From which states a review may move an item: a dismissed item may still be published, and a
 # published one may still lead to a record update; nothing shown is hidden again.
 _MOVES_TO = {
@@ -61,52 +62,72 @@ class Stored:
 def store(
     session: Session, *, feed: Feed, publisher: str, kept: Iterable[KeptEntry], now: datetime
 ) -> Stored:
-    """Insert the matched entries of one feed reading; update those edited at the source."""
-    kept = list({entry.url: entry for entry in kept}.values())
-    if not kept:
+    """Insert the matched entries of one feed reading; update those edited at the source.
+
+    In Core statements, not ORM objects: a round stores thousands of items, and this runs in
+    the bot's own process beside the answers.
+    """
+    by_url = {entry.url: entry for entry in kept}
+    if not by_url:
         return Stored(0, 0)
+    connection = session.connection()
     existing = {
-        item.url: item
-        for item in session.exec(
-            select(NewsItem).where(col(NewsItem.url).in_([entry.url for entry in kept]))
-        ).all()
+        row.url: row
+        for row in connection.execute(
+            sa.select(
+                _item.c.id, _item.c.url, _item.c.content_hash, _item.c.topics, _item.c.records
+            ).where(_item.c.url.in_(list(by_url)))
+        )
     }
-    new = updated = 0
-    for entry in kept:
-        item = existing.get(entry.url)
-        if item is None:
-            session.add(
-                NewsItem(
-                    feed_id=feed.id,
-                    guid=entry.entry.guid[:500],
-                    url=entry.url,
-                    title=entry.entry.title[:500],
-                    summary=entry.entry.summary[:1000],
-                    publisher=(entry.entry.publisher or publisher)[:200],
-                    published_at=published_time(entry.entry, fetched_at=now),
-                    fetched_at=now,
-                    updated_at=now,
-                    content_hash=entry.content_hash,
-                    topics=[str(topic) for topic in entry.match.topics],
-                    records=list(entry.match.records),
-                    why=", ".join(entry.match.why)[:500],
-                    state=NewsState.NEW,
-                )
+    rows = [
+        {
+            "feed_id": feed.id,
+            "guid": entry.entry.guid[:500],
+            "url": url,
+            "title": entry.entry.title[:500],
+            "summary": entry.entry.summary[:1000],
+            "publisher": (entry.entry.publisher or publisher)[:200],
+            "published_at": published_time(entry.entry, fetched_at=now),
+            "fetched_at": now,
+            "updated_at": now,
+            "content_hash": entry.content_hash,
+            "topics": [str(topic) for topic in entry.match.topics],
+            "records": list(entry.match.records),
+            "why": ", ".join(entry.match.why)[:500],
+            "state": NewsState.NEW,
+        }
+        for url, entry in by_url.items()
+        if url not in existing
+    ]
+    # Another instance may store the same story between the select and here: one row stays.
+    inserted = (
+        connection.execute(
+            insert_ignoring_duplicates(connection, _item).returning(_item.c.id), rows
+        ).all()
+        if rows
+        else []
+    )
+    updated = 0
+    for url, known in existing.items():
+        entry = by_url[url]
+        if known.content_hash == entry.content_hash:
+            continue
+        # Edited at the source (or the same story in another feed, reworded): one item.
+        connection.execute(
+            sa.update(_item)
+            .where(_item.c.id == known.id)
+            .values(
+                title=entry.entry.title[:500],
+                summary=entry.entry.summary[:1000],
+                content_hash=entry.content_hash,
+                topics=sorted({*known.topics, *(str(t) for t in entry.match.topics)}),
+                records=list(dict.fromkeys([*known.records, *entry.match.records])),
+                why=", ".join(entry.match.why)[:500],
+                updated_at=now,
             )
-            new += 1
-        elif item.content_hash != entry.content_hash:
-            # Edited at the source (or the same story in another feed, reworded): one item.
-            item.title = entry.entry.title[:500]
-            item.summary = entry.entry.summary[:1000]
-            item.content_hash = entry.content_hash
-            item.topics = sorted({*item.topics, *(str(t) for t in entry.match.topics)})
-            item.records = list(dict.fromkeys([*item.records, *entry.match.records]))
-            item.why = ", ".join(entry.match.why)[:500]
-            item.updated_at = now
-            session.add(item)
-            updated += 1
-    session.flush()
-    return Stored(new, updated)
+        )
+        updated += 1
+    return Stored(len(inserted), updated)
 
 
 def published_time(entry: ParsedEntry, *, fetched_at: datetime) -> datetime:
@@ -165,12 +186,32 @@ def for_digest(
     """ "In the news": items for `topics` that became visible after `since` (the last digest)."""
     if not topics:
         return []
+    states, also = _visible_since(since, scope)
+    return newest(session, topics=sorted(topics), states=states, also=also, limit=limit)
+
+
+def count_for_digest(
+    session: Session, *, topics: frozenset[Topic], since: datetime | None, scope: NewsScope
+) -> int:
+    """How many items `for_digest` would list without its limit."""
+    if not topics:
+        return 0
+    states, also = _visible_since(since, scope)
+    return session.exec(
+        select(sa.func.count())
+        .select_from(NewsItem)
+        .where(col(NewsItem.state).in_(list(states)), *_about(sorted(topics), None), *also)
+    ).one()
+
+
+def _visible_since(
+    since: datetime | None, scope: NewsScope
+) -> tuple[Sequence[NewsState], list[sa.ColumnElement[bool]]]:
     states: tuple[NewsState, ...] = SHOWN_TO_READERS
     became_visible = col(NewsItem.state_at)
     if scope is NewsScope.MATCHED:
         states, became_visible = NOT_DISMISSED, col(NewsItem.fetched_at)
-    also = [] if since is None else [became_visible > since]
-    return newest(session, topics=sorted(topics), states=states, also=also, limit=limit)
+    return states, [] if since is None else [became_visible > since]
 
 
 def pending(session: Session, *, limit: int = 10) -> list[NewsItem]:
@@ -225,7 +266,11 @@ def review(
 def published_between(
     session: Session, *, after_change_id: int, up_to_change_id: int, topics: frozenset[Topic]
 ) -> list[NewsItem]:
-    """Items published by the audit rows in (after, up_to] about any of `topics`."""
+    """Items published by the audit rows in (after, up_to] about any of `topics`.
+
+    An item an editor went on to update a record from (applied) still counts: it was
+    published, and an alert held for quiet hours must not lose it.
+    """
     ids = select(sa.cast(col(StatusChange.record_key), sa.Integer)).where(
         StatusChange.record_type == RecordType.NEWS,
         StatusChange.new_value == NewsState.PUBLISHED.value,
@@ -237,10 +282,10 @@ def published_between(
             select(NewsItem)
             .where(
                 col(NewsItem.id).in_(ids),
-                NewsItem.state == NewsState.PUBLISHED,
+                col(NewsItem.state).in_(SHOWN_TO_READERS),
                 *_about(sorted(topics), None),
             )
-            .order_by(col(NewsItem.published_at).desc())
+            .order_by(col(NewsItem.published_at).desc(), col(NewsItem.id).desc())
         ).all()
     )
 
@@ -262,7 +307,6 @@ def topics_published_between(
 REVIEW_BATCH = 10
 REVIEW_CURSOR = "news_review"
 _cursor = DispatchCursor.__table__  # type: ignore[attr-defined]
-_item = NewsItem.__table__  # type: ignore[attr-defined]
 
 
 def take_review_batch(
@@ -286,7 +330,7 @@ def take_review_batch(
             ).rowcount
             if not inserted:
                 return []  # another instance holds or just made the cursor
-        elif last.updated_at is not None and _aware(last.updated_at) > now - timedelta(
+        elif last.updated_at is not None and last.updated_at > now - timedelta(
             seconds=every_seconds
         ):
             return []
@@ -323,11 +367,6 @@ def by_ids(session: Session, ids: Sequence[int]) -> list[NewsItem]:
         for item in session.exec(select(NewsItem).where(col(NewsItem.id).in_(list(ids)))).all()
     }
     return [found[item_id] for item_id in ids if item_id in found]
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite gives the cursor's timestamp back without its zone; it is stored in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def mark_applied(session: Session, item_id: int, *, actor: str, now: datetime) -> None:

@@ -56,5 +56,13 @@ def headline(item: NewsItem) -> Headline:
 
 
 def web_link(url: str) -> str | None:
-    parts = urlsplit(url.strip())
-    return url.strip() if parts.scheme in ("http", "https") and parts.hostname else None
+    """`url` when it is an http(s) address on one line, else None (never `javascript:`)."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. a malformed IPv6 host
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    # A space or a line break would end the link early or split it across messages.
+    return url if url.isprintable() and " " not in url else None

@@ -7,6 +7,8 @@ quantity, periods and named records.
     reading     a question read once: keyword typos corrected, the lexicon's cues compiled
     periods     fiscal and calendar years, "last year", "since 2020"
     figures     quantity, series, largest or smallest
+    amounts     amounts as written ("116.12", "the 116 bn figure"), for a figure's source
+    yes_no      whether a question about records asks for a yes or a no, and about which state
     classify    the intent, and the deal filters
     parser      parse_question, putting them together
 
@@ -15,7 +17,14 @@ from the catalog (the database).
 """
 
 from bot.services.questions.catalog import Catalog, CatalogEntry, Names, catalog_from_dataset
-from bot.services.questions.model import EntityRef, Intent, PeriodKind, PeriodRef, Question
+from bot.services.questions.model import (
+    EntityRef,
+    Intent,
+    PeriodKind,
+    PeriodRef,
+    Question,
+    State,
+)
 from bot.services.questions.normalise import MAX_TEXT_CHARS
 from bot.services.questions.parser import parse_question
 
@@ -29,6 +38,7 @@ __all__ = [
     "PeriodKind",
     "PeriodRef",
     "Question",
+    "State",
     "catalog_from_dataset",
     "parse_question",
 ]

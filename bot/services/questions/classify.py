@@ -1,13 +1,16 @@
 """What a question asks (its `Intent`), and the deal filters it words.
 
-The rules are tried in order and the first that applies decides: sources, chart, history; the
-news; a record named (its kind); passes, flights, deals by keyword; trade figures; greetings;
-else unknown. Named records come before figure words because "urea imports" or "border trade"
+The rules are tried in order and the first that applies decides: the two series set against
+each other, sources (of a figure named by its amount, or in general), chart, history; the news;
+a record named (its kind); passes, flights, deals by keyword; trade figures; greetings; else
+unknown. Named records come before figure words because "urea imports" or "border trade"
 are about them. A question for the news is also about something (`subject`): the record,
 topic or figures the rest of it names, whose status is shown above the items.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from bot.services.questions.catalog import Names
 from bot.services.questions.figures import extreme
@@ -16,6 +19,9 @@ from bot.services.questions.periods import Periods, is_period_word
 from bot.services.questions.reading import Reading
 from bot.vocabulary import DealStatus, Direction, Quantity, RecordType
 
+if TYPE_CHECKING:
+    from decimal import Decimal
+
 _RECORD_INTENTS = {
     RecordType.PASS: Intent.PASS,
     RecordType.FLIGHT: Intent.FLIGHTS,
@@ -23,9 +29,15 @@ _RECORD_INTENTS = {
 }
 
 
-def classify(reading: Reading, names: Names, periods: Periods, quantity: Quantity | None) -> Intent:
+def classify(
+    reading: Reading,
+    names: Names,
+    periods: Periods,
+    quantity: Quantity | None,
+    amounts: tuple[Decimal, ...] = (),
+) -> Intent:
     return (
-        _request(reading, names)
+        _request(reading, names, amounts)
         or (Intent.NEWS if asks_news(reading) else None)
         or subject(reading, names, periods, quantity)
         or _help(reading)
@@ -59,11 +71,15 @@ def asks_news(reading: Reading) -> bool:
     return reading.says(cues.news, cues.news_phrases) or reading.words[-1] in cues.news_last_word
 
 
-def _request(reading: Reading, names: Names) -> Intent | None:
-    """Sources, a chart, or a history."""
+def _request(reading: Reading, names: Names, amounts: tuple[Decimal, ...]) -> Intent | None:
+    """The series against each other, sources, a chart, or a history."""
     cues = reading.cues
+    if _sets_series_against(reading, amounts):
+        return Intent.DISCREPANCY
     if reading.has(cues.sources) or cues.source_phrases.search(reading.padded):
         return Intent.SOURCES
+    if amounts and (cues.amount_source_phrases.search(reading.padded) or _only_amounts(reading)):
+        return Intent.SOURCES  # "where does 99.2 come from", "116.12?": that figure's source
     if reading.has(cues.chart):
         return Intent.CHART
     if reading.has(cues.history):
@@ -160,6 +176,32 @@ def _compare_or_trend(reading: Reading, periods: Periods) -> Intent | None:
     if explicit or not reading.says(cues.trend, cues.trend_phrases):
         return None
     return Intent.COMPARE if periods.refs and compares else Intent.TREND
+
+
+def _sets_series_against(reading: Reading, amounts: tuple[Decimal, ...]) -> bool:
+    """Two amounts ("99.2 or 116.12?"), or a word of disagreement with an amount ("is the
+    116 bn figure wrong") or with both series named ("why do india and china figures differ",
+    "why is the chinese figure different from the indian one")."""
+    cues = reading.cues
+    if len(amounts) >= 2:
+        return True
+    if not reading.has(cues.discrepancy):
+        return False
+    both = (
+        cues.both_series.search(reading.padded) is not None
+        or (reading.china_named and reading.india_named)
+        or (reading.has(cues.china_adjective) and reading.has(cues.india))
+    )
+    return both or bool(amounts)
+
+
+def _only_amounts(reading: Reading) -> bool:
+    """Nothing but amounts and small words: "116.12?" asks what that figure is."""
+    cues = reading.cues
+    return all(
+        word.isdigit() or word in cues.stopwords or word in cues.amount_units
+        for word in reading.words
+    )
 
 
 def _only_filler(reading: Reading) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
@@ -21,6 +22,8 @@ class Intent(StrEnum):
     FLIGHTS = "flights"
     HISTORY = "history"
     NEWS = "news"  # the newest published items, below the status card of what is named
+    # The two series set against each other: "which is right, 99.2 or 116.12?"
+    DISCREPANCY = "discrepancy"
     SOURCES = "sources"
     CHART = "chart"
     HELP = "help"
@@ -32,6 +35,17 @@ class PeriodKind(StrEnum):
     CALENDAR = "calendar"
     LATEST = "latest"
     PREVIOUS = "previous"
+
+
+class State(StrEnum):
+    """The state a yes-or-no question asks a record about: "is Nathu La open?" asks OPEN."""
+
+    OPEN = "open"  # open, running, operating, resumed, flowing
+    CLOSED = "closed"  # closed, shut, stopped
+    PAUSED = "paused"  # paused, suspended, on hold
+    LIFTED = "lifted"  # curbs lifted or eased
+    ENDED = "ended"  # over, expired, lapsed: what the record says ends at its date
+    RESTRICTED = "restricted"  # restricted, banned, curbed, halted
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +85,12 @@ class Question:
     deal_status: DealStatus | None = None
     direction: Direction | None = None
     suggestions: tuple[str, ...] = ()
+    # A yes-or-no question about records (PASS, PASSES, DEALS, FLIGHTS): the state it asks
+    # about; the answer starts with yes or no. None: not a yes-or-no question.
+    yes_no: State | None = None
+    # Amounts (USD bn) as written ("116.12", "116"): the figures whose sources are asked
+    # (SOURCES) or that are set against each other (DISCREPANCY).
+    amounts: tuple[Decimal, ...] = ()
     # NEWS: what the question would ask without its news words (the status card shown above
     # the items, and which items); None: every topic's news, no card.
     about: Intent | None = None

@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from bot.services.questions.amounts import amounts
 from bot.services.questions.catalog import Catalog, Names
 from bot.services.questions.classify import classify, deal_status, direction, subject
 from bot.services.questions.figures import extreme, quantity, series, series_with_periods
 from bot.services.questions.model import EntityRef, Intent, PeriodKind, PeriodRef, Question
 from bot.services.questions.periods import Periods, parse_periods, settle
 from bot.services.questions.reading import Reading, read
+from bot.services.questions.yes_no import asked_state
 from bot.vocabulary import Quantity
 
 logger = logging.getLogger(__name__)
@@ -26,6 +28,8 @@ _FIGURE_INTENTS = frozenset(
 _RECORD_INTENTS = frozenset(
     {Intent.PASS, Intent.DEALS, Intent.FLIGHTS, Intent.HISTORY, Intent.SOURCES}
 )
+# Questions about the state of records, which can be asked for a yes or a no.
+_YES_NO_INTENTS = frozenset({Intent.PASS, Intent.PASSES, Intent.DEALS, Intent.FLIGHTS})
 
 
 def parse_question(text: str, catalog: Catalog) -> Question:
@@ -44,15 +48,21 @@ def _parse(text: str, catalog: Catalog) -> Question:
     names = catalog.names_in(reading.raw)
     periods = settle(parse_periods(reading.clean), reading)
     asked = quantity(reading)
+    named_amounts = amounts(text, reading.cues)
 
-    intent = classify(reading, names, periods, asked)
+    intent = classify(reading, names, periods, asked, named_amounts)
     if intent is Intent.UNKNOWN:
         return Question(text=text, intent=intent, suggestions=catalog.suggest(reading.raw))
     if intent is Intent.HELP:
         return Question(text=text, intent=intent)
     if intent is Intent.NEWS:
         return _news_question(reading, names, periods, asked)
-    return _details(reading, intent, names, periods, asked)
+    if intent is Intent.DISCREPANCY:
+        return Question(text=text, intent=intent, quantity=asked, amounts=named_amounts)
+    question = _details(reading, intent, names, periods, asked)
+    if intent is Intent.SOURCES and named_amounts:
+        return dataclasses.replace(question, amounts=named_amounts)
+    return question
 
 
 def _details(
@@ -60,7 +70,10 @@ def _details(
 ) -> Question:
     if intent in _FIGURE_INTENTS:
         return _figures_question(reading, intent, periods, asked)
-    return _records_question(reading, intent, names)
+    question = _records_question(reading, intent, names)
+    if intent in _YES_NO_INTENTS:
+        return dataclasses.replace(question, yes_no=asked_state(reading, periods))
+    return question
 
 
 def _news_question(

@@ -97,9 +97,26 @@ class Cues:
         self.news_last_word = requests.news_last_word.words
         self.sources = requests.sources.words
         self.source_phrases = phrase_regex(requests.source_phrases)
+        self.amount_units = trade.amount_units.words
+        self.not_amount_units = trade.not_amount_units.words
+        self.amount_source_phrases = phrase_regex(requests.amount_source_phrases)
+        self.discrepancy = requests.discrepancy.words
         self.chart = requests.chart.words
         self.greeting = requests.greeting.words
         self.help_phrases = phrase_regex(requests.help_phrases)
+        # yes-or-no questions and the state they ask about
+        yes_no = lex.yes_no
+        self.yes_no_openers = yes_no.yes_no_openers.words
+        self.yes_no_closers = yes_no.yes_no_closers.words
+        self.yes_no_lead = yes_no.yes_no_lead.words
+        self.yes_no_trailing = yes_no.yes_no_trailing.words
+        self.not_yes_no = yes_no.not_yes_no.words
+        self.state_open = yes_no.state_open.words
+        self.state_closed = yes_no.state_closed.words
+        self.state_paused = yes_no.state_paused.words
+        self.state_lifted = yes_no.state_lifted.words
+        self.state_ended = yes_no.state_ended.words
+        self.state_restricted = yes_no.state_restricted.words
         # filler and spelling
         self.stopwords = common.stopwords.words
         self.period_words = lex.periods.period_words.words

@@ -67,16 +67,20 @@ class InlineHandlers(HandlerGroup):
         plain = " ".join(html_to_text(html).split())
         label = self.services.renderer.label
         name = ""
-        if isinstance(answer, a.SearchAnswer) and answer.card is not None:
-            answer = answer.card  # titled as the card it adds passages to
-        if isinstance(answer, a.FiguresAnswer):
-            name = answer.focus
-        elif isinstance(answer, a.PassAnswer):
-            name = answer.view.record.name
-        elif isinstance(answer, a.HistoryAnswer):
-            name = answer.history.name
-        elif isinstance(answer, a.NewsAnswer):
-            name = answer.subject or answer.topic or ""
+        # Titled as what it is about: the card passages are added to, a yes or no's records.
+        titled: a.Answer = answer
+        if isinstance(titled, a.SearchAnswer) and titled.card is not None:
+            titled = titled.card
+        if isinstance(titled, a.YesNoAnswer):
+            titled = titled.card
+        if isinstance(titled, a.FiguresAnswer):
+            name = titled.focus
+        elif isinstance(titled, a.PassAnswer):
+            name = titled.view.record.name
+        elif isinstance(titled, a.HistoryAnswer):
+            name = titled.history.name
+        elif isinstance(titled, a.NewsAnswer):
+            name = titled.subject or titled.topic or ""
         kind = {
             a.FiguresAnswer: "figures",
             a.PassAnswer: "pass",
@@ -86,7 +90,7 @@ class InlineHandlers(HandlerGroup):
             a.HistoryAnswer: "history",
             a.NewsAnswer: "news",
             a.SearchAnswer: "search",
-        }.get(type(answer), "other")
+        }.get(type(titled), "other")
         return InlineQueryResultArticle(
             id=hashlib.sha256(html.encode()).hexdigest()[:32],
             title=label("inline.title", kind, name),

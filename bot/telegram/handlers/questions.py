@@ -148,7 +148,9 @@ def _understood_for(intent: Intent, question: Question) -> bool:
     """
     if intent in (Intent.PASS, Intent.HISTORY, Intent.DEALS, Intent.FLIGHTS):
         return True
-    if intent in (Intent.PASSES, Intent.SOURCES):
+    if intent is Intent.SOURCES:
+        return bool(question.amounts)  # `/sources 116.12`: that figure's source
+    if intent is Intent.PASSES:
         return False
     return bool(question.periods or question.series or question.quantity or question.since_year)
 

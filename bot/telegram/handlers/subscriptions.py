@@ -31,7 +31,7 @@ from bot.telegram.handlers.access import (
 )
 from bot.telegram.handlers.base import Press, answers_refusals, button_press
 from bot.telegram.handlers.subscription_pages import Page, SubscriptionPages, active
-from bot.vocabulary import Frequency, Topic
+from bot.vocabulary import Frequency, NewsScope, Topic
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -153,17 +153,20 @@ class SubscriptionHandlers(SubscriptionPages):
 
         def build(session: Session) -> tuple[list[str], ChartData | None]:
             subscriber = active(subscriptions.find(session, chat_id=chat_id))
+            scope = NewsScope.PUBLISHED
             if subscriber is None:
                 topics, since, frequency = frozenset(digest.FOLLOWABLE), None, Frequency.WEEKLY
             else:
                 topics = frozenset(Topic(topic) for topic in subscriber.topics)
                 since, frequency = subscriber.last_digest_at, subscriber.frequency
+                scope = subscriber.news_scope
             built = digest.build_digest(
                 session,
                 topics=topics,
                 since=since,
                 freshness=self.services.freshness(),
                 frequency=frequency,
+                news_scope=scope,
             )
             chart = None
             if subscriber is not None and subscriber.include_chart:
