@@ -8,6 +8,9 @@ Conventions:
 - Timestamps are timezone-aware UTC on every backend (`UTCDateTime`); Telegram ids are BigInteger.
 - Vocabularies are stored as short strings and validated by SQLAlchemy's non-native `Enum`, so a
   new status value needs no database type migration.
+
+One module a little over 500 lines: every table in one place is how migrations are checked
+against the models (autogenerate) and how the schema is read.
 """
 
 # No `from __future__ import annotations`: SQLModel reads the annotations at class creation.

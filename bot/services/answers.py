@@ -2,6 +2,11 @@
 
 Every answer is built from database records only; when the data does not hold what was
 asked, the answer says so and names what it does hold.
+
+Over 500 lines: yes-or-no verdicts, figures found by value, full-text passages and news joined
+the figure and record answers in one turn. Each already has its own module for the work
+(verdicts, figure_sources, search, news.listing); what is left here is the dispatch by intent
+and the answer types, to be split by intent next (figures, records, text) as one change.
 """
 
 from __future__ import annotations
