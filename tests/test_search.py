@@ -395,8 +395,8 @@ def test_what_a_question_searches_for() -> None:
     assert search.read_query("la la la") is None
 
 
-async def test_passages_with_every_term_come_before_those_with_most(backend: Backend) -> None:
-    # Two of three terms is enough to be found, but never ahead of a passage with all three.
+async def test_passages_with_every_term_are_quoted_before_any_with_most(backend: Backend) -> None:
+    # Two of three terms is enough to be found, but only when no passage holds all three.
     with db.session_scope(backend.engine) as session:
         source = session.exec(select(Source)).first()
         assert source is not None
@@ -417,7 +417,12 @@ async def test_passages_with_every_term_come_before_those_with_most(backend: Bac
             )
     with Session(backend.engine) as session:
         found = search.search(session, "yak caravan permits")
-    assert [p.text[:12] for p in found] == ["A long note ", "Yak caravans"]
+    assert [p.text[:12] for p in found] == ["A long note "]
+    with db.session_scope(backend.engine) as session:
+        session.delete(session.exec(select(ContextNote).where(ContextNote.key == "yak-long")).one())
+    with Session(backend.engine) as session:
+        found = search.search(session, "yak caravan permits")
+    assert [p.text for p in found] == ["Yak caravans: yak caravans."]
 
 
 # --- The index follows every write ---------------------------------------------------------------

@@ -7,10 +7,11 @@ SQLite, ranked with bm25; a `tsvector` column with a GIN index on PostgreSQL, ra
 ts_rank. An index row's id is its passage's row id times `KINDS` plus the code of its table.
 
 A question becomes a query (`read_query`): its words less the lexicon's filler and weak words
-are terms, a word of a synonym group stands for its group, and a passage must hold both of
-two terms, or most of three or more. Only lower-case ASCII letters and digits reach the
-database, each quoted (FTS5) or a plain lexeme (tsquery), so no text a reader types is read
-as query syntax. Words of four letters or more match as prefixes, after stemming.
+are terms, a word of a synonym group stands for its group. Passages that hold every term are
+quoted when there are any; otherwise those that hold most of three or more terms. Only
+lower-case ASCII letters and digits reach the database, each quoted (FTS5) or a plain lexeme
+(tsquery), so no text a reader types is read as query syntax. The question's own words of four letters or more match as prefixes, a
+synonym group's words as whole words, both after stemming.
 """
 
 from __future__ import annotations
@@ -231,35 +232,30 @@ def search(
     query = read_query(text)
     if query is None or limit <= 0:
         return ()
-    # A few more than needed: some may be excluded, or say what a better one says.
-    hits = _ranked(session, query, limit + len(exclude) + 4)
-    candidates = [hit for hit in hits if hit not in exclude]
     found: list[Passage] = []
-    seen: set[str] = set()
-    while candidates and len(found) < limit:
-        # Read back only as many as still wanted: the next ones only when one was a repeat.
-        wanted = limit - len(found)
-        batch, candidates = candidates[:wanted], candidates[wanted:]
-        for passage in _passages(session, batch):
-            said = " ".join(passage.text.casefold().split())
-            if said not in seen:
-                seen.add(said)
-                found.append(passage)
+    seen_ids, seen_texts = set(exclude), set[str]()
+    # Passages that hold every term; only when there is none, those that hold most.
+    for every_term in (True, False) if query.relaxed else (True,):
+        # A few more than needed: some may be excluded, or say what a better one says.
+        hits = _ranked(session, query, limit + len(exclude) + 4, every_term=every_term)
+        candidates = [hit for hit in hits if hit not in seen_ids]
+        seen_ids.update(candidates)
+        while candidates and len(found) < limit:
+            # Read back only as many as still wanted: the next ones only when one repeats.
+            wanted = limit - len(found)
+            batch, candidates = candidates[:wanted], candidates[wanted:]
+            for passage in _passages(session, batch):
+                said = " ".join(passage.text.casefold().split())
+                if said not in seen_texts:
+                    seen_texts.add(said)
+                    found.append(passage)
+        if found:
+            break
     return tuple(found)
 
 
-def _ranked(session: Session, query: Query, limit: int) -> list[int]:
-    """Index ids of the matching passages, best first: those that hold every term, then (when
-    they are too few) those that hold enough of them. The first search is the cheap one (its
-    terms meet in few passages), and often the only one."""
-    found = _ranked_by_engine(session, query, limit, every_term=True)
-    if len(found) < limit and query.relaxed:
-        more = _ranked_by_engine(session, query, limit, every_term=False)
-        found.extend(hit for hit in more if hit not in found)
-    return found[:limit]
-
-
-def _ranked_by_engine(session: Session, query: Query, limit: int, *, every_term: bool) -> list[int]:
+def _ranked(session: Session, query: Query, limit: int, *, every_term: bool) -> list[int]:
+    """Index ids of the passages that hold every term, or enough of them, best first."""
     if session.get_bind().dialect.name == "postgresql":
         statement = sql(
             "SELECT id FROM search_index, to_tsquery('english', :query) AS query "
