@@ -10,8 +10,9 @@ A question becomes a query (`read_query`): its words less the lexicon's filler a
 are terms, a word of a synonym group stands for its group. Passages that hold every term are
 quoted when there are any; otherwise those that hold most of three or more terms. Only
 lower-case ASCII letters and digits reach the database, each quoted (FTS5) or a plain lexeme
-(tsquery), so no text a reader types is read as query syntax. The question's own words of four letters or more match as prefixes, a
-synonym group's words as whole words, both after stemming.
+(tsquery), so no text a reader types is read as query syntax. The question's own words of
+four letters or more match as prefixes, a synonym group's words as whole words, both after
+stemming.
 """
 
 from __future__ import annotations
