@@ -21,8 +21,6 @@ from bot.models import DispatchCursor, Feed, NewsItem, StatusChange
 from bot.vocabulary import NewsScope, NewsState, RecordType, Topic
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from bot.services.feeds.parse import ParsedEntry
     from bot.services.news.reading import KeptEntry
 
@@ -310,54 +308,43 @@ _cursor = DispatchCursor.__table__  # type: ignore[attr-defined]
 
 
 def take_review_batch(
-    engine: Engine, *, now: datetime, every_seconds: int, limit: int = REVIEW_BATCH
-) -> list[NewsItem]:
-    """The new items not yet offered to editors, at most one batch per `every_seconds`.
+    session: Session, *, now: datetime, every_seconds: int, limit: int = REVIEW_BATCH
+) -> list[int]:
+    """The ids of new items not yet offered to editors, at most one batch per `every_seconds`,
+    marked offered in the caller's unit of work.
 
     The cursor row is locked while the batch is taken, so with several instances one of them
     takes it; its `updated_at` is when the last batch went out.
     """
-    with engine.begin() as connection:
-        last = connection.execute(
-            sa.select(_cursor.c.updated_at)
-            .where(_cursor.c.name == REVIEW_CURSOR)
-            .with_for_update(skip_locked=True)
-        ).first()
-        if last is None:
-            inserted = connection.execute(
-                insert_ignoring_duplicates(connection, _cursor),
-                [{"name": REVIEW_CURSOR, "position": 0, "updated_at": now - timedelta(days=1)}],
-            ).rowcount
-            if not inserted:
-                return []  # another instance holds or just made the cursor
-        elif last.updated_at is not None and last.updated_at > now - timedelta(
-            seconds=every_seconds
-        ):
-            return []
-        ids = (
-            connection.execute(
-                sa.select(_item.c.id)
-                .where(_item.c.state == NewsState.NEW, _item.c.offered_at.is_(None))
-                .order_by(_item.c.published_at, _item.c.id)
-                .limit(limit)
-            )
-            .scalars()
-            .all()
-        )
-        if not ids:
-            return []
+    connection = session.connection()
+    last = connection.execute(
+        sa.select(_cursor.c.updated_at)
+        .where(_cursor.c.name == REVIEW_CURSOR)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if last is None:
+        inserted = connection.execute(
+            insert_ignoring_duplicates(connection, _cursor),
+            [{"name": REVIEW_CURSOR, "position": 0, "updated_at": now - timedelta(days=1)}],
+        ).rowcount
+        if not inserted:
+            return []  # another instance holds or just made the cursor
+    elif last.updated_at > now - timedelta(seconds=every_seconds):
+        return []
+    ids = list(
+        connection.execute(
+            sa.select(_item.c.id)
+            .where(_item.c.state == NewsState.NEW, _item.c.offered_at.is_(None))
+            .order_by(_item.c.published_at, _item.c.id)
+            .limit(limit)
+        ).scalars()
+    )
+    if ids:
         connection.execute(sa.update(_item).where(_item.c.id.in_(ids)).values(offered_at=now))
         connection.execute(
             sa.update(_cursor).where(_cursor.c.name == REVIEW_CURSOR).values(updated_at=now)
         )
-    with Session(engine, expire_on_commit=False) as session:
-        return list(
-            session.exec(
-                select(NewsItem)
-                .where(col(NewsItem.id).in_(ids))
-                .order_by(col(NewsItem.published_at), col(NewsItem.id))
-            ).all()
-        )
+    return ids
 
 
 def by_ids(session: Session, ids: Sequence[int]) -> list[NewsItem]:

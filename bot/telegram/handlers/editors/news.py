@@ -55,28 +55,29 @@ class NewsHandlers(EditorHandlers):
     async def send_review_batch(self, bot: Bot) -> int:
         """Offer the new items (one batch per NEWS_REVIEW_SECONDS) to every reviewer."""
         now = self.services.clock()
-        batch = await self.services.offload(
-            lambda: items.take_review_batch(
-                self.services.engine,
-                now=now,
-                every_seconds=self.services.settings.news_review_seconds,
+
+        def take(session: Session) -> tuple[int, list[int], str, InlineKeyboardMarkup] | None:
+            # Taking the batch and rendering it are one unit of work: a batch whose message
+            # could not be built is not marked offered.
+            batch = items.take_review_batch(
+                session, now=now, every_seconds=self.services.settings.news_review_seconds
             )
-        )
-        if not batch:
+            if not batch:
+                return None
+            text, keyboard = self._review(session, batch)
+            return len(batch), admins.news_reviewers(session), text, keyboard
+
+        taken = await self.services.run(take)
+        if taken is None:
             return 0
-
-        def message(session: Session) -> tuple[list[int], str, InlineKeyboardMarkup]:
-            text, keyboard = self._review(session, [item.id or 0 for item in batch])
-            return admins.news_reviewers(session), text, keyboard
-
-        reviewers, text, keyboard = await self.services.run(message)
+        offered, reviewers, text, keyboard = taken
         for user_id in reviewers:
             try:
                 await bot.send_message(user_id, text, reply_markup=keyboard)
             except TelegramError as error:  # an editor who never opened the bot, or left
                 logger.info("News review not sent to %s: %s", user_id, error)
-        logger.info("Offered %d news items to %d reviewers.", len(batch), len(reviewers))
-        return len(batch)
+        logger.info("Offered %d news items to %d reviewers.", offered, len(reviewers))
+        return offered
 
     @answers_refusals
     async def review(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
