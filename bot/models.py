@@ -34,6 +34,7 @@ from bot.vocabulary import (
     Direction,
     FlightStatus,
     Frequency,
+    Language,
     NewsScope,
     NewsState,
     PassStatus,
@@ -389,7 +390,6 @@ class Subscriber(SQLModel, table=True):
     alerts_enabled: bool = True
     quiet_hours: bool = True  # hold alerts between 22:00 and 07:00 local
     include_chart: bool = False  # the trade chart after the digest text
-    language: str = Field(default="en", max_length=8)
     # Which news the digest's "In the news" carries (see NewsScope).
     news_scope: NewsScope = Field(default=NewsScope.PUBLISHED, sa_type=cast(Any, _enum(NewsScope)))
     active: bool = True
@@ -399,6 +399,24 @@ class Subscriber(SQLModel, table=True):
     next_digest_at: datetime | None = utc_column(index=True)
     last_digest_at: datetime | None = utc_column()
     created_at: datetime = utc_column(default=True)
+    updated_at: datetime = utc_column(default=True)
+
+
+class ChatLanguage(SQLModel, table=True):
+    """The language a chat chose with /language (a group's or channel's by its administrators),
+    or, for a private chat that subscribed without choosing, its user's Telegram language then.
+
+    A chat with no row is answered in its user's Telegram language, else English; digests and
+    alerts go out in the row's language, else English. Kept apart from `Subscriber`: a chat
+    that never subscribes may choose a language too.
+    """
+
+    __tablename__ = "chat_language"
+
+    chat_id: int = Field(
+        sa_type=sa.BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    language: Language = enum_column(Language)
     updated_at: datetime = utc_column(default=True)
 
 

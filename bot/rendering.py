@@ -1,4 +1,4 @@
-"""The one Jinja environment: every text a user sees comes from `templates/`.
+"""The Jinja environments: every text a user sees comes from `templates/`, in its language.
 
 Output is Telegram HTML, so autoescaping is on and values are escaped wherever they appear.
 An operator can point TEMPLATES_DIR at a folder of overrides; anything not overridden
@@ -8,63 +8,107 @@ falls back to the shipped templates.
 from __future__ import annotations
 
 import html
+from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bot.i18n import BABEL_LOCALES, active_language, translations
 from bot.partial_date import PartialDate
 from bot.resources import templates_dir
+from bot.vocabulary import Language
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from babel.support import NullTranslations
 
 # Telegram's limit for one text message (telegram.constants.MessageLimit.MAX_TEXT_LENGTH),
 # repeated here so services and tests can split text without importing telegram.
 MAX_MESSAGE_LENGTH = 4096
 
 
-def amount(value: Decimal | None, places: int = 2) -> str:
-    """'99.2', '113.45', '76.27': at most `places` decimals, trailing zeros dropped."""
-    if value is None:
-        return "n/a"
-    text = f"{value.quantize(Decimal(1).scaleb(-places)):,f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+class Formats:
+    """How one language writes amounts and dates: Babel's patterns for its locale, and its
+    words for what is missing. Bound to a language so templates need not pass one."""
 
+    # (a day, a month) as the source gave it. Hindi spells months out: CLDR's Hindi
+    # abbreviations ("दिस॰") read as clipped words, not as abbreviations.
+    _DATE_PATTERNS: ClassVar = {
+        Language.EN: ("d MMM y", "MMM y"),
+        Language.HI: ("d MMMM y", "MMMM y"),
+    }
+    # Indian digit grouping in Hindi (1,00,000); the thousands grouping English readers use.
+    _NUMBER_PATTERNS: ClassVar = {
+        Language.EN: "#,##0.##########",
+        Language.HI: "#,##,##0.##########",
+    }
 
-def signed(value: Decimal | None, places: int = 2) -> str:
-    """'+14.14', '−2.41' (a true minus sign), '0'."""
-    if value is None:
-        return "n/a"
-    sign = "+" if value > 0 else "−" if value < 0 else ""
-    return sign + amount(abs(value), places)
+    def __init__(self, language: Language, translations: NullTranslations) -> None:
+        self.language = language
+        self.locale = BABEL_LOCALES[language]
+        self._gettext = translations.gettext
+        self._day_pattern, self._month_pattern = self._DATE_PATTERNS[language]
+        self._number_pattern = self._NUMBER_PATTERNS[language]
 
+    def amount(self, value: Decimal | None, places: int = 2) -> str:
+        """'99.2', '113.45', '76.27': at most `places` decimals, trailing zeros dropped."""
+        if value is None:
+            return self._gettext("n/a")
+        rounded = value.quantize(Decimal(1).scaleb(-places))
+        return format_decimal(rounded, self._number_pattern, locale=self.locale)
 
-def human_date(value: PartialDate | None) -> str:
-    return "date not reported" if value is None else value.human()
+    def signed(self, value: Decimal | None, places: int = 2) -> str:
+        """'+14.14', '−2.41' (a true minus sign), '0'."""
+        if value is None:
+            return self._gettext("n/a")
+        sign = "+" if value > 0 else "−" if value < 0 else ""
+        return sign + self.amount(abs(value), places)
 
+    def partial_date(self, value: PartialDate) -> str:
+        """'22 Apr 2020', 'Dec 2022' or '1992': the precision the source gave, no more."""
+        if value.month is None:
+            return str(value.year)
+        pattern = self._day_pattern if value.day is not None else self._month_pattern
+        return format_date(value.earliest, pattern, locale=self.locale)
 
-def date_span(start: PartialDate | None, end: PartialDate | None) -> str:
-    """'Jun–Sep', '1 Jun – 30 Nov' within one year (the year is said once, by the caller);
-    'Nov 2026 – Mar 2027' across years; 'from Jun 2026' or 'to Sep 2026' with one end."""
-    if start is None or end is None:
-        return f"from {start.human()}" if start is not None else f"to {human_date(end)}"
-    if start.year != end.year or start.month is None or end.month is None:
-        return f"{start.human()} – {end.human()}"
-    first, last = (part.human().removesuffix(f" {part.year}") for part in (start, end))
-    if first == last:
-        return first
-    return f"{first}–{last}" if start.day is None and end.day is None else f"{first} – {last}"
+    def human_date(self, value: PartialDate | date | None) -> str:
+        if value is None:
+            return self._gettext("date not reported")
+        return self.partial_date(value if isinstance(value, PartialDate) else PartialDate.of(value))
 
+    def day_time(self, value: datetime) -> str:
+        """'15 Dec 14:05' (a recent moment in the operator's log of changes)."""
+        pattern = self._day_pattern.removesuffix(" y") + " HH:mm"
+        return format_datetime(value, pattern, locale=self.locale)
 
-def readable(value: str | None) -> str:
-    """A stored value as readers read it: '2025-12-15' is 15 Dec 2025, 'in_effect' in effect."""
-    if value is None or value == "":
-        return "not set"
-    try:
-        return PartialDate.parse(value).human()
-    except ValueError:
-        return value.replace("_", " ")
+    def date_span(self, start: PartialDate | None, end: PartialDate | None) -> str:
+        """'Jun–Sep', '1 Jun – 30 Nov' within one year (the year is said once, by the caller);
+        'Nov 2026 – Mar 2027' across years; 'from Jun 2026' or 'to Sep 2026' with one end."""
+        if start is None or end is None:
+            if start is not None:
+                return self._gettext("from %(date)s") % {"date": self.partial_date(start)}
+            return self._gettext("to %(date)s") % {"date": self.human_date(end)}
+        whole = self.partial_date(start), self.partial_date(end)
+        if start.year != end.year or start.month is None or end.month is None:
+            return f"{whole[0]} – {whole[1]}"
+        first, last = (text.removesuffix(f" {start.year}") for text in whole)
+        if first == last:
+            return first
+        return f"{first}–{last}" if start.day is None and end.day is None else f"{first} – {last}"
+
+    def readable(self, value: str | None) -> str:
+        """A stored value as readers read it: '2025-12-15' is 15 Dec 2025, 'in_effect' in
+        effect (in the reader's language when the catalog has the word)."""
+        if value is None or value == "":
+            return self._gettext("not set")
+        try:
+            return self.partial_date(PartialDate.parse(value))
+        except ValueError:
+            return self._gettext(value.replace("_", " "))
 
 
 def capitalize_first(text: str) -> str:
@@ -72,51 +116,74 @@ def capitalize_first(text: str) -> str:
 
 
 class Renderer:
+    """One Jinja environment per language, each with its catalog and formats installed, so
+    a template, its macros and its filters all speak the language it is rendered in."""
+
     def __init__(self, override_dir: Path | None = None) -> None:
         folders = [str(templates_dir())]
         if override_dir is not None:
             folders.insert(0, str(override_dir))
-        self.environment = Environment(
-            loader=FileSystemLoader(folders),
+        loader = FileSystemLoader(folders)
+        self.environments = {language: self._environment(loader, language) for language in Language}
+
+    @staticmethod
+    def _environment(loader: FileSystemLoader, language: Language) -> Environment:
+        environment = Environment(
+            loader=loader,
             autoescape=True,
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            extensions=["jinja2.ext.i18n"],
         )
-        self.environment.filters["amount"] = amount
-        self.environment.filters["human_date"] = human_date
-        self.environment.filters["signed"] = signed
-        self.environment.filters["capitalize_first"] = capitalize_first
-        self.environment.filters["readable"] = readable
-        self.environment.filters["date_span"] = date_span
+        catalog = translations(language)
+        environment.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+        formats = Formats(language, catalog)
+        environment.globals["language"] = language.value
+        environment.filters.update(
+            amount=formats.amount,
+            signed=formats.signed,
+            human_date=formats.human_date,
+            day_time=formats.day_time,
+            date_span=formats.date_span,
+            readable=formats.readable,
+            capitalize_first=capitalize_first,
+        )
+        return environment
 
-    def render(self, template: str, /, **context: Any) -> str:
-        return self.environment.get_template(template).render(**context).strip()
+    def environment(self, language: Language | None = None) -> Environment:
+        return self.environments[language or active_language()]
 
-    def label(self, name: str, *args: Any) -> str:
+    def render(self, template: str, /, language: Language | None = None, **context: Any) -> str:
+        """`template` in `language`, or in the language of the update being handled."""
+        return self.environment(language).get_template(template).render(**context).strip()
+
+    def label(self, name: str, *args: Any, language: Language | None = None) -> str:
         """A short plain-text label from a macro in `buttons.j2` (or `inline.j2` as `inline.x`)."""
         template, _, macro = name.rpartition(".")
-        module = self.environment.get_template(f"{template or 'buttons'}.j2").module
+        module = self.environment(language).get_template(f"{template or 'buttons'}.j2").module
         text = str(getattr(module, macro)(*args))
         return html.unescape(text).strip()
 
 
+def utf16_length(text: str) -> int:
+    """Telegram counts a message's length in UTF-16 code units: an emoji outside the Basic
+    Multilingual Plane is two of them."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def split_html(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
     """Split at blank lines (then lines) so no tag is cut: templates close tags per line."""
-    if len(text) <= limit:
+    if utf16_length(text) <= limit:
         return [text]
     pieces: list[str] = []
     for block in text.split("\n\n"):
-        if len(block) <= limit:
+        if utf16_length(block) <= limit:
             pieces.append(block)
             continue
         # A paragraph longer than a message: pack its lines (a longer line is cut, rarely).
-        lines = [
-            line[i : i + limit]
-            for line in block.split("\n")
-            for i in range(0, max(len(line), 1), limit)
-        ]
+        lines = [piece for line in block.split("\n") for piece in _cut(line, limit)]
         pieces.extend(_pack(lines, "\n", limit))
     return _pack(pieces, "\n\n", limit)
 
@@ -127,7 +194,7 @@ def _pack(parts: list[str], separator: str, limit: int) -> list[str]:
     current = ""
     for part in parts:
         candidate = f"{current}{separator}{part}" if current else part
-        if len(candidate) <= limit:
+        if utf16_length(candidate) <= limit:
             current = candidate
         else:
             chunks.append(current)
@@ -135,3 +202,18 @@ def _pack(parts: list[str], separator: str, limit: int) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
+
+
+def _cut(line: str, limit: int) -> list[str]:
+    """`line` in pieces of at most `limit` UTF-16 units (an empty line stays one piece)."""
+    pieces: list[str] = []
+    current: list[str] = []
+    used = 0
+    for character in line:
+        units = 2 if ord(character) > 0xFFFF else 1
+        if used + units > limit:
+            pieces.append("".join(current))
+            current, used = [], 0
+        current.append(character)
+        used += units
+    return [*pieces, "".join(current)]

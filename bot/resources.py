@@ -22,3 +22,8 @@ def templates_dir() -> Path:
 
 def migrations_dir() -> Path:
     return _shipped("alembic")
+
+
+def locale_dir() -> Path:
+    """The translation catalogs (`bot/locale`, inside the package in every install)."""
+    return _PACKAGE_DIR / "locale"

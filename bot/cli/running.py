@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bot.bootstrap import open_database
 from bot.cli.common import EXIT_FAILURE, EXIT_USAGE, Commands, steady_state
 from bot.logs import configure_logging
+from bot.vocabulary import Language
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,6 +45,7 @@ def add_commands(commands: Commands) -> None:
     chat = commands.add_parser(
         "chat", help="talk to the bot in this terminal (no Telegram needed); buttons are numbers"
     )
+    chat.add_argument("--language", type=_language, help="answer in this language: en or hi")
     chat.set_defaults(handler=_chat)
     ask = commands.add_parser(
         "ask", help='send one message and print the reply, e.g. ask "is nathula open"'
@@ -54,6 +56,12 @@ def add_commands(commands: Commands) -> None:
         type=_day,
         metavar="YYYY-MM-DD",
         help="answer as if today were this date (to see which dates have passed on a given day)",
+    )
+    ask.add_argument(
+        "--language",
+        type=_language,
+        help="answer in this language: en or hi (without it, a question in Devanagari is "
+        "answered in Hindi, anything else in English)",
     )
     ask.set_defaults(handler=_ask)
 
@@ -104,6 +112,14 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-06") from None
 
 
+def _language(text: str) -> Language:
+    language = Language.from_code(text)
+    if language is None:
+        choices = ", ".join(language.value for language in Language)
+        raise argparse.ArgumentTypeError(f"{text!r} is not a language I speak ({choices})")
+    return language
+
+
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
     engine = open_database(settings)
     from bot.telegram.terminal import TerminalSession, format_replies  # PTB loads only here
@@ -118,7 +134,7 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
     async def one_message() -> None:
         async with TerminalSession(
-            settings, engine, charts_dir=settings.data_dir, clock=clock
+            settings, engine, charts_dir=settings.data_dir, clock=clock, language=args.language
         ) as session:
             format_replies(await session.send(args.text), sys.stdout)
 
@@ -149,14 +165,18 @@ def _log_to_file(settings: Settings) -> Path | None:
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
     log = _log_to_file(settings)
-    return _chat_with(settings, open_database(settings), log)
+    return _chat_with(settings, open_database(settings), log, args.language)
 
 
-def _chat_with(settings: Settings, engine: Engine, log: Path | None) -> int:
+def _chat_with(
+    settings: Settings, engine: Engine, log: Path | None, language: Language | None = None
+) -> int:
     from bot.telegram.terminal import TerminalSession, format_replies  # PTB loads only here
 
     async def conversation() -> None:
-        async with TerminalSession(settings, engine, charts_dir=settings.data_dir) as session:
+        async with TerminalSession(
+            settings, engine, charts_dir=settings.data_dir, language=language
+        ) as session:
             if log is not None:
                 print(f"(Log lines go to {log}; set LOG_LEVEL to see them here.)\n")
             format_replies(await session.send("/start"), sys.stdout)

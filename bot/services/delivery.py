@@ -29,10 +29,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.db import insert_ignoring_duplicates, session_scope
-from bot.models import Delivery, DispatchCursor, StatusChange, Subscriber
+from bot.i18n import DEFAULT_LANGUAGE
+from bot.models import ChatLanguage, Delivery, DispatchCursor, StatusChange, Subscriber
 from bot.services import schedule, subscriptions
 from bot.services.digest import topics_of_changes
-from bot.vocabulary import DeliveryKind, DeliveryState, Frequency, NewsScope, Topic
+from bot.vocabulary import DeliveryKind, DeliveryState, Frequency, Language, NewsScope, Topic
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -51,6 +52,7 @@ _subscriber = Subscriber.__table__  # type: ignore[attr-defined]
 _delivery = Delivery.__table__  # type: ignore[attr-defined]
 _cursor = DispatchCursor.__table__  # type: ignore[attr-defined]
 _history = StatusChange.__table__  # type: ignore[attr-defined]
+_chat_language = ChatLanguage.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,7 @@ class Claim:
     frequency: Frequency
     include_chart: bool
     news_scope: NewsScope
+    language: Language
 
     @property
     def content_key(self) -> tuple[Any, ...]:
@@ -86,8 +89,9 @@ class Claim:
                 self.frequency,
                 self.include_chart,
                 self.news_scope,
+                self.language,
             )
-        return (self.kind, self.topics, self.after_change_id, self.up_to_change_id)
+        return (self.kind, self.topics, self.after_change_id, self.up_to_change_id, self.language)
 
 
 def _new_delivery(
@@ -361,8 +365,9 @@ def claim(engine: Engine, *, now: datetime, limit: int, lease_seconds: int) -> l
         if not claimed:
             return []
         rows = connection.execute(
-            sa.select(_delivery, _subscriber)
+            sa.select(_delivery, _subscriber, _chat_language.c.language)
             .join(_subscriber, _subscriber.c.id == _delivery.c.subscriber_id)
+            .outerjoin(_chat_language, _chat_language.c.chat_id == _subscriber.c.chat_id)
             .where(_delivery.c.id.in_(claimed))
             .order_by(_delivery.c.due_at, _delivery.c.id)
         ).all()
@@ -389,6 +394,7 @@ def _claim_of(row: Any) -> Claim:
         frequency=Frequency(row[s.frequency]),
         include_chart=row[s.include_chart],
         news_scope=NewsScope(row[s.news_scope]),
+        language=Language(row[_chat_language.c.language] or DEFAULT_LANGUAGE),
     )
 
 

@@ -221,7 +221,6 @@ _CARRIED_OVER = (
     "quiet_hours",
     "include_chart",
     "news_scope",
-    "language",
     "added_by",
     "next_digest_at",
     "last_digest_at",

@@ -22,10 +22,12 @@ from telegram.ext import (
     Defaults,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
 
+from bot.i18n import DEFAULT_LANGUAGE, bind_update_language
 from bot.logs import Redactor
 from bot.rendering import Renderer
 from bot.services import admins
@@ -37,6 +39,7 @@ from bot.telegram.handlers.channels import ChannelHandlers
 from bot.telegram.handlers.editors import EditHandlers, ImportHandlers, RoleHandlers
 from bot.telegram.handlers.editors.news import NewsHandlers
 from bot.telegram.handlers.inline import InlineHandlers
+from bot.telegram.handlers.languages import LanguageHandlers
 from bot.telegram.handlers.questions import COMMAND_INTENTS, QuestionHandlers
 from bot.telegram.handlers.subscriptions import SubscriptionHandlers, TimezonePromptReplies
 from bot.telegram.metrics import InstrumentedRequest, Metrics
@@ -46,10 +49,10 @@ from bot.telegram.presenter import NO_PREVIEW
 from bot.telegram.services import BotServices
 from bot.telegram.types import AnyApplication
 from bot.telegram.update_processor import ChatOrderedUpdateProcessor
-from bot.vocabulary import Role
+from bot.vocabulary import Language, Role
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable, Coroutine
     from datetime import datetime
 
     from sqlalchemy import Engine
@@ -66,7 +69,15 @@ ADMIN_BUTTONS = r"^tw1\|(ok|oc|no|ek|er|ef|ev|es)\|"
 NEWS_BUTTONS = r"^tw1\|(np|nd|nu|nr|ns)\|"
 # Callback verbs of the subscription settings.
 SUBSCRIPTION_BUTTONS = r"^tw1\|(sub|cfg|opt)\|"
-SUBSCRIPTION_COMMANDS = ("subscribe", "unsubscribe", "settings", "timezone", "digest")
+LANGUAGE_BUTTONS = r"^tw1\|lang\|"
+SUBSCRIPTION_COMMANDS = (
+    "subscribe",
+    "unsubscribe",
+    "settings",
+    "timezone",
+    "digest",
+    "language",
+)
 EDITOR_COMMANDS = (
     "set",
     "edit",
@@ -109,9 +120,11 @@ def build_application(
     clock: Callable[[], datetime] | None = None,
     deliver: bool = False,
     metrics: Metrics | None = None,
+    language: Language | None = None,
 ) -> AnyApplication:
     """The bot's application; with `deliver`, it also sends digests and alerts on schedule
-    (off for the terminal chat and for tests that only talk to it)."""
+    (off for the terminal chat and for tests that only talk to it); with `language`, every
+    update is answered in it, whatever the chat chose (the terminal's --language)."""
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the Telegram application")
     builder = (
@@ -155,6 +168,7 @@ def build_application(
     news = NewsHandlers(services, edits)
     channels = ChannelHandlers(services)
     subscriptions = SubscriptionHandlers(services, channels)
+    chat_languages = LanguageHandlers(services, channels)
     news_jobs = NewsJobs(services, news) if deliver else None
     alerts = (
         OperatorAlerts(settings.error_chat_id, services.renderer, Redactor.from_settings(settings))
@@ -185,6 +199,10 @@ def build_application(
     if deliveries is not None:
         builder = builder.post_shutdown(deliveries.shutdown)
     application = builder.build()
+    # Group -3 runs first of all: it picks the language everything after it renders in.
+    application.add_handler(
+        TypeHandler(object, _language_binder(services.update_language, language)), group=-3
+    )
     # Group -2 runs before everything: a reply to the bot's time-zone prompt sets the zone and
     # stops the update there, so it is neither editor input nor a question.
     application.add_handler(
@@ -221,6 +239,7 @@ def build_application(
             CommandHandler("settings", subscriptions.settings, filters=NEW_MESSAGES),
             CommandHandler("timezone", subscriptions.timezone, filters=NEW_MESSAGES),
             CommandHandler("digest", subscriptions.digest, filters=NEW_MESSAGES),
+            CommandHandler("language", chat_languages.language, filters=NEW_MESSAGES),
             CommandHandler("subscribe_channel", channels.subscribe_channel, filters=NEW_MESSAGES),
             CommandHandler(
                 "unsubscribe_channel", channels.unsubscribe_channel, filters=NEW_MESSAGES
@@ -255,6 +274,7 @@ def build_application(
             CallbackQueryHandler(edits.press, pattern=ADMIN_BUTTONS),
             CallbackQueryHandler(news.press, pattern=NEWS_BUTTONS),
             CallbackQueryHandler(subscriptions.press, pattern=SUBSCRIPTION_BUTTONS),
+            CallbackQueryHandler(chat_languages.press, pattern=LANGUAGE_BUTTONS),
             CallbackQueryHandler(buttons.press),
             InlineQueryHandler(inline.query),
             # Plain-English questions (groups: only when the bot is mentioned or replied to).
@@ -276,26 +296,45 @@ def build_application(
     return application
 
 
-def _commands(renderer: Renderer, names: tuple[str, ...]) -> list[BotCommand]:
-    return [BotCommand(name, renderer.label(f"commands.{name}")) for name in names]
+def _language_binder(
+    language_of: Callable[[object], Awaitable[Language]], fixed: Language | None
+) -> Callable[[object, Any], Coroutine[Any, Any, None]]:
+    async def bind_language(update: object, context: Any) -> None:
+        bind_update_language(fixed or await language_of(update))
+
+    return bind_language
+
+
+def _commands(renderer: Renderer, names: tuple[str, ...], language: Language) -> list[BotCommand]:
+    return [
+        BotCommand(name, renderer.label(f"commands.{name}", language=language)) for name in names
+    ]
 
 
 def _register_commands_for(services: BotServices) -> Callable[[AnyApplication], Any]:
+    """The command menus, in English for everyone and in Hindi for users whose Telegram is in
+    Hindi (Telegram picks by the user's language; `language_code` "hi")."""
+
     async def register(application: AnyApplication) -> None:
         renderer = services.renderer
         readers = ("start", "help", *COMMAND_INTENTS, "changes", *SUBSCRIPTION_COMMANDS)
-        for scope in (BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats()):
-            await application.bot.set_my_commands(_commands(renderer, readers), scope=scope)
-        # Editors and owners see their commands too, in their private chat with the bot.
         team = await services.run(admins.admins)
-        for member in team:
-            extra = EDITOR_COMMANDS + (OWNER_COMMANDS if member.role is Role.OWNER else ())
-            try:
+        for language in Language:
+            code = None if language is DEFAULT_LANGUAGE else language.value
+            for scope in (BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats()):
                 await application.bot.set_my_commands(
-                    _commands(renderer, (*readers, *extra)),
-                    scope=BotCommandScopeChat(member.user_id),
+                    _commands(renderer, readers, language), scope=scope, language_code=code
                 )
-            except TelegramError as error:  # e.g. an editor who never opened the bot
-                logger.info("No command menu for %s: %s", member.user_id, error)
+            # Editors and owners see their commands too, in their private chat with the bot.
+            for member in team:
+                extra = EDITOR_COMMANDS + (OWNER_COMMANDS if member.role is Role.OWNER else ())
+                try:
+                    await application.bot.set_my_commands(
+                        _commands(renderer, (*readers, *extra), language),
+                        scope=BotCommandScopeChat(member.user_id),
+                        language_code=code,
+                    )
+                except TelegramError as error:  # e.g. an editor who never opened the bot
+                    logger.info("No command menu for %s: %s", member.user_id, error)
 
     return register

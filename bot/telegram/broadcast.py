@@ -40,6 +40,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.i18n import using_language
 from bot.services import delivery
 from bot.services import digest as content
 from bot.telegram.metrics import InstrumentedRequest
@@ -356,7 +357,7 @@ class Broadcaster:
     def _build_content(self, claimed: Claim) -> list[Part]:
         renderer = self.services.renderer
         parts: list[Part]
-        with self.services.session() as session:
+        with using_language(claimed.language), self.services.session() as session:
             if claimed.kind is DeliveryKind.DIGEST:
                 built = content.build_digest(
                     session,

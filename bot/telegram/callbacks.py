@@ -70,6 +70,8 @@ _PATTERNS: Final = {
     "sub": re.compile(rf"(?P<chat>{_CHAT})"),
     "cfg": re.compile(rf"(?P<chat>{_CHAT})\|(?P<page>main|day|hour|timezone|tzother|done)"),
     "opt": re.compile(rf"(?P<chat>{_CHAT})\|(?P<setting>{_SETTING})\|(?P<value>[\w/+-]{{1,40}})"),
+    # A chat's language (/language).
+    "lang": re.compile(rf"(?P<chat>{_CHAT})\|(?P<language>en|hi)"),
 }
 
 

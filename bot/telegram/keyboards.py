@@ -10,7 +10,7 @@ from bot.services import answers as a
 from bot.services.subscriptions import TOPICS
 from bot.telegram.callbacks import encode
 from bot.telegram.prepared import PreparedKeyboard
-from bot.vocabulary import DealStatus, Frequency, NewsScope, RecordType
+from bot.vocabulary import DealStatus, Frequency, Language, NewsScope, RecordType
 
 if TYPE_CHECKING:
     from bot.models import Subscriber
@@ -271,3 +271,17 @@ def subscription_settings(
 
 def _switch(on: bool) -> str:
     return "on" if on else "off"
+
+
+def languages(chat_id: int, labels: Renderer) -> InlineKeyboardMarkup:
+    """English / हिन्दी, each label in its own language (a reader finds theirs either way)."""
+    return PreparedKeyboard(
+        [
+            [
+                button(
+                    labels.label("language_choice", language.value), "lang", chat_id, language.value
+                )
+                for language in Language
+            ]
+        ]
+    )

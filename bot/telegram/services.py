@@ -18,12 +18,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
+from telegram import Update
+
 from bot.db import session_scope
-from bot.services import admins
+from bot.i18n import DEFAULT_LANGUAGE
+from bot.services import admins, languages
 from bot.services.events import ChangeFeed, RecordChanged
 from bot.services.timeline import Freshness
 from bot.telegram.answer_cache import AnswerCache
 from bot.telegram.metrics import Metrics
+from bot.vocabulary import Language
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
 
 
 ADMIN_IDS_TTL_SECONDS = 60
+CHAT_LANGUAGES_TTL_SECONDS = 60
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -59,6 +64,11 @@ class BotServices:
     _admin_ids: frozenset[int] = frozenset()
     _admins_read_at: float = float("-inf")
     _admins_reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Each chat's chosen language, re-read at most once a minute (changes made here are seen
+    # at once; another process's, such as an import, within the minute).
+    _chat_languages: dict[int, Language] = field(default_factory=dict)
+    _chat_languages_read_at: float = float("-inf")
+    _chat_languages_reading: asyncio.Lock = field(default_factory=asyncio.Lock)
     _threads: ThreadPoolExecutor | None = None
 
     def __post_init__(self) -> None:
@@ -112,6 +122,34 @@ class BotServices:
     async def reload_admins(self) -> None:
         self._admin_ids = await self.run(admins.admin_ids)
         self._admins_read_at = time.monotonic()
+
+    async def chat_language(self, chat_id: int) -> Language | None:
+        """The language `chat_id` chose (or subscribed with); None when it has none."""
+        if time.monotonic() - self._chat_languages_read_at > CHAT_LANGUAGES_TTL_SECONDS:
+            async with self._chat_languages_reading:
+                if time.monotonic() - self._chat_languages_read_at > CHAT_LANGUAGES_TTL_SECONDS:
+                    await self.reload_chat_languages()
+        return self._chat_languages.get(chat_id)
+
+    def remember_chat_language(self, chat_id: int, language: Language) -> None:
+        """A language this process has just committed: seen by the chat's next update."""
+        self._chat_languages[chat_id] = language
+
+    async def reload_chat_languages(self) -> None:
+        self._chat_languages = await self.run(languages.chat_languages)
+        self._chat_languages_read_at = time.monotonic()
+
+    async def update_language(self, update: object) -> Language:
+        """The language to answer `update` in: the chat's choice, else the sender's Telegram
+        language when the bot has it, else English."""
+        if not isinstance(update, Update):
+            return DEFAULT_LANGUAGE
+        chat, user = update.effective_chat, update.effective_user
+        chosen = None if chat is None else await self.chat_language(chat.id)
+        if chosen is not None:
+            return chosen
+        spoken = None if user is None else Language.from_code(user.language_code)
+        return spoken or DEFAULT_LANGUAGE
 
     def freshness(self) -> Freshness:
         return Freshness(self.clock().date(), self.settings.stale_after_days)

@@ -19,6 +19,7 @@ from telegram import Update
 from bot.telegram.app import build_application
 from bot.telegram.offline import OfflineRequest
 from bot.telegram.plain import html_to_text
+from bot.vocabulary import Language
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -62,11 +63,14 @@ class TerminalSession:
         *,
         charts_dir: Path,
         clock: Callable[[], datetime] | None = None,
+        language: Language | None = None,
     ) -> None:
+        """`language`: answer in it whatever the chat chose (else as Telegram would: the
+        chat's choice, else this user's language, English)."""
         offline = settings.model_copy(update={"telegram_bot_token": SecretStr(OFFLINE_TOKEN)})
         self.request = OfflineRequest()
         self.application: AnyApplication = build_application(
-            offline, engine=engine, request=self.request, clock=clock
+            offline, engine=engine, request=self.request, clock=clock, language=language
         )
         self.charts_dir = charts_dir
         # The buttons that can be pressed now (the last keyboard shown), by number.

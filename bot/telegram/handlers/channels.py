@@ -17,7 +17,7 @@ from telegram import ChatMemberAdministrator
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.services import subscriptions
+from bot.services import languages, subscriptions
 from bot.telegram.handlers.access import ADMINISTRATORS, GROUPS, private_sender, require_role
 from bot.telegram.handlers.base import answers_refusals
 from bot.telegram.handlers.subscription_pages import Page, SubscriptionPages, active
@@ -164,9 +164,14 @@ class ChannelHandlers(SubscriptionPages):
             old, new = message.migrate_from_chat_id, message.chat.id
         else:
             return
-        await self.services.run(
-            lambda session: subscriptions.migrate_chat(session, old_chat_id=old, new_chat_id=new)
-        )
+        now = self.services.clock()
+
+        def move(session: Session) -> None:
+            subscriptions.migrate_chat(session, old_chat_id=old, new_chat_id=new)
+            languages.move(session, old_chat_id=old, new_chat_id=new, now=now)
+
+        await self.services.run(move)
+        await self.services.reload_chat_languages()
 
     async def _editor(self, update: Update, action: str) -> tuple[Message, User] | None:
         """The message and its sender, an editor or owner in their private chat (else refused)."""
@@ -192,16 +197,29 @@ class ChannelHandlers(SubscriptionPages):
         the channel, so its subscription can be stopped.
         """
         args = context.args or []
-        reference = _channel_reference(args[0]) if len(args) == 1 else None
+        return await self._channel_named(
+            message, args[0] if len(args) == 1 else None, command, removable=removable
+        )
+
+    async def named_channel(self, message: Message, name: str, command: str) -> int | None:
+        """The id of the channel `name` (@name or its numeric id), or None after saying what is
+        wrong. Whether the sender may manage it is checked by the caller."""
+        channel = await self._channel_named(message, name, command)
+        return None if channel is None else channel.id
+
+    async def _channel_named(
+        self, message: Message, name: str | None, command: str, *, removable: bool = False
+    ) -> _Channel | None:
+        reference = _channel_reference(name) if name is not None else None
         problem: dict[str, object] = {"reason": "usage", "command": command}
         if reference is not None:
             try:
-                chat = await context.bot.get_chat(reference)
+                chat = await message.get_bot().get_chat(reference)
             except (BadRequest, Forbidden) as error:
                 logger.info("getChat %s failed: %s", reference, error)
                 if removable and isinstance(reference, int):
                     return _Channel(reference, str(reference))
-                problem = {"reason": "unknown", "name": args[0]}
+                problem = {"reason": "unknown", "name": name}
             else:
                 if chat.type == ChatType.CHANNEL:
                     return _Channel(chat.id, _display_name(chat), chat.title)

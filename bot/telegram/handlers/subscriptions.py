@@ -19,8 +19,9 @@ from telegram import Message
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, filters
 
+from bot.i18n import active_language
 from bot.services import answers as a
-from bot.services import digest, subscriptions
+from bot.services import digest, languages, subscriptions
 from bot.services.questions import Intent, Question
 from bot.services.subscriptions import Outcome, Setting, SettingError
 from bot.telegram.handlers.access import (
@@ -89,16 +90,20 @@ class SubscriptionHandlers(SubscriptionPages):
         await _manager_here(message, context.bot)
         chat, username = message.chat, message.get_bot().username
 
+        now, language = self.services.clock(), active_language()
+
         def subscribe(session: Session) -> tuple[str, Rendered | None]:
             subscription = subscriptions.subscribe(
                 session,
                 chat_id=chat.id,
                 chat_type=chat.type,
                 title=chat.effective_name,
-                now=self.services.clock(),
+                now=now,
                 default_timezone=self.services.settings.default_timezone,
                 added_by=_added_by(message),
             )
+            # Digests go out in the language this chat is answered in now, until it chooses.
+            languages.keep_if_unset(session, chat_id=chat.id, language=language, now=now)
             headline = None
             if subscription.outcome is not Outcome.ALREADY:
                 answer = a.answer_question(
@@ -108,6 +113,8 @@ class SubscriptionHandlers(SubscriptionPages):
             return self.subscribed(subscription, channel=None), headline
 
         text, headline = await self.services.run(subscribe)
+        if await self.services.chat_language(chat.id) is None:
+            self.services.remember_chat_language(chat.id, language)
         await self.reply(message, text)
         if headline is not None:
             await self.presenter.send(message, headline)
