@@ -50,21 +50,21 @@ class Formats:
     def __init__(self, language: Language, translations: NullTranslations) -> None:
         self.language = language
         self.locale = BABEL_LOCALES[language]
-        self._gettext = translations.gettext
+        self.gettext = translations.gettext
         self._day_pattern, self._month_pattern = self._DATE_PATTERNS[language]
         self._number_pattern = self._NUMBER_PATTERNS[language]
 
     def amount(self, value: Decimal | None, places: int = 2) -> str:
         """'99.2', '113.45', '76.27': at most `places` decimals, trailing zeros dropped."""
         if value is None:
-            return self._gettext("n/a")
+            return self.gettext("n/a")
         rounded = value.quantize(Decimal(1).scaleb(-places))
         return format_decimal(rounded, self._number_pattern, locale=self.locale)
 
     def signed(self, value: Decimal | None, places: int = 2) -> str:
         """'+14.14', '−2.41' (a true minus sign), '0'."""
         if value is None:
-            return self._gettext("n/a")
+            return self.gettext("n/a")
         sign = "+" if value > 0 else "−" if value < 0 else ""
         return sign + self.amount(abs(value), places)
 
@@ -77,7 +77,7 @@ class Formats:
 
     def human_date(self, value: PartialDate | date | None) -> str:
         if value is None:
-            return self._gettext("date not reported")
+            return self.gettext("date not reported")
         return self.partial_date(value if isinstance(value, PartialDate) else PartialDate.of(value))
 
     def day_time(self, value: datetime) -> str:
@@ -90,8 +90,8 @@ class Formats:
         'Nov 2026 – Mar 2027' across years; 'from Jun 2026' or 'to Sep 2026' with one end."""
         if start is None or end is None:
             if start is not None:
-                return self._gettext("from %(date)s") % {"date": self.partial_date(start)}
-            return self._gettext("to %(date)s") % {"date": self.human_date(end)}
+                return self.gettext("from %(date)s") % {"date": self.partial_date(start)}
+            return self.gettext("to %(date)s") % {"date": self.human_date(end)}
         whole = self.partial_date(start), self.partial_date(end)
         if start.year != end.year or start.month is None or end.month is None:
             return f"{whole[0]} – {whole[1]}"
@@ -104,11 +104,11 @@ class Formats:
         """A stored value as readers read it: '2025-12-15' is 15 Dec 2025, 'in_effect' in
         effect (in the reader's language when the catalog has the word)."""
         if value is None or value == "":
-            return self._gettext("not set")
+            return self.gettext("not set")
         try:
             return self.partial_date(PartialDate.parse(value))
         except ValueError:
-            return self._gettext(value.replace("_", " "))
+            return self.gettext(value.replace("_", " "))
 
 
 def capitalize_first(text: str) -> str:
@@ -137,6 +137,9 @@ class Renderer:
             keep_trailing_newline=False,
             extensions=["jinja2.ext.i18n"],
         )
+        # A translated block's line breaks and indentation are the template's layout, not
+        # part of the message: translators see one line per block.
+        environment.policies["ext.i18n.trimmed"] = True
         catalog = translations(language)
         environment.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
         formats = Formats(language, catalog)
