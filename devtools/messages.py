@@ -62,11 +62,14 @@ def check(language: Language, template: Catalog | None = None) -> Problems:
         if not message.id:
             continue
         found = translated.get(message.id, message.context)
-        if found is None or not found.string or found.fuzzy:
+        forms = _forms(found.string) if found is not None else ()
+        if found is None or not all(forms) or found.fuzzy:
             problems.missing.append(str(message.id))
             continue
+        # A plural message's forms each say what its plural source says.
+        source = _forms(message.id)[-1]
         for pattern in (_PLACEHOLDER, _TAG):
-            if sorted(pattern.findall(str(message.id))) != sorted(pattern.findall(found.string)):
+            if any(sorted(pattern.findall(source)) != sorted(pattern.findall(f)) for f in forms):
                 problems.broken.append(f"{message.id!r} → {found.string!r}")
                 break
     used = {(message.id, message.context) for message in template}
@@ -76,6 +79,10 @@ def check(language: Language, template: Catalog | None = None) -> Problems:
         if message.id and (message.id, message.context) not in used
     ]
     return problems
+
+
+def _forms(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return (text,) if isinstance(text, str) else tuple(text)
 
 
 def update() -> None:
@@ -88,9 +95,7 @@ def update() -> None:
         if language is SOURCE_LANGUAGE:
             continue
         missing = set(check(language, template).missing)
-        new = Catalog(
-            locale=BABEL_LOCALES[language], domain="messages", project="Trade Watch"
-        )
+        new = Catalog(locale=BABEL_LOCALES[language], domain="messages", project="Trade Watch")
         for message in template:
             if message.id in missing:
                 new.add(message.id, "", message.locations, context=message.context)
