@@ -62,8 +62,8 @@ def check(language: Language, template: Catalog | None = None) -> Problems:
         if not message.id:
             continue
         found = translated.get(message.id, message.context)
-        forms = _forms(found.string) if found is not None else ()
-        if found is None or not all(forms) or found.fuzzy:
+        forms = _forms(found.string) if found is not None and found.string else ()
+        if found is None or not forms or not all(forms) or found.fuzzy:
             problems.missing.append(str(message.id))
             continue
         # A plural message's forms each say what its plural source says.
