@@ -38,6 +38,13 @@ def _chat(chat_id: int, chat_type: str) -> dict[str, Any]:
     return {"id": chat_id, "type": chat_type, "title": "Trade desk"}
 
 
+def _user(user_id: int, language_code: str | None) -> dict[str, Any]:
+    user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Asha"}
+    if language_code is not None:
+        user["language_code"] = language_code
+    return user
+
+
 def message_update(
     bot: Bot,
     text: str,
@@ -52,17 +59,19 @@ def message_update(
     document: str | None = None,
     reply_to: dict[str, Any] | None = None,
     anonymous_admin: bool = False,
+    language_code: str | None = "en",
 ) -> Update:
     """A message as Telegram sends it.
 
     `reply_to`: the message replied to, e.g. what the bot sent (`ApiCall.result`);
-    `anonymous_admin`: sent by a group administrator who posts as the group.
+    `anonymous_admin`: sent by a group administrator who posts as the group;
+    `language_code`: the sender's Telegram language (None: Telegram did not say).
     """
     message: dict[str, Any] = {
         "message_id": next(_message_ids),
         "date": int(time.time()),
         "chat": _chat(chat_id, chat_type),
-        "from": {"id": user_id, "is_bot": False, "first_name": "Asha", "language_code": "en"},
+        "from": _user(user_id, language_code),
     }
     if anonymous_admin:
         message["from"] = ANONYMOUS_ADMIN
@@ -119,10 +128,11 @@ def callback_update(
     chat_id: int = 555,
     chat_type: str = "private",
     reply_markup: dict[str, Any] | None = None,
+    language_code: str | None = None,
 ) -> Update:
     query = {
         "id": str(next(_update_ids)),
-        "from": {"id": user_id, "is_bot": False, "first_name": "Asha"},
+        "from": _user(user_id, language_code),
         "chat_instance": "ci-1",
         "data": data,
         "message": {
