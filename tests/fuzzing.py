@@ -47,7 +47,8 @@ Every update, whoever sends it:
   unless an editor (or owner) did one of the deliberate things that write: pressed Confirm
   (`tw1|ok|...`), sent `/undo`, or `/addsource` (a new source is written at once: it changes no
   record and needs no preview), or an owner sent `/grant` or `/revoke` (the `admin` table).
-  Subscriptions, deliveries, the dispatch cursor and edit drafts (`STATE_TABLES`) may change.
+  Subscriptions, chat languages, deliveries, the dispatch cursor and edit drafts
+  (`STATE_TABLES`) may change.
 
 Text is any Unicode without surrogates (astral characters, right-to-left marks, zero-width
 joiners, HTML-like `<b>` and `&`) except control characters other than newline and tab, which
@@ -130,7 +131,14 @@ DATA_TABLES = (
     "feed",
     "news_item",
 )
-STATE_TABLES = ("subscriber", "delivery", "dispatch_cursor", "edit_draft", "alembic_version")
+STATE_TABLES = (
+    "subscriber",
+    "chat_language",
+    "delivery",
+    "dispatch_cursor",
+    "edit_draft",
+    "alembic_version",
+)
 # The full-text index and FTS5's shadow tables: written only by triggers on DATA_TABLES.
 INDEX_TABLES = tuple(
     f"search_index{suffix}" for suffix in ("", "_data", "_idx", "_content", "_docsize", "_config")
@@ -596,6 +604,9 @@ def _callback_data(draw: st.DrawFn, world: World) -> tuple[str, str]:
                         "timezone",
                         "Europe/Paris",
                         "Mars/Base",
+                        "hi",
+                        "en",
+                        "fr",
                         "frequency",
                         "daily",
                         "topic",
