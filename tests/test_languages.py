@@ -17,7 +17,7 @@ from bot.telegram.handlers.languages import language_named
 from bot.telegram.plain import html_to_text
 from bot.vocabulary import Language, Role
 from tests.conftest import TODAY
-from tests.factories import callback_update, migration_update
+from tests.factories import callback_update, inline_update, migration_update
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -204,3 +204,9 @@ def test_rows_are_one_per_chat(seeded_engine: Engine) -> None:
     with Session(seeded_engine) as session:
         rows = session.exec(select(ChatLanguage)).all()
     assert [(row.chat_id, row.language) for row in rows] == [(1, Language.EN)]
+
+
+async def test_inline_cards_are_personal(bot: BotUnderTest) -> None:
+    calls = await bot.process(inline_update(bot.application.bot, "nathu"))
+    (answer,) = [call for call in calls if call["method"] == "answerInlineQuery"]
+    assert answer["is_personal"] is True

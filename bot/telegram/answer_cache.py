@@ -1,10 +1,11 @@
 """Rendered answers kept in memory, so a popular question costs about as much as an echo.
 
-An answer depends only on the records and on today's date (stale-data notes), so it is cached
-by (what was asked, today) until the records change: `clear()` is called on every change made
-through this process, and entries expire after ANSWER_CACHE_SECONDS so that changes made by
-another process (the CLI, a second instance) are seen within that time. The least recently
-asked answers make room when the cache is full.
+An answer depends only on the records, today's date (which dates have passed) and the
+language it is written in, so it is cached by (what was asked, today, language) until the
+records change: `clear()` is called on every change made through this process, and entries
+expire after ANSWER_CACHE_SECONDS so that changes made by another process (the CLI, a second
+instance) are seen within that time. The least recently asked answers make room when the
+cache is full.
 
 Answers that show news are not cached (`Rendered.cacheable`): an item an editor publishes on
 another instance must be in the very next answer, and a news question costs one query.

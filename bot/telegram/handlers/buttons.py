@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from bot.i18n import active_language
 from bot.services import answers as a
 from bot.services.questions import Intent, PeriodKind, PeriodRef, Question
 from bot.telegram.handlers.base import ExpiredButtonError, HandlerGroup, Press, button_press
@@ -25,7 +26,7 @@ class ButtonHandlers(HandlerGroup):
     @button_press
     async def press(self, press: Press, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, message = press.query, press.message
-        key = ("button", query.data, self.services.clock().date())
+        key = ("button", query.data, self.services.clock().date(), active_language())
         rendered = self.services.answers.get(key)
         if rendered is None:
             username = message.get_bot().username

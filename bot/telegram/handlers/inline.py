@@ -34,7 +34,9 @@ class InlineHandlers(HandlerGroup):
                 self._card(answer) for answer in self._answers(session, text)[:MAX_RESULTS]
             ]
         )
-        await inline.answer(results, cache_time=60, is_personal=False)
+        # Personal: Telegram would otherwise serve one user's cached cards, in their language,
+        # to everyone typing the same query.
+        await inline.answer(results, cache_time=60, is_personal=True)
 
     def _answers(self, session: Session, text: str) -> list[a.Answer]:
         freshness = self.services.freshness()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from telegram import MessageEntity
 from telegram.constants import ChatType
 
+from bot.i18n import active_language
 from bot.services import answers as a
 from bot.services.overview import overview
 from bot.services.questions import Catalog, Intent, Question, parse_question
@@ -95,7 +96,7 @@ class QuestionHandlers(HandlerGroup):
         await self.reply(message, text, keyboards.main_menu(self.services.renderer))
 
     async def _answer(self, message: Message, text: str, *, intent: Intent | None = None) -> None:
-        key = ("message", intent, normalise(text), self.services.clock().date())
+        key = ("message", intent, normalise(text), self.services.clock().date(), active_language())
         rendered = self.services.answers.get(key)
         if rendered is None:
             username = message.get_bot().username
