@@ -7,13 +7,15 @@ falls back to the shipped templates.
 
 from __future__ import annotations
 
+import functools
 import html
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.dates import parse_pattern as parse_date_pattern
+from babel.numbers import parse_pattern as parse_number_pattern
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.i18n import BABEL_LOCALES, active_language, translations
@@ -49,17 +51,24 @@ class Formats:
 
     def __init__(self, language: Language, translations: NullTranslations) -> None:
         self.language = language
-        self.locale = BABEL_LOCALES[language]
+        self.locale = Locale.parse(BABEL_LOCALES[language])
         self.gettext = translations.gettext
-        self._day_pattern, self._month_pattern = self._DATE_PATTERNS[language]
-        self._number_pattern = self._NUMBER_PATTERNS[language]
+        day, month = self._DATE_PATTERNS[language]
+        self._day_pattern, self._month_pattern = parse_date_pattern(day), parse_date_pattern(month)
+        self._day_time_pattern = parse_date_pattern(day.removesuffix(" y") + " HH:mm")
+        self._number_pattern = parse_number_pattern(self._NUMBER_PATTERNS[language])
+        # The same few hundred amounts and dates recur in every answer: each is formatted once.
+        self._number = functools.lru_cache(maxsize=4096)(self._number_text)
+        self._date = functools.lru_cache(maxsize=1024)(self._date_text)
 
     def amount(self, value: Decimal | None, places: int = 2) -> str:
         """'99.2', '113.45', '76.27': at most `places` decimals, trailing zeros dropped."""
         if value is None:
             return self.gettext("n/a")
-        rounded = value.quantize(Decimal(1).scaleb(-places))
-        return format_decimal(rounded, self._number_pattern, locale=self.locale)
+        return self._number(value.quantize(Decimal(1).scaleb(-places)))
+
+    def _number_text(self, value: Decimal) -> str:
+        return str(self._number_pattern.apply(value, self.locale))
 
     def signed(self, value: Decimal | None, places: int = 2) -> str:
         """'+14.14', '−2.41' (a true minus sign), '0'."""
@@ -70,10 +79,13 @@ class Formats:
 
     def partial_date(self, value: PartialDate) -> str:
         """'22 Apr 2020', 'Dec 2022' or '1992': the precision the source gave, no more."""
+        return self._date(value)
+
+    def _date_text(self, value: PartialDate) -> str:
         if value.month is None:
             return str(value.year)
         pattern = self._day_pattern if value.day is not None else self._month_pattern
-        return format_date(value.earliest, pattern, locale=self.locale)
+        return str(pattern.apply(value.earliest, self.locale))
 
     def human_date(self, value: PartialDate | date | None) -> str:
         if value is None:
@@ -82,8 +94,7 @@ class Formats:
 
     def day_time(self, value: datetime) -> str:
         """'15 Dec 14:05' (a recent moment in the operator's log of changes)."""
-        pattern = self._day_pattern.removesuffix(" y") + " HH:mm"
-        return format_datetime(value, pattern, locale=self.locale)
+        return str(self._day_time_pattern.apply(value, self.locale))
 
     def date_span(self, start: PartialDate | None, end: PartialDate | None) -> str:
         """'Jun–Sep', '1 Jun – 30 Nov' within one year (the year is said once, by the caller);
