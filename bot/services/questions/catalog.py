@@ -281,8 +281,8 @@ def _add_categories(
     words in a category name.
 
     A category name outranks a record alias that spells the same ("fertilisers" is an alias
-    of urea and the category of two deals), and a proper prefix of a category name ("pharma")
-    stands for the whole category."""
+    of urea and the category of two deals), a proper prefix of a category name ("pharma")
+    stands for the whole category, and so does an alias all of its deals share."""
     by_category: dict[str, list[EntityRef]] = {}
     for entry in entries:
         if entry.record_type is RecordType.DEAL and entry.category:
@@ -302,6 +302,13 @@ def _add_categories(
     for key, target in prefixes.items():
         if key in exact and exact[key].category is None:
             exact[key] = target
+    # An alias every deal of a category carries, and no other record, names the category: "उर्वरक"
+    # (fertilisers) is an alias of urea and of specialty fertilisers.
+    categories = {frozenset(refs): category for category, refs in by_category.items()}
+    for key, target in exact.items():
+        shared = categories.get(frozenset(target.refs)) if len(target.refs) > 1 else None
+        if target.category is None and shared is not None:
+            exact[key] = _Target(target.refs, shared)
     return prefixes, longest
 
 

@@ -61,6 +61,13 @@ class _Grammar:
         self.since_before = re.compile(
             rf"{_START}(?P<word>{bound})[\s-]+(?:the\s+)?(?:{kind}\s+)?(?:years?\s+)?$", re.ASCII
         )
+        # Hindi puts the bound after the period: "2020 से" (since), "2019 के बाद" (after); not
+        # "2019 से 2022 तक", which names two periods.
+        since_after, after_after = words.since_postposition, words.after_postposition
+        self.bound_after = re.compile(
+            rf" (?:(?P<since>{since_after.pattern})|(?P<after>{after_after.pattern})){_END}(?! \d)",
+            re.ASCII,
+        )
         # "on", "onwards", "till now" right after a period
         self.onwards_after = re.compile(rf"\s*{words.onwards.pattern}{_END}", re.ASCII)
         # a period written as one word: "fy25", "cy2023"
@@ -139,7 +146,8 @@ class _Found:
     def _add_relative(self, match: re.Match[str], refs: list[PeriodRef]) -> None:
         if match["prev"] is not None:
             word = self._bound_word(match, _RELATIVE_SINCE_WINDOW)
-            if word in self.grammar.since:
+            postposition = self.grammar.bound_after.match(self.cleaned, match.end())
+            if word in self.grammar.since or (postposition and postposition["since"]):
                 self.since_previous = True  # "since last year"
                 return
         self.refs.extend(refs)
@@ -148,14 +156,20 @@ class _Found:
         """A period that starts a range ("since 2020", "from 2021 onwards"): True if taken."""
         if self.since_year is not None:
             return False
-        word = self._bound_word(match, _SINCE_WINDOW)
-        if word is None:
-            return False
-        after = word in self.grammar.after
-        onwards = self.grammar.onwards_after.match(self.cleaned, match.end()) is not None
         start = refs[0].year
-        if not (after or word in self.grammar.since or onwards) or start is None:
+        if start is None:
             return False
+        word = self._bound_word(match, _SINCE_WINDOW)
+        if word is not None:
+            after = word in self.grammar.after
+            onwards = self.grammar.onwards_after.match(self.cleaned, match.end()) is not None
+            if not (after or word in self.grammar.since or onwards):
+                return False
+        else:  # Hindi: "2020 से", "2019 के बाद"
+            postposition = self.grammar.bound_after.match(self.cleaned, match.end())
+            if postposition is None:
+                return False
+            after = postposition["after"] is not None
         self.since_year = start + 1 if after else start
         # "since FY2019-20" is India's series; "since 2020" is a bound for both
         self.kinds.update(ref.kind for ref in refs if ref.kind is PeriodKind.FISCAL)

@@ -49,6 +49,7 @@ class Cues:
         self.trade_verb = trade.trade_verb.words
         self.figure_nouns = trade.figure_nouns.words
         self.maximum = trade.maximum.words
+        self.maximum_phrases = phrase_regex(trade.maximum_phrases)
         self.minimum = trade.minimum.words
         self.minimum_phrases = phrase_regex(trade.minimum_phrases)
         self.not_maximum = phrase_regex(trade.not_maximum)
@@ -66,6 +67,8 @@ class Cues:
         self.china_adjective = common.china_adjective.words
         self.to_place = common.to_place.words
         self.from_place = common.from_place.words
+        self.to_postposition = common.to_postposition.words
+        self.from_postposition = common.from_postposition.words
         self.china_series = _china_series(lex)
         self.india_series = phrase_regex(series.india_series)
         self.both_series = phrase_regex(series.both_series)
