@@ -54,6 +54,11 @@ _SPACES = re.compile(r"\s+")
 _TOKEN = re.compile(f"[a-z0-9]+|[{DEVANAGARI_LETTERS}]+")
 
 
+def without_format_characters(text: str) -> str:
+    """The text without zero-width joiners, spaces and other format characters."""
+    return _FORMAT.sub("", text)
+
+
 def clean(text: str) -> str:
     """Lower-case words in Latin letters or Devanagari, ASCII digits, '-' and '/' (kept for
     periods like 2024-25), separated by single spaces."""
@@ -62,7 +67,7 @@ def clean(text: str) -> str:
     # NFKD splits accents off Latin letters, maps full-width digits and spells a nukta letter
     # as its base and the nukta (whatever form it came in); other scripts, emoji and the
     # dandas (।, ॥) become spaces, so they separate words instead of gluing them together.
-    text = _FORMAT.sub("", text)
+    text = without_format_characters(text)
     text = fold_devanagari(_COMBINING.sub("", unicodedata.normalize("NFKD", text)))
     text = _NOT_LETTERS.sub(" ", text).lower()
     text = _POSSESSIVE.sub("", text).replace("'", "")

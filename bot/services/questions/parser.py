@@ -14,6 +14,7 @@ from bot.services.questions.amounts import amounts
 from bot.services.questions.catalog import Catalog, Names
 from bot.services.questions.classify import classify, deal_status, direction, subject
 from bot.services.questions.figures import extreme, quantity, series, series_with_periods
+from bot.services.questions.language import question_language
 from bot.services.questions.model import EntityRef, Intent, PeriodKind, PeriodRef, Question
 from bot.services.questions.periods import Periods, parse_periods, settle
 from bot.services.questions.reading import Reading, read
@@ -35,10 +36,12 @@ _YES_NO_INTENTS = frozenset({Intent.PASS, Intent.PASSES, Intent.DEALS, Intent.FL
 def parse_question(text: str, catalog: Catalog) -> Question:
     """The structured form of a user's question; `Intent.UNKNOWN` when it cannot be placed."""
     try:
-        return _parse(text, catalog)
+        question = _parse(text, catalog)
     except Exception:  # a parser bug must not cost the user an answer
         logger.exception("question parser failed on a text of %d characters", len(text))
-        return Question(text=text, intent=Intent.UNKNOWN)
+        question = Question(text=text, intent=Intent.UNKNOWN)
+    language = question_language(text)
+    return question if language is None else dataclasses.replace(question, language=language)
 
 
 def _parse(text: str, catalog: Catalog) -> Question:
