@@ -97,9 +97,7 @@ class _Reader:
                 folded = fold_devanagari(unicodedata.normalize("NFC", entry))
                 if folded in read:
                     same = "" if folded == entry else f" (read as {folded!r})"
-                    raise self.error(
-                        f"{where}.{language}[{index}]", f"{entry!r} is repeated{same}"
-                    )
+                    raise self.error(f"{where}.{language}[{index}]", f"{entry!r} is repeated{same}")
                 read[folded] = None
             languages[language] = list(read)
         return languages
