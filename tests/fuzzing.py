@@ -70,7 +70,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from hypothesis import strategies as st
 from sqlalchemy import text as sql
@@ -247,6 +247,13 @@ _language_codes = st.sampled_from(LANGUAGE_CODES) | st.text(max_size=12)
 
 _chars = st.characters(exclude_categories=("Cs", "Cc"))
 _devanagari = st.characters(min_codepoint=0x0900, max_codepoint=0x097F)
+_NORMAL_FORMS: tuple[Literal["NFC", "NFD", "NFKC", "NFKD"] | None, ...] = (
+    None,
+    "NFC",
+    "NFD",
+    "NFKC",
+    "NFKD",
+)
 
 
 @st.composite
@@ -257,7 +264,7 @@ def _typed_hindi(draw: st.DrawFn) -> str:
     for _ in range(draw(st.integers(0, 3))):
         at = draw(st.integers(0, len(text)))
         text = text[:at] + draw(st.sampled_from(_ZERO_WIDTH)) + text[at:]
-    form = draw(st.sampled_from((None, "NFC", "NFD", "NFKC", "NFKD")))
+    form = draw(st.sampled_from(_NORMAL_FORMS))
     return text if form is None else unicodedata.normalize(form, text)
 
 

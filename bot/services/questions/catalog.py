@@ -24,7 +24,7 @@ from rapidfuzz.distance import OSA
 
 from bot.lexicon import lexicon
 from bot.services.questions.model import EntityRef
-from bot.services.questions.normalise import clean, key_of, name_key, tokens
+from bot.services.questions.normalise import clean, folded_word, key_of, name_key, tokens
 from bot.vocabulary import RecordType
 
 if TYPE_CHECKING:
@@ -172,13 +172,14 @@ class _Index:
     def spans(self, words: Sequence[str]) -> list[Span]:
         """The n-grams short enough to be a name, longest first."""
         by_length: list[list[Span]] = [[] for _ in range(self.max_ngram)]
+        folded = [folded_word(word) for word in words]  # once per word, not per n-gram
         for start in range(len(words)):
             joined = ""
             for end in range(start + 1, min(start + self.max_ngram, len(words)) + 1):
-                joined += words[end - 1]
+                joined += folded[end - 1]
                 if len(joined) > self.max_key_len:
                     break
-                by_length[end - start - 1].append((start, end, key_of(joined)))
+                by_length[end - start - 1].append((start, end, key_of(joined, folded=True)))
         return [span for spans in reversed(by_length) for span in spans]
 
     def suggestion_keys(self, words: Sequence[str]) -> list[str]:

@@ -64,19 +64,28 @@ def clean(text: str) -> str:
     periods like 2024-25), separated by single spaces."""
     text = html.unescape(text[:MAX_TEXT_CHARS])
     text = _URL.sub(" ", _TAG.sub(" ", text)).translate(_TO_ASCII_PUNCT)
-    # NFKD splits accents off Latin letters, maps full-width digits and spells a nukta letter
-    # as its base and the nukta (whatever form it came in); other scripts, emoji and the
-    # dandas (।, ॥) become spaces, so they separate words instead of gluing them together.
-    text = without_format_characters(text)
-    text = fold_devanagari(_COMBINING.sub("", unicodedata.normalize("NFKD", text)))
-    text = _NOT_LETTERS.sub(" ", text).lower()
-    text = _POSSESSIVE.sub("", text).replace("'", "")
-    text = _SCRIPT_CHANGE.sub(" ", _NOT_KEPT.sub(" ", text))
+    ascii_only = text.isascii()  # most questions: none of the steps below for other scripts
+    if not ascii_only:
+        # NFKD splits accents off Latin letters, maps full-width digits and spells a nukta
+        # letter as its base and the nukta (whatever form it came in); other scripts, emoji and
+        # the dandas (।, ॥) become spaces, so they separate words instead of gluing them.
+        text = without_format_characters(text)
+        text = fold_devanagari(_COMBINING.sub("", unicodedata.normalize("NFKD", text)))
+        text = _NOT_LETTERS.sub(" ", text)
+    text = _POSSESSIVE.sub("", text.lower()).replace("'", "")
+    text = _NOT_KEPT.sub(" ", text)
+    if not ascii_only:
+        text = _SCRIPT_CHANGE.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
 
 
 def tokens(cleaned: str) -> list[str]:
     return _TOKEN.findall(cleaned)
+
+
+def folded_word(word: str) -> str:
+    """A word spelt as names' keys spell it (long Devanagari i and u as short ones)."""
+    return word if word.isascii() else fold_vowel_length(word)
 
 
 def name_key(words: Sequence[str]) -> str:
@@ -85,8 +94,11 @@ def name_key(words: Sequence[str]) -> str:
     return key_of("".join(words))
 
 
-def key_of(joined: str) -> str:
-    joined = fold_vowel_length(joined.replace("iz", "is"))
+def key_of(joined: str, *, folded: bool = False) -> str:
+    """The key of words joined without spaces; `folded`: they are `folded_word`s already."""
+    joined = joined.replace("iz", "is")
+    if not folded and not joined.isascii():
+        joined = fold_vowel_length(joined)
     if len(joined) >= 4 and joined.endswith("s") and not joined.endswith("ss"):
         joined = joined[:-1]
     return joined

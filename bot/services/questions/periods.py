@@ -46,13 +46,14 @@ class _Grammar:
         fiscal, calendar = words.fiscal_prefix.pattern, words.calendar_prefix.pattern
         latest = rf"(?!{words.not_latest.pattern}{_END}){words.latest.pattern}"
         self.period = re.compile(
-            rf"{_START}{fiscal}[\s-]?(?P<fy_a>\d{{4}}|\d{{2}})"
+            # One word edge before every form: inside a word, nothing more is tried.
+            rf"{_START}(?:{fiscal}[\s-]?(?P<fy_a>\d{{4}}|\d{{2}})"
             rf"(?:\s?[-/]\s?(?P<fy_b>\d{{4}}|\d{{2}}))?{_END}"
-            rf"|{_START}{calendar}[\s-]?(?P<cal>\d{{4}}){_END}"
-            rf"|{_START}(?P<pair_a>\d{{4}})\s?[-/]\s?(?P<pair_b>\d{{4}}|\d{{2}}){_END}"
-            rf"|{_START}(?P<year>\d{{4}}){_END}"
-            rf"|{_START}(?P<prev>{words.previous_year.pattern}){_END}"
-            rf"|{_START}(?P<latest>{latest}){_END}",
+            rf"|{calendar}[\s-]?(?P<cal>\d{{4}}){_END}"
+            rf"|(?P<pair_a>\d{{4}})\s?[-/]\s?(?P<pair_b>\d{{4}}|\d{{2}}){_END}"
+            rf"|(?P<year>\d{{4}}){_END}"
+            rf"|(?P<prev>{words.previous_year.pattern}){_END}"
+            rf"|(?P<latest>{latest}){_END})",
             re.ASCII,
         )
         # a bound word right before a period: "since the", "from fiscal year"

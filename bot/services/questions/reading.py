@@ -19,8 +19,9 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.lexicon import lexicon, phrase_regex, words_of
+from bot.services.questions.language import question_language
 from bot.services.questions.normalise import clean, tokens
-from bot.vocabulary import DealStatus
+from bot.vocabulary import DealStatus, Language
 
 if TYPE_CHECKING:
     from bot.lexicon.model import Lexicon, Words
@@ -139,6 +140,7 @@ class Reading:
     cues: Cues
     china_named: bool  # China's statistics are named ("chinese customs data")
     india_named: bool
+    language: Language | None  # `language.question_language` of the text
 
     def has(self, words: frozenset[str]) -> bool:
         return not self.vocab.isdisjoint(words)
@@ -167,6 +169,7 @@ def read(text: str) -> Reading | None:
         cues=cues,
         china_named=cues.china_series.search(padded) is not None,
         india_named=cues.india_series.search(padded) is not None,
+        language=question_language(text),
     )
 
 
