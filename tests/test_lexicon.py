@@ -183,3 +183,19 @@ def test_importing_the_parser_reads_no_lexicon() -> None:
         "assert lexicon.cache_info().currsize == 1\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+def test_devanagari_entries_are_read_as_questions_are_folded(tmp_path: Path) -> None:
+    """Written as a Hindi speaker writes them, matched however the question typed them."""
+    content = _bundled()
+    content["trade"]["maximum"]["hi"] = ["ज़्यादा", "\u095bरूरी"]  # a nukta, then ज़ as one code point
+    content["periods"]["latest"]["hi"] = ["अभी यहाँ"]
+    loaded = load_lexicon(_write(tmp_path, content))
+    assert {"ज्यादा", "जरूरी"} <= loaded.trade.maximum.words
+    assert phrase_regex(loaded.periods.latest).search(" घाटा अभी यहां ")
+
+
+def test_two_entries_that_fold_alike_are_refused(tmp_path: Path) -> None:
+    content = _bundled()
+    content["trade"]["maximum"]["hi"] = ["ज़्यादा", "ज्यादा"]
+    assert "'ज्यादा' is repeated" in _refused(tmp_path, content)
