@@ -8,6 +8,9 @@ Prints one table:
   shown beside it. Repeated questions come from the answer cache, as popular ones do.
 - The same questions the first time they are asked (the answer cache missed: parse, query,
   render): p50 under 2 ms.
+- Questions in Hindi (Devanagari) against the same questions in English, the first time they
+  are asked, each pair parsing to the same question: Hindi answers cost at most 1.2x English
+  ones at p50 (the parse is the only step that differs); the parse alone is shown beside.
 - Under load: the p99 of first-time answers while a 20,000-subscriber digest run is in
   progress (production's BROADCAST_RATE) and another chat's update is inside a 2 s database
   statement, against the idle p99 of the same questions in the same run: within 2x. These go
@@ -64,6 +67,8 @@ from bot.models import ContextNote, NewsItem, Source, Subscriber
 from bot.partial_date import PartialDate
 from bot.rendering import Renderer
 from bot.services import search
+from bot.services.dataset import load_bundled_dataset
+from bot.services.questions import catalog_from_dataset, parse_question
 from bot.telegram.answer_cache import AnswerCache
 from bot.telegram.app import build_application
 from bot.telegram.broadcast import Broadcaster
@@ -77,8 +82,20 @@ QUERIES = {
     "/deficit": "/deficit",
     "free text": "is nathula open?",
 }
+# Questions in English and the same questions in Hindi (Devanagari), pair by pair: each pair
+# parses to the same question, so the answers differ only by what reading the text costs.
+LANGUAGE_PAIRS = (
+    ("what is the trade deficit with china", "चीन के साथ व्यापार घाटा कितना है?"),
+    ("is nathu la open?", "क्या नाथू ला खुला है?"),
+    ("what was the trade deficit in FY2024-25", "वित्त वर्ष 2024-25 में व्यापार घाटा कितना था?"),
+    ("are flights running?", "क्या उड़ानें चल रही हैं?"),
+    ("has the ban on urea been lifted", "यूरिया पर पाबंदी हटी क्या"),
+    ("when will shipki la open", "शिपकी-ला कब खुलेगा"),
+)
+LANGUAGES = {"English": 0, "Hindi": 1}
 # Targets.
 RATIO_TARGET = 1.5
+HINDI_RATIO_TARGET = 1.2
 FIRST_TIME_P50_MS = 2.0
 LOAD_P99_RATIO = 2.0
 COLD_START_S = 1.0
@@ -208,7 +225,28 @@ async def measure(count: int, folder: Path) -> dict[str, list[float]]:
                     )
                     samples = await _timings(miss_app, text, max(1, count // 8))
                     results.setdefault(f"{name} (not cached)", []).extend(samples)
+                for language, index in LANGUAGES.items():
+                    for pair in LANGUAGE_PAIRS:
+                        samples = await _timings(miss_app, pair[index], max(1, count // 40))
+                        results.setdefault(f"{language} (not cached)", []).extend(samples)
     engine.dispose()
+    results.update(measure_parse(max(1, count // 10)))
+    return results
+
+
+def measure_parse(rounds: int) -> dict[str, list[float]]:
+    """The parse alone of each language's questions, interleaved."""
+    catalog = catalog_from_dataset(load_bundled_dataset())
+    for pair in LANGUAGE_PAIRS:  # the lexicon and the catalog's indexes, built once
+        for text in pair:
+            parse_question(text, catalog)
+    results: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for language, index in LANGUAGES.items():
+            for pair in LANGUAGE_PAIRS:
+                start = time.perf_counter()
+                parse_question(pair[index], catalog)
+                results.setdefault(f"{language} (parse)", []).append(time.perf_counter() - start)
     return results
 
 
@@ -585,6 +623,20 @@ def json_rows(
                 "result": _verdict(p50 < FIRST_TIME_P50_MS),
             }
         )
+    english, hindi = (
+        _p(results["English (not cached)"], 0.5),
+        _p(results["Hindi (not cached)"], 0.5),
+    )
+    rows.append(
+        {
+            "scenario": f"question answering: {len(LANGUAGE_PAIRS)} questions in Hindi "
+            "(Devanagari) vs the same in English, first time asked, p50 of "
+            f"{len(results['Hindi (not cached)'])} answers each",
+            "figure": f"{hindi / english:.2f}x ({hindi:.3f} ms vs {english:.3f} ms)",
+            "target": f"≤ {HINDI_RATIO_TARGET}x",
+            "result": _verdict(hindi / english <= HINDI_RATIO_TARGET),
+        }
+    )
     idle, loaded = _p(load["idle"], 0.99), _p(load["loaded"], 0.99)
     rows.append(
         {
@@ -647,6 +699,22 @@ def print_table(
             f"| {name}, first time asked (cache missed, {len(misses)} runs) | {p50:.3f} | "
             f"{_p(misses, 0.99):.3f} | | < {FIRST_TIME_P50_MS:.0f} ms | "
             f"{_verdict(p50 < FIRST_TIME_P50_MS)} |"
+        )
+    english = results["English (not cached)"]
+    for language in LANGUAGES:
+        misses, parses = results[f"{language} (not cached)"], results[f"{language} (parse)"]
+        ratio = _p(misses, 0.5) / _p(english, 0.5)
+        target = "" if language == "English" else f"≤ {HINDI_RATIO_TARGET}x"
+        verdict = "" if language == "English" else _verdict(ratio <= HINDI_RATIO_TARGET)
+        print(
+            f"| {language} questions ({len(LANGUAGE_PAIRS)}), first time asked "
+            f"({len(misses)} runs) | {_p(misses, 0.5):.3f} | {_p(misses, 0.99):.3f} | "
+            f"{ratio:.2f}x English | {target} | {verdict} |"
+        )
+        parse_ratio = _p(parses, 0.5) / _p(results["English (parse)"], 0.5)
+        print(
+            f"| {language} questions, the parse alone ({len(parses)} runs) | "
+            f"{_p(parses, 0.5):.3f} | {_p(parses, 0.99):.3f} | {parse_ratio:.2f}x English | | |"
         )
     for phase in ("idle", "loaded"):
         samples = load[phase]

@@ -157,3 +157,25 @@ class Actor:
     @staticmethod
     def telegram(user_id: int) -> str:
         return f"tg:{user_id}"
+
+
+class Language(StrEnum):
+    """The languages the bot reads questions in and (with its catalogs) answers in."""
+
+    EN = "en"
+    HI = "hi"
+
+    @classmethod
+    def from_code(cls, code: str | None) -> Language | None:
+        """The language of a Telegram `language_code` (an IETF tag such as "hi", "hi-IN" or
+        "en-GB", any case, "_" accepted for "-"); None for a language the bot does not have.
+
+        Only the primary subtag counts: a region ("hi-IN") or script changes nothing the bot
+        says. A malformed code is simply unknown, never an error."""
+        if not code:
+            return None
+        primary = code.strip().replace("_", "-").partition("-")[0].lower()
+        try:
+            return cls(primary)
+        except ValueError:
+            return None

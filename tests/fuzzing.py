@@ -52,8 +52,11 @@ Every update, whoever sends it:
 
 Text is any Unicode without surrogates (astral characters, right-to-left marks, zero-width
 joiners, HTML-like `<b>` and `&`) except control characters other than newline and tab, which
-Telegram's apps do not send. Unknown commands in a private chat get a hint (the bot's choice:
-silence there reads as a broken bot); in groups they are left to the bots they are for.
+Telegram's apps do not send; Hindi as people type it among it (Devanagari, its digits and
+dandas, mixed with English, zero-width characters inside words, any Unicode normal form).
+Users come with any `language_code`: Hindi, English, another language, a malformed one, none.
+Unknown commands in a private chat get a hint (the bot's choice: silence there reads as a
+broken bot); in groups they are left to the bots they are for.
 """
 
 from __future__ import annotations
@@ -63,11 +66,12 @@ import json
 import re
 import shutil
 import string
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from hypothesis import strategies as st
 from sqlalchemy import text as sql
@@ -231,12 +235,62 @@ _DOMAIN = (
     "https://example.org/x", "note=\"x\"", "since=2026-05-01", "source=https://x.org",
     "latest on shipki la", "any news", "what's new with flights", "headlines",
 )  # fmt: skip
+# Hindi as people type it: Devanagari (with its digits, the dandas and either spelling of a
+# nukta), romanised, and mixed with English.
+HINDI = (
+    "नाथू ला कब खुलेगा?", "क्या नाथू ला खुला है?", "शिपकी-ला बंद है क्या?", "लिपुलेख दर्रा",
+    "वित्त वर्ष 2024-25 में व्यापार घाटा", "वि.व. २०२४-२५", "घाटा", "चीन से आयात कितना है",
+    "यूरिया पर पाबंदी हटी क्या", "क्या उड़ानें चल रही हैं?", "रेयर अर्थ", "दुर्लभ पृथ्वी चुंबक",
+    "Nathu La कब खुलेगा", "is नाथू ला open?", "११६.१२ अरब", "सबसे ज़्यादा घाटा", "2020 से घाटा",
+    "99.2 या 116.12?", "नाथू ला की ताज़ा ख़बर", "नमस्ते", "।", "॥", "उ\u095cान", "\u095eार्मा",
+    "nathu la kab khulega", "ghata kitna hai", "2019 से 2022 तक", "भारत चीन को क्या बेच सकता है",
+)  # fmt: skip
+_ZERO_WIDTH = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
+# Telegram's `language_code` as apps send it, and as they might: unknown, malformed, absent.
+LANGUAGE_CODES = (
+    None, "en", "hi", "hi-IN", "HI", "hi_IN", "hi-Latn", "en-GB", "fr", "zh-hans", "", "-",
+    "x" * 40, "हि",
+)  # fmt: skip
+_language_codes = st.sampled_from(LANGUAGE_CODES) | st.text(max_size=12)
 
 _chars = st.characters(exclude_categories=("Cs", "Cc"))
+_devanagari = st.characters(min_codepoint=0x0900, max_codepoint=0x097F)
+_NORMAL_FORMS: tuple[Literal["NFC", "NFD", "NFKC", "NFKD"] | None, ...] = (
+    None,
+    "NFC",
+    "NFD",
+    "NFKC",
+    "NFKD",
+)
+
+
+@st.composite
+def _typed_hindi(draw: st.DrawFn) -> str:
+    """A Hindi phrase as a keyboard may send it: zero-width characters inside its words, in
+    any Unicode normal form."""
+    text = draw(st.sampled_from(HINDI))
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.sampled_from(_ZERO_WIDTH)) + text[at:]
+    form = draw(st.sampled_from(_NORMAL_FORMS))
+    return text if form is None else unicodedata.normalize(form, text)
+
+
+hindi_texts = st.one_of(
+    _typed_hindi(),
+    st.text(_devanagari, min_size=1, max_size=40),
+    st.lists(
+        _typed_hindi() | st.text(_devanagari, max_size=8) | st.sampled_from(_DOMAIN),
+        min_size=1,
+        max_size=5,
+    ).map(" ".join),
+).filter(lambda text: text.strip() != "")
 _fragment = st.one_of(
     st.text(_chars, max_size=12),
     st.sampled_from(_ODD),
     st.sampled_from(_DOMAIN),
+    _typed_hindi(),
+    st.text(_devanagari, max_size=12),
     st.characters(min_codepoint=0x10000, max_codepoint=0x10FFFF, exclude_categories=["Cs"]),
 )
 
@@ -244,7 +298,7 @@ _fragment = st.one_of(
 @st.composite
 def _long_text(draw: st.DrawFn) -> str:
     """Up to 4096 characters from little entropy: a short piece repeated, or a cut of it."""
-    piece = draw(st.text(_chars, min_size=1, max_size=8) | st.sampled_from(_ODD + _DOMAIN))
+    piece = draw(st.text(_chars, min_size=1, max_size=8) | st.sampled_from(_ODD + _DOMAIN + HINDI))
     size = draw(st.sampled_from((512, 2000, 4095, 4096)))
     return (piece * (size // len(piece) + 1))[:size]
 
@@ -253,6 +307,7 @@ texts = st.one_of(
     st.lists(_fragment, min_size=1, max_size=8).map(" ".join),
     st.lists(_fragment, min_size=1, max_size=6).map("".join),
     st.sampled_from(_DOMAIN),
+    hindi_texts,
     _long_text(),
 ).filter(lambda text: text.strip() != "")
 _args = st.one_of(
@@ -306,8 +361,11 @@ _args = st.one_of(
 )
 
 
-def _user(user_id: int) -> dict[str, Any]:
-    return {"id": user_id, "is_bot": False, "first_name": f"User {user_id}", "language_code": "en"}
+def _user(user_id: int, language_code: str | None = "en") -> dict[str, Any]:
+    user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+    if language_code is not None:
+        user["language_code"] = language_code
+    return user
 
 
 def _chat(chat_id: int, *, titled: bool = True) -> dict[str, Any]:
@@ -528,7 +586,7 @@ def _message_case(draw: st.DrawFn, world: World) -> Case:
         message["sender_chat"] = message["chat"]
         sender = "anonymous admin"
     else:
-        message["from"] = _user(user)
+        message["from"] = _user(user, draw(_language_codes))
     if draw(st.integers(0, 7)) == 0:
         message["forward_origin"] = draw(
             st.sampled_from(
@@ -640,7 +698,7 @@ def _callback_case(draw: st.DrawFn, world: World) -> Case:
     chat_id = draw(st.sampled_from((user, user, GROUP, SUPERGROUP, READER, EDITOR)))
     query: dict[str, Any] = {
         "id": str(draw(st.integers(1, 10**12))),
-        "from": _user(user),
+        "from": _user(user, draw(_language_codes)),
         "chat_instance": "ci",
     }
     if draw(st.integers(0, 9)):
@@ -671,7 +729,7 @@ def _callback_case(draw: st.DrawFn, world: World) -> Case:
 def _inline_case(draw: st.DrawFn, world: World) -> Case:
     inline: dict[str, Any] = {
         "id": str(draw(st.integers(1, 10**12))),
-        "from": _user(draw(_senders)),
+        "from": _user(draw(_senders), draw(_language_codes)),
         "query": draw(st.just("") | texts.map(lambda text: text[:256])),
         "offset": draw(st.sampled_from(("", "", "6", "garbage"))),
     }
@@ -694,7 +752,7 @@ def _membership_case(draw: st.DrawFn, world: World) -> Case:
         old, new = draw(st.sampled_from((("member", "kicked"), ("kicked", "member"))))
     change = {
         "chat": _chat(chat_id, titled=draw(st.booleans())),
-        "from": _user(user),
+        "from": _user(user, draw(_language_codes)),
         "date": 1_763_715_600,
         "old_chat_member": bot_member(old, chat_type, draw(st.booleans())),
         "new_chat_member": bot_member(new, chat_type, draw(st.booleans())),

@@ -32,12 +32,14 @@ from tests.fuzzing import (
     EDITOR,
     HARNESS_TABLES,
     INDEX_TABLES,
+    LANGUAGE_CODES,
     OWNER,
     READER,
     STATE_TABLES,
     Case,
     Harness,
     Tally,
+    hindi_texts,
     prepare_database,
 )
 
@@ -327,3 +329,41 @@ def test_a_guided_step_on_another_kind_of_draft_is_an_expired_button(
         (answer,) = calls
         assert answer.method == "answerCallbackQuery"
         assert answer.params["show_alert"] is True
+
+
+@given(data=st.data())
+@settings(max_examples=3, derandomize=True, database=None, deadline=None)
+def test_hindi_from_any_language_code_gets_one_answer(
+    template: Path, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    """Devanagari, mixed scripts, zero-width characters and normal forms, in private chats and
+    inline queries, from users whose `language_code` is Hindi, English, unknown, malformed or
+    absent: each message gets exactly one answer, none empty or past Telegram's limits (the
+    harness checks every property of tests/fuzzing.py)."""
+    harness = Harness(template, tmp_path_factory.mktemp("hindi"), clock=lambda: TODAY)
+
+    async def scenario() -> None:
+        async with harness:
+            for index in range(120):
+                text = data.draw(hindi_texts)
+                user: dict[str, Any] = {"id": READER, "is_bot": False, "first_name": "R"}
+                code = data.draw(st.sampled_from(LANGUAGE_CODES))
+                if code is not None:
+                    user["language_code"] = code
+                if index % 4:
+                    message = {
+                        "message_id": index + 1,
+                        "date": 1_763_715_600,
+                        "chat": {"id": READER, "type": "private", "first_name": "R"},
+                        "from": user,
+                        "text": text[:4096],
+                    }
+                    calls = await harness.run(Case("hindi", {"message": message}))
+                    answers = [c for c in calls if c.method in ("sendMessage", "sendPhoto")]
+                    assert answers, f"no answer to {text!r}"
+                else:
+                    inline = {"id": str(index), "from": user, "query": text[:256], "offset": ""}
+                    await harness.run(Case("hindi inline", {"inline_query": inline}))
+
+    asyncio.run(scenario())
+    assert harness.tally.updates == 120

@@ -47,10 +47,17 @@ def test_the_bundled_lexicon_loads_once() -> None:
     assert loaded.trade.deficit.entries[0][0] == "en"
 
 
+# Hindi grammar English has no words for: postpositions after a place or a period.
+HINDI_ONLY = {"to_postposition", "from_postposition", "since_postposition", "after_postposition"}
+
+
 def test_every_concept_has_english_entries() -> None:
     for section in _bundled().values():
         for name, languages in section.items():
-            assert languages.get("en"), f"{name} has no English entries"
+            if name in HINDI_ONLY:
+                assert languages.get("hi"), f"{name} has no Hindi entries"
+            else:
+                assert languages.get("en"), f"{name} has no English entries"
 
 
 def test_phrases_match_whole_words_with_slots_alternatives_and_wildcards() -> None:
@@ -153,7 +160,7 @@ def test_another_language_is_read_beside_english_without_code(tmp_path: Path) ->
     loaded = load_lexicon(_write(tmp_path, content))
     deficit: Words = loaded.trade.deficit
     assert {"deficit", "ghaata"} <= deficit.words
-    assert [language for language, _ in deficit.entries] == ["en", "hi-latn"]
+    assert [language for language, _ in deficit.entries] == ["en", "hi", "hi-latn"]
     trend: Phrases = loaded.trade.trend_phrases
     assert phrase_regex(trend).search(" deficit saal dar saal ")
     assert phrase_regex(trend).search(" deficit over the years ")
@@ -176,3 +183,19 @@ def test_importing_the_parser_reads_no_lexicon() -> None:
         "assert lexicon.cache_info().currsize == 1\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+def test_devanagari_entries_are_read_as_questions_are_folded(tmp_path: Path) -> None:
+    """Written as a Hindi speaker writes them, matched however the question typed them."""
+    content = _bundled()
+    content["trade"]["maximum"]["hi"] = ["ज़्यादा", "\u095bरूरी"]  # a nukta, then ज़ as one code point
+    content["periods"]["latest"]["hi"] = ["अभी यहाँ"]
+    loaded = load_lexicon(_write(tmp_path, content))
+    assert {"ज्यादा", "जरूरी"} <= loaded.trade.maximum.words
+    assert phrase_regex(loaded.periods.latest).search(" घाटा अभी यहां ")
+
+
+def test_two_entries_that_fold_alike_are_refused(tmp_path: Path) -> None:
+    content = _bundled()
+    content["trade"]["maximum"]["hi"] = ["ज़्यादा", "ज्यादा"]
+    assert "'ज्यादा' is repeated" in _refused(tmp_path, content)

@@ -7,6 +7,7 @@ least 0.95), give the right topics, and name the records each may change.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,44 @@ def test_topics_come_in_a_fixed_order(matcher: NewsMatcher) -> None:
     )
     assert match is not None
     assert match.topics == (Topic.TRADE, Topic.FLIGHTS)
+
+
+# --- Hindi: the same concepts' Hindi entries, the same names ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "topics", "records"),
+    [
+        ("नाथू ला से सीमा व्यापार फिर शुरू होगा", ["passes"], ["pass:nathu-la"]),
+        ("शिपकी-ला दर्रे से व्यापार जून से", ["passes"], ["pass:shipki-la"]),
+        ("चीन ने भारत को यूरिया निर्यात पर रोक लगाई", ["deals"], ["deal:urea"]),
+        ("कोलकाता से ग्वांगझोउ के लिए इंडिगो की सीधी उड़ान फिर शुरू", ["flights"],
+         ["flight:kolkata-guangzhou"]),
+        ("वित्त वर्ष 2024-25 में चीन के साथ व्यापार घाटा 99.2 अरब डॉलर", ["trade"],
+         ["series:india_fy"]),
+        ("2025 में चीन के साथ भारत का व्यापार घाटा रिकॉर्ड पर", ["trade"], ["series:china_cy"]),
+        # Typed in NFD, with a zero-width joiner and Devanagari digits: the same headline.
+        (unicodedata.normalize("NFD", "नाथू\u200dला से व्यापार २०२६ में"), ["passes"],
+         ["pass:nathu-la"]),
+    ],
+)  # fmt: skip
+def test_hindi_headlines_match_like_english_ones(
+    matcher: NewsMatcher, title: str, topics: list[str], records: list[str]
+) -> None:
+    match = matcher.match(title)
+    assert match is not None, title
+    assert [topic.value for topic in match.topics] == topics
+    assert list(match.records) == records
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "कैलाश मानसरोवर यात्रा का पहला जत्था लिपुलेख से रवाना",  # a pilgrimage, no trade
+        "भारत-अमेरिका व्यापार समझौते पर बातचीत तेज",  # another partner
+        "किसानों के लिए उर्वरक सब्सिडी बढ़ी",  # fertilisers without China
+        "चीन के सीमा शुल्क विभाग ने नए नियम जारी किए",  # no India, no trade figure
+    ],
+)
+def test_hindi_near_misses_match_nothing(matcher: NewsMatcher, title: str) -> None:
+    assert matcher.match(title) is None

@@ -175,7 +175,12 @@ def _labels(question: Question) -> list[str]:
 @pytest.mark.parametrize("entry", ENTRIES, ids=_entry_id)
 def test_corpus_phrasing(entry: dict[str, Any], catalog: Catalog) -> None:
     text = expand(entry)
-    question = parse_question(text, catalog)
+    assert_parsed_as(parse_question(text, catalog), entry, text)
+
+
+def assert_parsed_as(question: Question, entry: dict[str, Any], text: str) -> None:
+    """Every field of the parsed question as the corpus entry gives it (its default if left
+    out); `suggestions` only where the entry gives them."""
     expected_series = entry.get("series")
     expected_quantity = entry.get("quantity")
     expected_status = entry.get("deal_status")
@@ -312,6 +317,7 @@ def test_a_catalog_built_from_rows_recognises_their_names() -> None:
             CatalogEntry(RecordType.PASS, "demchok", "Demchok", ("Demchok Pass",)),
             CatalogEntry(RecordType.DEAL, "solar-cells", "Solar cells", ("PV", "panels"), "solar"),
             CatalogEntry(RecordType.DEAL, "solar-glass", "Solar glass", ("panels",), "solar"),
+            CatalogEntry(RecordType.DEAL, "solar-wafers", "Solar wafers", ("wafers",), "solar"),
             CatalogEntry(RecordType.FLIGHT, "mumbai-beijing", "Mumbai–Beijing", ()),
         ]
     )
@@ -326,6 +332,24 @@ def test_a_catalog_built_from_rows_recognises_their_names() -> None:
     assert category.deal_category == "solar"
     assert parse_question("mumbai beijing flights", catalog).entities[0].key == "mumbai-beijing"
     assert parse_question("is nathu la open?", catalog).entities == ()
+
+
+def test_an_alias_every_deal_of_a_category_shares_names_the_category() -> None:
+    """Hindi names a category by a word its deals share (उर्वरक: fertilisers), as English
+    names it by the category itself."""
+    catalog = Catalog(
+        [
+            CatalogEntry(RecordType.DEAL, "solar-cells", "Solar cells", ("सौर", "panels"), "solar"),
+            CatalogEntry(RecordType.DEAL, "solar-glass", "Solar glass", ("सौर",), "solar"),
+            CatalogEntry(RecordType.DEAL, "glass-fibre", "Glass fibre", ("panels",), "fibre"),
+        ]
+    )
+    whole = parse_question("सौर", catalog)
+    assert whole.deal_category == "solar"
+    assert whole.suggestions == ()
+    across = parse_question("panels", catalog)  # two categories: any of the records
+    assert across.deal_category is None
+    assert across.suggestions == ("Solar cells", "Glass fibre")
 
 
 def test_an_empty_catalog_still_parses() -> None:

@@ -40,6 +40,8 @@ class CommonWords:
     china_adjective: Words
     to_place: Words
     from_place: Words
+    to_postposition: Words
+    from_postposition: Words
     keywords: Words
     not_typos: Words
     stopwords: Words
@@ -57,6 +59,7 @@ class TradeWords:
     trade_verb: Words
     figure_nouns: Words
     maximum: Words
+    maximum_phrases: Phrases
     minimum: Words
     minimum_phrases: Phrases
     not_maximum: Phrases
@@ -96,6 +99,8 @@ class PeriodWords:
     after: Words
     starting_from: Words
     onwards: Phrases
+    since_postposition: Phrases
+    after_postposition: Phrases
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,12 @@
 """Reading `lexicon.yaml` into `bot.lexicon.model`: every section and concept the classes name,
-every entry checked, each concept's `pattern` built with its slots filled in."""
+every entry checked and its Devanagari folded as questions are (`bot.lexicon.script`), each
+concept's `pattern` built with its slots filled in."""
 
 from __future__ import annotations
 
 import re
 import typing
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -14,6 +16,7 @@ import yaml
 
 from bot.lexicon import LexiconError
 from bot.lexicon.model import Concept, Lexicon, Phrases, Words
+from bot.lexicon.script import fold_devanagari
 
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z]{2,8})?")
 _WORD = r"[^\s{}()|*]+"
@@ -81,18 +84,23 @@ class _Reader:
     def _languages(self, value: object, where: str, kind: type[Any]) -> dict[str, list[str]]:
         if not isinstance(value, dict) or not value:
             raise self.error(where, "expected a mapping of languages (en: [...]) to entries")
+        languages: dict[str, list[str]] = {}
         for language, entries in value.items():
             if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
                 raise self.error(where, f"{language!r} is not a language code such as en or hi")
             if not isinstance(entries, list) or not entries:
                 raise self.error(f"{where}.{language}", "expected a non-empty list of entries")
-            seen: set[str] = set()
+            read: dict[str, None] = {}
             for index, entry in enumerate(entries):
                 self._check_entry(entry, f"{where}.{language}[{index}]", kind)
-                if entry in seen:
-                    raise self.error(f"{where}.{language}[{index}]", f"{entry!r} is repeated")
-                seen.add(entry)
-        return value
+                # Written as a Hindi speaker writes it (ज़्यादा, कहाँ), read as questions are.
+                folded = fold_devanagari(unicodedata.normalize("NFC", entry))
+                if folded in read:
+                    same = "" if folded == entry else f" (read as {folded!r})"
+                    raise self.error(f"{where}.{language}[{index}]", f"{entry!r} is repeated{same}")
+                read[folded] = None
+            languages[language] = list(read)
+        return languages
 
     def _check_entry(self, entry: object, where: str, kind: type[Any]) -> None:
         if not isinstance(entry, str):

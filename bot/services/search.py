@@ -7,7 +7,8 @@ SQLite, ranked with bm25; a `tsvector` column with a GIN index on PostgreSQL, ra
 ts_rank. An index row's id is its passage's row id times `KINDS` plus the code of its table.
 
 A question becomes a query (`read_query`): its words less the lexicon's filler and weak words
-are terms, a word of a synonym group stands for its group. Passages that hold every term are
+are terms, a word of a synonym group stands for its group (a Hindi word of a group, such as
+कारण, for its English words: the passages are English). Passages that hold every term are
 quoted when there are any; otherwise those that hold most of three or more terms. Only
 lower-case ASCII letters and digits reach the database, each quoted (FTS5) or a plain lexeme
 (tsquery), so no text a reader types is read as query syntax. The question's own words of
@@ -173,7 +174,10 @@ def _vocabulary() -> _Vocabulary:
     others = (words.pass_terms, words.fertiliser_terms, words.rise_terms, words.fall_terms)
     for concept in (*cue_groups, *others):
         # The index leaves stop words out ("why", "because"): they ask, they are not sought.
-        sought = _distinct_stems(word for word in concept.all_entries() if word not in filler)
+        # A Hindi word of a group (कारण) stands for the group's words, which are sought.
+        sought = _distinct_stems(
+            word for word in concept.all_entries() if word not in filler and word.isascii()
+        )
         groups.update(dict.fromkeys(concept.words, sought))
     cues = words.context_cues.words.union(*(concept.words for concept in cue_groups))
     return _Vocabulary(filler, words.weak_terms.words, cues, groups)
@@ -210,7 +214,7 @@ def read_query(text: str) -> Query | None:
             groups.setdefault(group, group)
         elif word in vocabulary.cues or word in vocabulary.filler or word in vocabulary.weak:
             continue
-        elif len(word) >= _MIN_TERM_LENGTH:
+        elif len(word) >= _MIN_TERM_LENGTH and word.isascii():
             groups.setdefault(key_of(word), (word,))  # "import" and "imports" are one term
     terms = tuple(group for group in groups.values() if group)[:MAX_TERMS]
     if not terms or (len(terms) == 1 and len(terms[0]) > 1):

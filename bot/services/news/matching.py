@@ -2,7 +2,8 @@
 
 An article is read as a question is: the same normalised words, the lexicon's concepts and the
 records' own names and aliases through the question parser's `Catalog` (typos included), so
-there is one vocabulary in the project. The rules, per topic:
+there is one vocabulary in the project, and a Hindi headline ("नाथू ला से सीमा व्यापार फिर
+शुरू होगा") is read with the Hindi entries of the same concepts. The rules, per topic:
 
 - passes: a pass is named (or "border trade") with a trade word; a pass with pilgrimage words
   and no trade word is a yatra story.
@@ -79,8 +80,11 @@ class NewsMatcher:
         self._china_series = phrase_regex(lex.series.china_series, lex.series.calendar_hint)
         self._india_series = phrase_regex(lex.series.india_series, lex.series.fiscal_hint)
         self._fiscal_period = re.compile(r" (?:fy ?\d{2,4}|\d{4} \d{2}) ")
-        # A calendar year on its own ("in 2023") is how China's customs figures are reported.
-        self._calendar_year = re.compile(r" (?:in|for|during) 20\d\d (?!\d)")
+        # A calendar year on its own ("in 2023", "2023 में") is how China's customs figures
+        # are reported.
+        self._calendar_year = re.compile(
+            r" (?:(?:in|for|during) 20\d\d (?!\d)|20\d\d (?:में|के दौरान) )"
+        )
 
     def match(self, title: str, summary: str = "") -> NewsMatch | None:
         headline = _Text.of(title)

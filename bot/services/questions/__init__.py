@@ -1,8 +1,10 @@
-"""Plain-English questions to a structured `Question`: what is asked, about which series,
-quantity, periods and named records.
+"""Questions in English or Hindi (Devanagari or romanised) to a structured `Question`: what is
+asked, about which series, quantity, periods and named records, and in which language.
 
     model       Question, Intent, PeriodRef, EntityRef: what a parsed question is
-    normalise   text to lower-case ASCII words; the spelling-insensitive keys of names
+    normalise   text to lower-case words (Latin or Devanagari); the spelling-insensitive keys
+                of names
+    language    the language a question is written in (Hindi for Devanagari)
     catalog     Catalog: the records' names, found in a text exactly, by prefix or by typo
     reading     a question read once: keyword typos corrected, the lexicon's cues compiled
     periods     fiscal and calendar years, "last year", "since 2020"
@@ -17,6 +19,7 @@ from the catalog (the database).
 """
 
 from bot.services.questions.catalog import Catalog, CatalogEntry, Names, catalog_from_dataset
+from bot.services.questions.language import question_language
 from bot.services.questions.model import (
     EntityRef,
     Intent,
@@ -41,4 +44,5 @@ __all__ = [
     "State",
     "catalog_from_dataset",
     "parse_question",
+    "question_language",
 ]

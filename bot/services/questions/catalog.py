@@ -24,7 +24,7 @@ from rapidfuzz.distance import OSA
 
 from bot.lexicon import lexicon
 from bot.services.questions.model import EntityRef
-from bot.services.questions.normalise import clean, key_of, name_key, tokens
+from bot.services.questions.normalise import clean, folded_word, key_of, name_key, tokens
 from bot.vocabulary import RecordType
 
 if TYPE_CHECKING:
@@ -172,13 +172,14 @@ class _Index:
     def spans(self, words: Sequence[str]) -> list[Span]:
         """The n-grams short enough to be a name, longest first."""
         by_length: list[list[Span]] = [[] for _ in range(self.max_ngram)]
+        folded = [folded_word(word) for word in words]  # once per word, not per n-gram
         for start in range(len(words)):
             joined = ""
             for end in range(start + 1, min(start + self.max_ngram, len(words)) + 1):
-                joined += words[end - 1]
+                joined += folded[end - 1]
                 if len(joined) > self.max_key_len:
                     break
-                by_length[end - start - 1].append((start, end, key_of(joined)))
+                by_length[end - start - 1].append((start, end, key_of(joined, folded=True)))
         return [span for spans in reversed(by_length) for span in spans]
 
     def suggestion_keys(self, words: Sequence[str]) -> list[str]:
@@ -281,8 +282,8 @@ def _add_categories(
     words in a category name.
 
     A category name outranks a record alias that spells the same ("fertilisers" is an alias
-    of urea and the category of two deals), and a proper prefix of a category name ("pharma")
-    stands for the whole category."""
+    of urea and the category of two deals), a proper prefix of a category name ("pharma")
+    stands for the whole category, and so does an alias all of its deals share."""
     by_category: dict[str, list[EntityRef]] = {}
     for entry in entries:
         if entry.record_type is RecordType.DEAL and entry.category:
@@ -302,6 +303,13 @@ def _add_categories(
     for key, target in prefixes.items():
         if key in exact and exact[key].category is None:
             exact[key] = target
+    # An alias every deal of a category carries, and no other record, names the category: "उर्वरक"
+    # (fertilisers) is an alias of urea and of specialty fertilisers.
+    categories = {frozenset(refs): category for category, refs in by_category.items()}
+    for key, target in exact.items():
+        shared = categories.get(frozenset(target.refs)) if len(target.refs) > 1 else None
+        if target.category is None and shared is not None:
+            exact[key] = _Target(target.refs, shared)
     return prefixes, longest
 
 

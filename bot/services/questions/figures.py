@@ -66,6 +66,8 @@ def _flow(words: Sequence[str], index: int, cues: Cues, *, exporting: bool) -> Q
     India's exports; "Chinese imports" in Indian usage are goods from China (India's imports).
     """
     by_place = _flow_by_place(words[index + 1 : index + 5], cues)
+    if by_place is None:
+        by_place = _flow_by_postposition(words[max(0, index - 4) : index], cues)
     if by_place is not None:
         return by_place
     before = words[index - 1] if index > 0 else ""
@@ -88,11 +90,27 @@ def _flow_by_place(ahead: Sequence[str], cues: Cues) -> Quantity | None:
     return None
 
 
+def _flow_by_postposition(behind: Sequence[str], cues: Cues) -> Quantity | None:
+    """The flow a place with a Hindi postposition before the verb decides, the nearest first:
+    "चीन को निर्यात" (to China) is India's exports, "चीन से आयात" (from China) and "चीन का
+    भारत को निर्यात" (to India) are India's imports."""
+    for position in range(len(behind) - 1, 0, -1):
+        word, place = behind[position], behind[position - 1]
+        if (word in cues.to_postposition or word in cues.from_postposition) and (
+            place in cues.india or place in cues.china
+        ):
+            into_india = (word in cues.to_postposition) == (place in cues.india)
+            return Quantity.IMPORTS if into_india else Quantity.EXPORTS
+    return None
+
+
 def extreme(reading: Reading, asked: Quantity | None) -> Literal["max", "min"] | None:
     """Whether the largest or the smallest value is asked for, if either."""
     cues, padded = reading.cues, reading.padded
     if cues.minimum_phrases.search(padded):
         return "min"
+    if cues.maximum_phrases.search(padded):
+        return "max"
     maxima = _cue_words(reading, cues.maximum, cues.not_maximum)
     minima = _cue_words(reading, cues.minimum, cues.not_minimum)
     if maxima and not minima:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from bot.vocabulary import DealStatus, Direction, Quantity, RecordType, Series
+from bot.vocabulary import DealStatus, Direction, Language, Quantity, RecordType, Series
 
 
 class Intent(StrEnum):
@@ -94,3 +94,6 @@ class Question:
     # NEWS: what the question would ask without its news words (the status card shown above
     # the items, and which items); None: every topic's news, no card.
     about: Intent | None = None
+    # The language the text is written in (`language.question_language`): Hindi for a question
+    # in Devanagari; None when the text does not say (English, romanised Hindi).
+    language: Language | None = None

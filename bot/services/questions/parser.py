@@ -14,6 +14,7 @@ from bot.services.questions.amounts import amounts
 from bot.services.questions.catalog import Catalog, Names
 from bot.services.questions.classify import classify, deal_status, direction, subject
 from bot.services.questions.figures import extreme, quantity, series, series_with_periods
+from bot.services.questions.language import question_language
 from bot.services.questions.model import EntityRef, Intent, PeriodKind, PeriodRef, Question
 from bot.services.questions.periods import Periods, parse_periods, settle
 from bot.services.questions.reading import Reading, read
@@ -38,13 +39,14 @@ def parse_question(text: str, catalog: Catalog) -> Question:
         return _parse(text, catalog)
     except Exception:  # a parser bug must not cost the user an answer
         logger.exception("question parser failed on a text of %d characters", len(text))
-        return Question(text=text, intent=Intent.UNKNOWN)
+        return Question(text=text, intent=Intent.UNKNOWN, language=question_language(text))
 
 
 def _parse(text: str, catalog: Catalog) -> Question:
     reading = read(text)
     if reading is None:
-        return Question(text=text, intent=Intent.UNKNOWN)
+        return Question(text=text, intent=Intent.UNKNOWN, language=question_language(text))
+    language = reading.language
     names = catalog.names_in(reading.raw)
     periods = settle(parse_periods(reading.clean), reading)
     asked = quantity(reading)
@@ -52,13 +54,16 @@ def _parse(text: str, catalog: Catalog) -> Question:
 
     intent = classify(reading, names, periods, asked, named_amounts)
     if intent is Intent.UNKNOWN:
-        return Question(text=text, intent=intent, suggestions=catalog.suggest(reading.raw))
+        suggestions = catalog.suggest(reading.raw)
+        return Question(text=text, intent=intent, suggestions=suggestions, language=language)
     if intent is Intent.HELP:
-        return Question(text=text, intent=intent)
+        return Question(text=text, intent=intent, language=language)
     if intent is Intent.NEWS:
         return _news_question(reading, names, periods, asked)
     if intent is Intent.DISCREPANCY:
-        return Question(text=text, intent=intent, quantity=asked, amounts=named_amounts)
+        return Question(
+            text=text, intent=intent, quantity=asked, amounts=named_amounts, language=language
+        )
     question = _details(reading, intent, names, periods, asked)
     if intent is Intent.SOURCES and named_amounts:
         return dataclasses.replace(question, amounts=named_amounts)
@@ -82,7 +87,7 @@ def _news_question(
     """The news, about what the rest of the question names (with its details), if anything."""
     about = subject(reading, names, periods, asked, periods_alone=False)
     if about is None:
-        return Question(text=reading.text, intent=Intent.NEWS)
+        return Question(text=reading.text, intent=Intent.NEWS, language=reading.language)
     asked_about = _details(reading, about, names, periods, asked)
     return dataclasses.replace(asked_about, intent=Intent.NEWS, about=about)
 
@@ -96,6 +101,7 @@ def _records_question(reading: Reading, intent: Intent, names: Names) -> Questio
         return Question(
             text=reading.text,
             intent=intent,
+            language=reading.language,
             entities=entities,
             deal_category=names.category,
             deal_status=deal_status(reading) if filters else None,
@@ -105,6 +111,7 @@ def _records_question(reading: Reading, intent: Intent, names: Names) -> Questio
     return Question(
         text=reading.text,
         intent=intent,
+        language=reading.language,
         series=series(reading) if intent is Intent.SOURCES else None,
         entities=entities,
         suggestions=suggestions,
@@ -118,6 +125,7 @@ def _figures_question(
     return Question(
         text=reading.text,
         intent=intent,
+        language=reading.language,
         series=series_with_periods(reading, periods),
         quantity=asked,
         periods=refs,

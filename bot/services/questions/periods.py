@@ -14,6 +14,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from bot.lexicon import lexicon
+from bot.lexicon.script import DEVANAGARI_LETTERS
 from bot.services.questions.model import PeriodKind, PeriodRef
 from bot.services.questions.reading import Reading
 
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
 _MAX_PERIODS = 16  # period mentions read; a question has one or two
 _SINCE_WINDOW = 40  # characters before a year searched for "since the fiscal year"
 _RELATIVE_SINCE_WINDOW = 24  # the same before "last year"
+# Word edges in normalised text, where words are Latin or Devanagari (re.ASCII's \b would see
+# no edge between a space and a Devanagari letter).
+_WORD_CHARS = f"a-z0-9{DEVANAGARI_LETTERS}"
+_START = f"(?<![{_WORD_CHARS}])"
+_END = f"(?![{_WORD_CHARS}])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,24 +44,33 @@ class _Grammar:
 
     def __init__(self, words: PeriodWords) -> None:
         fiscal, calendar = words.fiscal_prefix.pattern, words.calendar_prefix.pattern
-        latest = rf"(?!{words.not_latest.pattern}\b){words.latest.pattern}"
+        latest = rf"(?!{words.not_latest.pattern}{_END}){words.latest.pattern}"
         self.period = re.compile(
-            rf"\b{fiscal}[\s-]?(?P<fy_a>\d{{4}}|\d{{2}})(?:\s?[-/]\s?(?P<fy_b>\d{{4}}|\d{{2}}))?\b"
-            rf"|\b{calendar}[\s-]?(?P<cal>\d{{4}})\b"
-            r"|\b(?P<pair_a>\d{4})\s?[-/]\s?(?P<pair_b>\d{4}|\d{2})\b"
-            r"|\b(?P<year>\d{4})\b"
-            rf"|\b(?P<prev>{words.previous_year.pattern})\b"
-            rf"|\b(?P<latest>{latest})\b",
+            # One word edge before every form: inside a word, nothing more is tried.
+            rf"{_START}(?:{fiscal}[\s-]?(?P<fy_a>\d{{4}}|\d{{2}})"
+            rf"(?:\s?[-/]\s?(?P<fy_b>\d{{4}}|\d{{2}}))?{_END}"
+            rf"|{calendar}[\s-]?(?P<cal>\d{{4}}){_END}"
+            rf"|(?P<pair_a>\d{{4}})\s?[-/]\s?(?P<pair_b>\d{{4}}|\d{{2}}){_END}"
+            rf"|(?P<year>\d{{4}}){_END}"
+            rf"|(?P<prev>{words.previous_year.pattern}){_END}"
+            rf"|(?P<latest>{latest}){_END})",
             re.ASCII,
         )
         # a bound word right before a period: "since the", "from fiscal year"
         bound = f"(?:{words.since.pattern}|{words.after.pattern}|{words.starting_from.pattern})"
         kind = words.year_kind.pattern
         self.since_before = re.compile(
-            rf"\b(?P<word>{bound})[\s-]+(?:the\s+)?(?:{kind}\s+)?(?:years?\s+)?$", re.ASCII
+            rf"{_START}(?P<word>{bound})[\s-]+(?:the\s+)?(?:{kind}\s+)?(?:years?\s+)?$", re.ASCII
+        )
+        # Hindi puts the bound after the period: "2020 से" (since), "2019 के बाद" (after); not
+        # "2019 से 2022 तक", which names two periods.
+        since_after, after_after = words.since_postposition, words.after_postposition
+        self.bound_after = re.compile(
+            rf" (?:(?P<since>{since_after.pattern})|(?P<after>{after_after.pattern})){_END}(?! \d)",
+            re.ASCII,
         )
         # "on", "onwards", "till now" right after a period
-        self.onwards_after = re.compile(rf"\s*{words.onwards.pattern}\b", re.ASCII)
+        self.onwards_after = re.compile(rf"\s*{words.onwards.pattern}{_END}", re.ASCII)
         # a period written as one word: "fy25", "cy2023"
         prefixes = [
             re.escape(entry)
@@ -132,7 +147,8 @@ class _Found:
     def _add_relative(self, match: re.Match[str], refs: list[PeriodRef]) -> None:
         if match["prev"] is not None:
             word = self._bound_word(match, _RELATIVE_SINCE_WINDOW)
-            if word in self.grammar.since:
+            postposition = self.grammar.bound_after.match(self.cleaned, match.end())
+            if word in self.grammar.since or (postposition and postposition["since"]):
                 self.since_previous = True  # "since last year"
                 return
         self.refs.extend(refs)
@@ -141,14 +157,20 @@ class _Found:
         """A period that starts a range ("since 2020", "from 2021 onwards"): True if taken."""
         if self.since_year is not None:
             return False
-        word = self._bound_word(match, _SINCE_WINDOW)
-        if word is None:
-            return False
-        after = word in self.grammar.after
-        onwards = self.grammar.onwards_after.match(self.cleaned, match.end()) is not None
         start = refs[0].year
-        if not (after or word in self.grammar.since or onwards) or start is None:
+        if start is None:
             return False
+        word = self._bound_word(match, _SINCE_WINDOW)
+        if word is not None:
+            after = word in self.grammar.after
+            onwards = self.grammar.onwards_after.match(self.cleaned, match.end()) is not None
+            if not (after or word in self.grammar.since or onwards):
+                return False
+        else:  # Hindi: "2020 से", "2019 के बाद"
+            postposition = self.grammar.bound_after.match(self.cleaned, match.end())
+            if postposition is None:
+                return False
+            after = postposition["after"] is not None
         self.since_year = start + 1 if after else start
         # "since FY2019-20" is India's series; "since 2020" is a bound for both
         self.kinds.update(ref.kind for ref in refs if ref.kind is PeriodKind.FISCAL)

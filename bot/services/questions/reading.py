@@ -19,8 +19,9 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.lexicon import lexicon, phrase_regex, words_of
+from bot.services.questions.language import question_language
 from bot.services.questions.normalise import clean, tokens
-from bot.vocabulary import DealStatus
+from bot.vocabulary import DealStatus, Language
 
 if TYPE_CHECKING:
     from bot.lexicon.model import Lexicon, Words
@@ -49,6 +50,7 @@ class Cues:
         self.trade_verb = trade.trade_verb.words
         self.figure_nouns = trade.figure_nouns.words
         self.maximum = trade.maximum.words
+        self.maximum_phrases = phrase_regex(trade.maximum_phrases)
         self.minimum = trade.minimum.words
         self.minimum_phrases = phrase_regex(trade.minimum_phrases)
         self.not_maximum = phrase_regex(trade.not_maximum)
@@ -66,6 +68,8 @@ class Cues:
         self.china_adjective = common.china_adjective.words
         self.to_place = common.to_place.words
         self.from_place = common.from_place.words
+        self.to_postposition = common.to_postposition.words
+        self.from_postposition = common.from_postposition.words
         self.china_series = _china_series(lex)
         self.india_series = phrase_regex(series.india_series)
         self.both_series = phrase_regex(series.both_series)
@@ -136,6 +140,7 @@ class Reading:
     cues: Cues
     china_named: bool  # China's statistics are named ("chinese customs data")
     india_named: bool
+    language: Language | None  # `language.question_language` of the text
 
     def has(self, words: frozenset[str]) -> bool:
         return not self.vocab.isdisjoint(words)
@@ -164,6 +169,7 @@ def read(text: str) -> Reading | None:
         cues=cues,
         china_named=cues.china_series.search(padded) is not None,
         india_named=cues.india_series.search(padded) is not None,
+        language=question_language(text),
     )
 
 
