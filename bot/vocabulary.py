@@ -5,25 +5,6 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class Language(StrEnum):
-    """The languages the bot speaks. A chat's language is one of these; anything else that
-    Telegram reports (a user's `language_code`) falls back to the closest one."""
-
-    EN = "en"
-    HI = "hi"
-
-    @classmethod
-    def from_code(cls, code: str | None) -> Language | None:
-        """'hi', 'hi-IN', 'HI', 'hi_IN' → HI; 'en-GB' → EN; an unknown or absent code → None."""
-        if not code:
-            return None
-        primary = code.strip().replace("_", "-").split("-")[0].lower()
-        try:
-            return cls(primary)
-        except ValueError:
-            return None
-
-
 class Series(StrEnum):
     """Two trade series that are never mixed: they differ in period, publisher and valuation."""
 

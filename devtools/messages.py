@@ -94,10 +94,10 @@ def update() -> None:
     for language in Language:
         if language is SOURCE_LANGUAGE:
             continue
-        missing = set(check(language, template).missing)
+        missing = set(check(language, template).missing)  # as `check` names them
         new = Catalog(locale=BABEL_LOCALES[language], domain="messages", project="Trade Watch")
         for message in template:
-            if message.id in missing:
+            if str(message.id) in missing:
                 new.add(message.id, "", message.locations, context=message.context)
         target = locale_dir() / language.value / "LC_MESSAGES" / "new.po"
         if len(new):

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 from telegram import InlineQueryResultArticle, InputTextMessageContent
 
+from bot.i18n import active_language, using_language
 from bot.services import answers as a
 from bot.services.questions import Intent, Question, parse_question
+from bot.services.questions.language import question_language
 from bot.telegram.handlers.base import HandlerGroup
 from bot.telegram.plain import html_to_text
 from bot.telegram.presenter import split_html
@@ -29,11 +31,12 @@ class InlineHandlers(HandlerGroup):
         if inline is None:
             return
         text = inline.query
-        results = await self.services.run(
-            lambda session: [
-                self._card(answer) for answer in self._answers(session, text)[:MAX_RESULTS]
-            ]
-        )
+        with using_language(question_language(text) or active_language()):
+            results = await self.services.run(
+                lambda session: [
+                    self._card(answer) for answer in self._answers(session, text)[:MAX_RESULTS]
+                ]
+            )
         # Personal: Telegram would otherwise serve one user's cached cards, in their language,
         # to everyone typing the same query.
         await inline.answer(results, cache_time=60, is_personal=True)

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 from telegram import MessageEntity
 from telegram.constants import ChatType
 
-from bot.i18n import active_language
+from bot.i18n import active_language, using_language
 from bot.services import answers as a
 from bot.services.overview import overview
 from bot.services.questions import Catalog, Intent, Question, parse_question
+from bot.services.questions.language import question_language
 from bot.telegram import keyboards
 from bot.telegram.answer_cache import Rendered, normalise
 from bot.telegram.handlers.base import HandlerGroup
@@ -96,20 +97,23 @@ class QuestionHandlers(HandlerGroup):
         await self.reply(message, text, keyboards.main_menu(self.services.renderer))
 
     async def _answer(self, message: Message, text: str, *, intent: Intent | None = None) -> None:
-        key = ("message", intent, normalise(text), self.services.clock().date(), active_language())
-        rendered = self.services.answers.get(key)
-        if rendered is None:
-            username = message.get_bot().username
-            shown = await self.services.run(
-                lambda session: self._rendered(session, text, intent, username)
-            )
-            if isinstance(shown, ChartData):
-                await self.presenter.send_chart(message, shown)
-                return
-            rendered = shown
-            if rendered.cacheable:
-                self.services.answers.put(key, rendered)
-        await self.presenter.send(message, rendered)
+        # A question typed in Devanagari is answered in Hindi, whatever the chat reads in.
+        language = question_language(text) or active_language()
+        key = ("message", intent, normalise(text), self.services.clock().date(), language)
+        with using_language(language):
+            rendered = self.services.answers.get(key)
+            if rendered is None:
+                username = message.get_bot().username
+                shown = await self.services.run(
+                    lambda session: self._rendered(session, text, intent, username)
+                )
+                if isinstance(shown, ChartData):
+                    await self.presenter.send_chart(message, shown)
+                    return
+                rendered = shown
+                if rendered.cacheable:
+                    self.services.answers.put(key, rendered)
+            await self.presenter.send(message, rendered)
 
     def _rendered(
         self, session: Session, text: str, intent: Intent | None, bot_username: str
