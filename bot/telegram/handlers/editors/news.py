@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from telegram.error import TelegramError
 
-from bot.services import admins
+from bot.i18n import DEFAULT_LANGUAGE, using_language
+from bot.services import admins, languages
 from bot.services.events import RecordChanged
 from bot.services.feeds import registry
 from bot.services.feeds.urls import UnsafeFeedURLError, check_feed_url
@@ -26,7 +27,7 @@ from bot.telegram.handlers.base import ExpiredButtonError, Press, answers_refusa
 from bot.telegram.handlers.editors.base import EditorHandlers, Step, arguments
 from bot.telegram.keyboards import button
 from bot.telegram.prepared import PreparedKeyboard
-from bot.vocabulary import Actor, NewsState, RecordType, Role
+from bot.vocabulary import Actor, Language, NewsState, RecordType, Role
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -53,10 +54,13 @@ class NewsHandlers(EditorHandlers):
     # --- Review --------------------------------------------------------------------------
 
     async def send_review_batch(self, bot: Bot) -> int:
-        """Offer the new items (one batch per NEWS_REVIEW_SECONDS) to every reviewer."""
+        """Offer the new items (one batch per NEWS_REVIEW_SECONDS) to every reviewer, each in
+        the language of their private chat with the bot (its id is theirs)."""
         now = self.services.clock()
 
-        def take(session: Session) -> tuple[int, list[int], str, InlineKeyboardMarkup] | None:
+        def take(
+            session: Session,
+        ) -> tuple[int, list[tuple[int, str, InlineKeyboardMarkup]]] | None:
             # Taking the batch and rendering it are one unit of work: a batch whose message
             # could not be built is not marked offered.
             batch = items.take_review_batch(
@@ -64,19 +68,26 @@ class NewsHandlers(EditorHandlers):
             )
             if not batch:
                 return None
-            text, keyboard = self._review(session, batch)
-            return len(batch), admins.news_reviewers(session), text, keyboard
+            rendered: dict[Language, tuple[str, InlineKeyboardMarkup]] = {}
+            messages = []
+            for user_id in admins.news_reviewers(session):
+                language = languages.language_of(session, user_id) or DEFAULT_LANGUAGE
+                if language not in rendered:
+                    with using_language(language):
+                        rendered[language] = self._review(session, batch)
+                messages.append((user_id, *rendered[language]))
+            return len(batch), messages
 
         taken = await self.services.run(take)
         if taken is None:
             return 0
-        offered, reviewers, text, keyboard = taken
-        for user_id in reviewers:
+        offered, messages = taken
+        for user_id, text, keyboard in messages:
             try:
                 await bot.send_message(user_id, text, reply_markup=keyboard)
             except TelegramError as error:  # an editor who never opened the bot, or left
                 logger.info("News review not sent to %s: %s", user_id, error)
-        logger.info("Offered %d news items to %d reviewers.", offered, len(reviewers))
+        logger.info("Offered %d news items to %d reviewers.", offered, len(messages))
         return offered
 
     @answers_refusals
