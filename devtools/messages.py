@@ -97,7 +97,7 @@ def update() -> None:
         missing = set(check(language, template).missing)
         new = Catalog(locale=BABEL_LOCALES[language], domain="messages", project="Trade Watch")
         for message in template:
-            if message.id in missing:
+            if str(message.id) in missing:
                 new.add(message.id, "", message.locations, context=message.context)
         target = locale_dir() / language.value / "LC_MESSAGES" / "new.po"
         if len(new):

@@ -1,10 +1,11 @@
 """Rendered answers kept in memory, so a popular question costs about as much as an echo.
 
-An answer depends only on the records and on today's date (stale-data notes), so it is cached
-by (what was asked, today) until the records change: `clear()` is called on every change made
-through this process, and entries expire after ANSWER_CACHE_SECONDS so that changes made by
-another process (the CLI, a second instance) are seen within that time. The least recently
-asked answers make room when the cache is full.
+An answer depends only on the records, on today's date (stale-data notes) and on the language
+it is rendered in, so it is cached by (language, what was asked, today) until the records
+change: `clear()` is called on every change made through this process, and entries expire
+after ANSWER_CACHE_SECONDS so that changes made by another process (the CLI, a second
+instance) are seen within that time. The least recently asked answers make room when the
+cache is full.
 
 Answers that show news are not cached (`Rendered.cacheable`): an item an editor publishes on
 another instance must be in the very next answer, and a news question costs one query.
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cachetools import TTLCache
+
+from bot.i18n import active_language
 
 if TYPE_CHECKING:
     from telegram import InlineKeyboardMarkup
@@ -46,11 +49,12 @@ class AnswerCache:
         )
 
     def get(self, key: Hashable) -> Rendered | None:
-        return None if self._entries is None else self._entries.get(key)
+        """The answer to `key` as rendered in the language of the update being handled."""
+        return None if self._entries is None else self._entries.get((active_language(), key))
 
     def put(self, key: Hashable, rendered: Rendered) -> None:
         if self._entries is not None:
-            self._entries[key] = rendered
+            self._entries[(active_language(), key)] = rendered
 
     def clear(self) -> None:
         if self._entries is not None:
