@@ -260,7 +260,8 @@ async def test_changes_feeds_and_roles_in_hindi(bot: BotUnderTest) -> None:
     await press(bot, EDITOR, button(preview, "ok"))
     changes = hindi((await say(bot, EDITOR, "/changes"))["text"], "Recent changes", "UTC since")
     assert changes.startswith("हाल के बदलाव: 14 नवंबर 2026 09:00 UTC से\n")
-    assert "• 21 नवंबर 09:00: pass nathu-la, status reopening agreed → open" in changes
+    # Stored values read in Hindi (the answers' status words); kinds, keys and fields as typed.
+    assert "• 21 नवंबर 09:00: pass nathu-la, status फिर खोलने पर सहमति → खुला" in changes
     quiet = hindi((await say(bot, EDITOR, "/changes 2026-01-01"))["text"], "Recent changes")
     assert "हाल के बदलाव: 1 जनवरी 2026 00:00 UTC से" in quiet
 

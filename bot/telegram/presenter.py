@@ -17,7 +17,7 @@ from bot.services import charts, figures
 from bot.telegram import keyboards
 from bot.telegram.answer_cache import Rendered
 from bot.telegram.prepared import PreparedLinkPreview
-from bot.vocabulary import Series
+from bot.vocabulary import Language, Series
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 NO_PREVIEW = PreparedLinkPreview(is_disabled=True)
+# The texts drawn inside a chart image (chart.j2) are English in every language: matplotlib's
+# fonts have no Devanagari, and one image (one upload, one file id) serves every chat. The
+# caption, which Telegram renders, is in the reader's language.
+CHART_IMAGE_LANGUAGE = Language.EN
 # matplotlib is not thread-safe: charts are drawn one at a time, whichever thread asks.
 _DRAWING = threading.Lock()
 
@@ -112,10 +116,14 @@ class Presenter:
         )
         caption = self.services.renderer.render(a.ChartAnswer.template, kind=kind, sources=sources)
         label = self.services.renderer.label
+        language = CHART_IMAGE_LANGUAGE
         return ChartData(
             kind,
             charts.data_key(kind, (india, china)),
-            ((label("chart.india_title"), india), (label("chart.china_title"), china)),
+            (
+                (label("chart.india_title", language=language), india),
+                (label("chart.china_title", language=language), china),
+            ),
             caption[: MessageLimit.CAPTION_LENGTH],
         )
 
@@ -142,7 +150,9 @@ class Presenter:
         label = self.services.renderer.label
         with _DRAWING:
             png = charts.render_png(
-                data.kind, data.panels, lambda name, *args: label(f"chart.{name}", *args)
+                data.kind,
+                data.panels,
+                lambda name, *args: label(f"chart.{name}", *args, language=CHART_IMAGE_LANGUAGE),
             )
         return Chart(data.key, png, data.caption)
 
