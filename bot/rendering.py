@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_day_names
 from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -79,6 +79,15 @@ class Formats:
         if value is None:
             return self.gettext("date not reported")
         return self.partial_date(value if isinstance(value, PartialDate) else PartialDate.of(value))
+
+    def day_month(self, value: date) -> str:
+        """'23 Nov' (a date this year or next, whose year goes without saying)."""
+        return format_date(value, self._day_pattern.removesuffix(" y"), locale=self.locale)
+
+    def weekday(self, value: int | date) -> str:
+        """'Monday' for 0 (Monday first, as `date.weekday()` counts) or for a date."""
+        day = value if isinstance(value, int) else value.weekday()
+        return str(get_day_names("wide", locale=self.locale)[day])
 
     def day_time(self, value: datetime) -> str:
         """'15 Dec 14:05' (a recent moment in the operator's log of changes)."""
@@ -149,6 +158,8 @@ class Renderer:
             signed=formats.signed,
             human_date=formats.human_date,
             day_time=formats.day_time,
+            day_month=formats.day_month,
+            weekday=formats.weekday,
             date_span=formats.date_span,
             readable=formats.readable,
             capitalize_first=capitalize_first,
