@@ -52,17 +52,24 @@ def message_update(
     document: str | None = None,
     reply_to: dict[str, Any] | None = None,
     anonymous_admin: bool = False,
+    language_code: str = "en",
 ) -> Update:
     """A message as Telegram sends it.
 
     `reply_to`: the message replied to, e.g. what the bot sent (`ApiCall.result`);
-    `anonymous_admin`: sent by a group administrator who posts as the group.
+    `anonymous_admin`: sent by a group administrator who posts as the group;
+    `language_code`: the sender's Telegram language.
     """
     message: dict[str, Any] = {
         "message_id": next(_message_ids),
         "date": int(time.time()),
         "chat": _chat(chat_id, chat_type),
-        "from": {"id": user_id, "is_bot": False, "first_name": "Asha", "language_code": "en"},
+        "from": {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": "Asha",
+            "language_code": language_code,
+        },
     }
     if anonymous_admin:
         message["from"] = ANONYMOUS_ADMIN
@@ -119,10 +126,15 @@ def callback_update(
     chat_id: int = 555,
     chat_type: str = "private",
     reply_markup: dict[str, Any] | None = None,
+    language_code: str | None = None,
 ) -> Update:
+    """A button press; `language_code`: the presser's Telegram language, when it has one."""
+    presser: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Asha"}
+    if language_code is not None:
+        presser["language_code"] = language_code
     query = {
         "id": str(next(_update_ids)),
-        "from": {"id": user_id, "is_bot": False, "first_name": "Asha"},
+        "from": presser,
         "chat_instance": "ci-1",
         "data": data,
         "message": {
