@@ -47,7 +47,16 @@ from tests.helpers_delivery import wait_until
 from tests.test_delivery import MONDAY_0900_IST, add_subscribers, record_change
 from tests.test_digest import add_change, nathu_la_edit, section
 from tests.test_e2e import buttons as buttons_of
-from tests.test_subscriptions import buttons, last_sent_message, markup, only, texts
+from tests.test_subscriptions import EDITOR as CHANNEL_EDITOR
+from tests.test_subscriptions import (
+    buttons,
+    channel,  # noqa: F401 (a fixture)
+    editors,  # noqa: F401 (a fixture)
+    last_sent_message,
+    markup,
+    only,
+    texts,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -473,10 +482,25 @@ async def test_the_settings_page_names_the_chats_language_in_english_too(
     page = only(await bot.send("/settings"), "sendMessage")
     english = "News in digests: published by editors\nLanguage: English · change with /language\n"
     assert english in page["plain"]
-    await bot.send("/language hi")
-    # Read by someone whose Telegram speaks English (the chat reads in Hindi now).
-    page = only(await bot.send("/settings"), "sendMessage")
-    assert "भाषा: हिन्दी · बदलने के लिए /language भेजें" in page["plain"]
+
+
+@pytest.mark.usefixtures("editors", "channel")
+async def test_a_channels_page_is_in_the_editors_language_and_names_the_channels(
+    bot: BotUnderTest,
+) -> None:
+    as_editor: dict[str, Any] = {"chat_id": CHANNEL_EDITOR, "user_id": CHANNEL_EDITOR}
+    await bot.send("/subscribe_channel @tradewatchnews", **as_editor)
+    await bot.send("/language @tradewatchnews hi", **as_editor)
+    page = only(await bot.send("/settings @tradewatchnews", **as_editor), "sendMessage")
+    assert page["plain"].startswith("⚙️ Digest and alert settings for Trade Watch News\n")
+    assert "\nLanguage: Hindi · change with /language and the channel's @name\n" in page["plain"]
+    page = only(
+        await bot.send("/settings @tradewatchnews", language_code="hi", **as_editor),
+        "sendMessage",
+    )
+    assert page["plain"].startswith("⚙️ Trade Watch News के लिए डाइजेस्ट और अलर्ट की सेटिंग\n")
+    assert "\nभाषा: हिन्दी · बदलने के लिए /language और चैनल का @नाम भेजें\n" in page["plain"]
+    assert page["plain"].endswith("सब कुछ रोकने के लिए /unsubscribe_channel भेजें।")
 
 
 # --- End to end: a Hindi reader over the Bot API emulator --------------------------------------

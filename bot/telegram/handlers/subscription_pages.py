@@ -50,7 +50,7 @@ class SubscriptionPages(HandlerGroup):
             page=page,
             notice=notice,
             # The language its digests and alerts go out in (as the delivery reads it).
-            language=languages.language_of(session, subscriber.chat_id) or DEFAULT_LANGUAGE,
+            chat_language=languages.language_of(session, subscriber.chat_id) or DEFAULT_LANGUAGE,
         )
         return text, keyboards.subscription_settings(subscriber, page, self.services.renderer)
 
