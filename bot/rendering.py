@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from babel import Locale
+from babel.dates import get_day_names
 from babel.dates import parse_pattern as parse_date_pattern
 from babel.numbers import parse_pattern as parse_number_pattern
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -55,6 +56,7 @@ class Formats:
         self.gettext = translations.gettext
         day, month = self._DATE_PATTERNS[language]
         self._day_pattern, self._month_pattern = parse_date_pattern(day), parse_date_pattern(month)
+        self._day_month_pattern = parse_date_pattern(day.removesuffix(" y"))
         self._day_time_pattern = parse_date_pattern(day.removesuffix(" y") + " HH:mm")
         self._number_pattern = parse_number_pattern(self._NUMBER_PATTERNS[language])
         # The same few hundred amounts and dates recur in every answer: each is formatted once.
@@ -91,6 +93,15 @@ class Formats:
         if value is None:
             return self.gettext("date not reported")
         return self.partial_date(value if isinstance(value, PartialDate) else PartialDate.of(value))
+
+    def day_month(self, value: date) -> str:
+        """'23 Nov' (a date this year or next, whose year goes without saying)."""
+        return str(self._day_month_pattern.apply(value, self.locale))
+
+    def weekday(self, value: int | date) -> str:
+        """'Monday' for 0 (Monday first, as `date.weekday()` counts) or for a date."""
+        day = value if isinstance(value, int) else value.weekday()
+        return str(get_day_names("wide", locale=self.locale)[day])
 
     def day_time(self, value: datetime) -> str:
         """'15 Dec 14:05' (a recent moment in the operator's log of changes)."""
@@ -160,6 +171,8 @@ class Renderer:
             signed=formats.signed,
             human_date=formats.human_date,
             day_time=formats.day_time,
+            day_month=formats.day_month,
+            weekday=formats.weekday,
             date_span=formats.date_span,
             readable=formats.readable,
             capitalize_first=capitalize_first,

@@ -130,6 +130,7 @@ def callback_update(
     reply_markup: dict[str, Any] | None = None,
     language_code: str | None = None,
 ) -> Update:
+    """A button press; `language_code`: the presser's Telegram language, when it has one."""
     query = {
         "id": str(next(_update_ids)),
         "from": _user(user_id, language_code),

@@ -29,11 +29,13 @@ class UserActions(EmulatorState):
         username: str | None = None,
         title: str = "Trade desk",
         entities: list[dict[str, Any]] | None = None,
+        language_code: str = "en",
     ) -> int:
         """Queue a user's message for getUpdates; returns its update_id.
 
         A leading /command gets its bot_command entity and @usernames their mention entities
-        (unless `entities` is given). `mention=True` addresses the bot, as group members do:
+        (unless `entities` is given). `language_code` is the sender's Telegram language.
+        `mention=True` addresses the bot, as group members do:
         "/start@TradeWatchBot" for a command, "@TradeWatchBot text" otherwise. In a channel
         (`chat_type="channel"`) the update is a channel_post.
         """
@@ -54,7 +56,7 @@ class UserActions(EmulatorState):
         }
         if username:
             user["username"] = username
-        user["language_code"] = "en"
+        user["language_code"] = language_code
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
             chat["first_name"] = first_name

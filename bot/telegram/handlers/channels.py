@@ -121,7 +121,7 @@ class ChannelHandlers(SubscriptionPages):
             subscriber = active(subscriptions.find(session, chat_id=channel.id))
             if subscriber is None or subscriber.chat_type != ChatType.CHANNEL:
                 return self.not_subscribed(channel.id, is_channel=True, channel=channel.name)
-            return self.settings_page(subscriber, "main")
+            return self.settings_page(session, subscriber, "main")
 
         await self.reply(message, *await self.services.run(page))
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from telegram import ForceReply
 from telegram.constants import ChatType
 
-from bot.services import schedule
+from bot.i18n import DEFAULT_LANGUAGE
+from bot.services import languages, schedule
 from bot.telegram import keyboards
 from bot.telegram.handlers.access import GROUPS
 from bot.telegram.handlers.base import HandlerGroup
@@ -18,6 +19,7 @@ from bot.telegram.presenter import rendered_html
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from sqlmodel import Session
     from telegram import InlineKeyboardMarkup, Message, User
 
     from bot.models import Subscriber
@@ -38,14 +40,17 @@ class SubscriptionPages(HandlerGroup):
         )
 
     def settings_page(
-        self, subscriber: Subscriber, page: str, *, notice: str | None = None
+        self, session: Session, subscriber: Subscriber, page: str, *, notice: str | None = None
     ) -> Page:
+        """The settings page, read in the unit of work that loaded or changed `subscriber`."""
         text = self.render(
             "subscriptions/settings.html.j2",
             subscriber=subscriber,
             next_local=next_local(subscriber),
             page=page,
             notice=notice,
+            # The language its digests and alerts go out in (as the delivery reads it).
+            chat_language=languages.language_of(session, subscriber.chat_id) or DEFAULT_LANGUAGE,
         )
         return text, keyboards.subscription_settings(subscriber, page, self.services.renderer)
 

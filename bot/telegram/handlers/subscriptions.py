@@ -275,7 +275,7 @@ class SubscriptionHandlers(SubscriptionPages):
             if action.verb == "cfg" and action.arg("page") == "tzother":
                 return subscriber  # asked for a zone by name: the prompt follows
             page = action.arg("page") if action.verb == "cfg" else "main"
-            return self.settings_page(subscriber, page)
+            return self.settings_page(session, subscriber, page)
 
         try:
             shown = await self.services.run(pressed)
@@ -283,6 +283,8 @@ class SubscriptionHandlers(SubscriptionPages):
             await press.query.answer(self.setting_error(error), show_alert=True)
             return
         await press.query.answer()
+        if action.verb == "sub" and await self.services.chat_language(target) is None:
+            self.services.remember_chat_language(target, active_language())
         if isinstance(shown, tuple):
             await self.presenter.replace(message, *shown)
         else:
@@ -294,15 +296,19 @@ class SubscriptionHandlers(SubscriptionPages):
         """What a permitted press changes; the subscription shown next (None: not subscribed)."""
         target = action.chat_id
         if action.verb == "sub":
-            return subscriptions.subscribe(
+            now = self.services.clock()
+            subscriber = subscriptions.subscribe(
                 session,
                 chat_id=target,
                 chat_type=message.chat.type,
                 title=message.chat.effective_name,
-                now=self.services.clock(),
+                now=now,
                 default_timezone=self.services.settings.default_timezone,
                 added_by=None if message.chat.type == ChatType.PRIVATE else user.id,
             ).subscriber
+            # As /subscribe: digests go out in the language this chat is answered in now.
+            languages.keep_if_unset(session, chat_id=target, language=active_language(), now=now)
+            return subscriber
         if active(subscriptions.find(session, chat_id=target)) is None:
             return None
         if action.verb == "opt":
@@ -319,7 +325,7 @@ class SubscriptionHandlers(SubscriptionPages):
         subscriber = active(subscriptions.find(session, chat_id=chat_id))
         if subscriber is None:
             return self.not_subscribed(chat_id, is_channel=False)
-        return self.settings_page(subscriber, "main")
+        return self.settings_page(session, subscriber, "main")
 
     def _set_zone(self, session: Session, manager: SubscriptionManager, typed: str) -> Page:
         """Set the time zone typed for the manager's chat (a refusal changes nothing)."""
@@ -331,7 +337,7 @@ class SubscriptionHandlers(SubscriptionPages):
             value=typed,
             now=self.services.clock(),
         )
-        return self.settings_page(subscriber, "main", notice="timezone_set")
+        return self.settings_page(session, subscriber, "main", notice="timezone_set")
 
 
 async def _manager_here(message: Message, bot: Bot) -> SubscriptionManager:
