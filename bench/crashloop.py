@@ -151,7 +151,6 @@ class Database:
             "alerts_enabled": True,
             "quiet_hours": True,
             "include_chart": False,
-            "language": "en",
             "active": True,
             "deactivated_reason": None,
             "added_by": None,

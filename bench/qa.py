@@ -290,7 +290,6 @@ def _due_subscribers(engine: sa.Engine, count: int, due: datetime) -> None:
         "alerts_enabled": True,
         "quiet_hours": True,
         "include_chart": False,
-        "language": "en",
         "active": True,
         "next_digest_at": due,
         "created_at": created,
