@@ -11,10 +11,12 @@ import html
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_environment
+from jinja2.filters import do_truncate
 
 from bot.partial_date import PartialDate
 from bot.resources import templates_dir
+from bot.services.bilingual import Bilingual, pick
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -71,6 +73,36 @@ def capitalize_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+@pass_environment
+def localized(
+    environment: Environment,
+    value: Bilingual | str | None,
+    *hindi: str | None,
+    truncate: int | None = None,
+) -> str:
+    """A text in the language the environment renders (its `language` global, English when
+    unset): `passage.text | localized` for a `Bilingual`; `row.note | localized(row.note_hi)`
+    for a row's English column and its Hindi one. A plain string without a Hindi argument is
+    a name, the same in every language. Where Hindi is asked for and missing, the English text
+    goes through the `untranslated` macro of `_macros.html.j2`, which marks it. `truncate`:
+    cut the text (at a word, with "…") before any mark, so the mark stays whole."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        if not hindi:
+            return value
+        value = Bilingual(value, hindi[0])
+    picked = pick(value, str(environment.globals.get("language", "en")))
+    text = picked.text
+    if truncate is not None:
+        text = do_truncate(environment, text, truncate, False, "…", 0)
+    if not picked.fallback:
+        return text
+    macros: Any = environment.get_template("_macros.html.j2").module
+    marked: str = macros.untranslated(text)  # Markup: the macro escaped the text
+    return marked
+
+
 class Renderer:
     def __init__(self, override_dir: Path | None = None) -> None:
         folders = [str(templates_dir())]
@@ -90,6 +122,7 @@ class Renderer:
         self.environment.filters["capitalize_first"] = capitalize_first
         self.environment.filters["readable"] = readable
         self.environment.filters["date_span"] = date_span
+        self.environment.filters["localized"] = localized
 
     def render(self, template: str, /, **context: Any) -> str:
         return self.environment.get_template(template).render(**context).strip()

@@ -417,12 +417,12 @@ async def test_passages_with_every_term_are_quoted_before_any_with_most(backend:
             )
     with Session(backend.engine) as session:
         found = search.search(session, "yak caravan permits")
-    assert [p.text[:12] for p in found] == ["A long note "]
+    assert [p.text.en[:12] for p in found] == ["A long note "]
     with db.session_scope(backend.engine) as session:
         session.delete(session.exec(select(ContextNote).where(ContextNote.key == "yak-long")).one())
     with Session(backend.engine) as session:
         found = search.search(session, "yak caravan permits")
-    assert [p.text for p in found] == ["Yak caravans: yak caravans."]
+    assert [p.text.en for p in found] == ["Yak caravans: yak caravans."]
 
 
 # --- The index follows every write ---------------------------------------------------------------

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 
 from bot.models import EditableRecord, Source, StatusChange
 from bot.partial_date import PartialDate
+from bot.services.bilingual import SUFFIX
 from bot.vocabulary import AUDIT_ONLY, RecordType
 
 if TYPE_CHECKING:
@@ -167,6 +168,15 @@ def new_editors_source() -> Source:
 def of_records() -> ColumnElement[bool]:
     """The condition on `status_change` for rows of a record's history (see AUDIT_ONLY)."""
     return col(StatusChange.record_type).not_in(AUDIT_ONLY)
+
+
+def not_translations() -> ColumnElement[bool]:
+    """The condition on `status_change` for rows that are not a Hindi text written or changed
+    (a `<column>_hi` field): in the history, but no news of the record."""
+    return or_(
+        col(StatusChange.field).is_(None),
+        col(StatusChange.field).not_like(f"%!{SUFFIX}", escape="!"),
+    )
 
 
 def changes_since(since: datetime | None, *, inclusive: bool = False) -> list[ColumnElement[bool]]:

@@ -422,6 +422,7 @@ def _load_reports(
             value=entry.value,
             source_id=source_id,
             note=entry.note,
+            note_hi=entry.note_hi,
         )
         session.add(added)
         known[(entry.quantity, source_id)] = added
@@ -485,6 +486,7 @@ def _load_history(
                     old_value=item.old,
                     new_value=item.new,
                     note=item.note,
+                    note_hi=item.note_hi,
                     source_id=sources[item.source].id if item.source else None,
                     occurred_on=item.occurred_on,
                     actor=item.actor or load.actor,
