@@ -358,7 +358,7 @@ class EditDraft(SQLModel, table=True):
     kind: str = Field(max_length=16)  # "set", "figure", "source", "import", "guided"
     stage: str = Field(
         max_length=16
-    )  # where a guided edit is: "value", "note", "source", "preview"
+    )  # where a guided edit is: "value", "note", "note_hi", "source", "preview"
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = utc_column(default=True)
     expires_at: datetime = utc_column(index=True)

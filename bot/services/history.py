@@ -111,6 +111,7 @@ class RecordWrite:
     note: str | None = None
     reverts: str | None = None
     batch: str = field(default_factory=new_batch)
+    note_hi: str | None = None  # the note in Hindi
 
     def row(
         self,
@@ -121,6 +122,8 @@ class RecordWrite:
         occurred_on: PartialDate | None = None,
         note: str | None = None,
     ) -> StatusChange:
+        """A history row of this write; `note` replaces the write's note (and its Hindi) for
+        this row alone."""
         return StatusChange(
             record_type=self.record_type,
             record_key=self.key,
@@ -130,6 +133,7 @@ class RecordWrite:
             # its new value, so the history exports and imports as the dataset schema wants.
             new_value=value_text(new) if field is None or new is not None else "",
             note=note if note is not None else self.note,
+            note_hi=None if note is not None else self.note_hi,
             source_id=self.after.source_id,
             occurred_on=occurred_on,
             actor=self.actor,
