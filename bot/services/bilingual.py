@@ -99,27 +99,38 @@ def normalise_hindi(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Coverage:
-    """How many reader-facing texts have a Hindi version."""
+    """How many reader-facing texts have a Hindi version, and which ones have none."""
 
     texts: int
     translated: int
+    untranslated: tuple[str, ...] = ()  # where each text without Hindi is, e.g. "pass lipulekh"
 
     @property
     def missing(self) -> int:
         return self.texts - self.translated
 
     @classmethod
-    def of(cls, pairs: Iterable[tuple[str | None, str | None]]) -> Coverage:
-        """Count (English, Hindi) pairs; a pair with no English text is no text."""
-        texts = translated = 0
-        for english, hindi in pairs:
-            if english:
-                texts += 1
-                translated += bool(hindi)
-        return cls(texts, translated)
+    def of(cls, texts: Iterable[tuple[str, str | None, str | None]]) -> Coverage:
+        """Count (where, English, Hindi) triples; one with no English text is no text."""
+        count, translated, untranslated = 0, 0, []
+        for where, english, hindi in texts:
+            if not english:
+                continue
+            count += 1
+            if hindi:
+                translated += 1
+            else:
+                untranslated.append(where)
+        return cls(count, translated, tuple(untranslated))
 
 
-def text_pairs(item: Any, columns: Iterable[str]) -> Iterator[tuple[str | None, str | None]]:
-    """(English, Hindi) of each of an item's text `columns`."""
+def text_pairs(
+    where: str, item: Any, columns: Iterable[str]
+) -> Iterator[tuple[str, str | None, str | None]]:
+    """(where, English, Hindi) of each of an item's text `columns`; `where` names the item."""
     for column in columns:
-        yield getattr(item, column, None), getattr(item, hindi_of(column), None)
+        yield (
+            f"{where} {column}",
+            getattr(item, column, None),
+            getattr(item, hindi_of(column), None),
+        )

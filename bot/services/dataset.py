@@ -424,16 +424,21 @@ class Dataset(_Item):
 
     def hindi_coverage(self) -> Coverage:
         """How many of the texts readers see have a Hindi version (what `seed` reports)."""
-        items: list[tuple[_Item, tuple[str, ...]]] = []
+        items: list[tuple[str, _Item, tuple[str, ...]]] = []
         for figure in self.trade_figures:
-            items.append((figure, ("note",)))
-            items.extend((report, ("note",)) for report in figure.reports)
-        items.extend((p, ("note", "season")) for p in self.passes)
-        items.extend((d, ("note", "until_note")) for d in self.deals)
-        items.extend((f, ("note", "frequency")) for f in self.flights)
-        items.extend((n, ("note", "text")) for n in self.notes)
-        items.extend((h, ("note",)) for h in self.history)
-        return Coverage.of(pair for item, columns in items for pair in text_pairs(item, columns))
+            items.append((f"trade figure {figure.key}", figure, ("note",)))
+            items.extend(
+                (f"report of {r.quantity.value} by {r.source} on {figure.key}", r, ("note",))
+                for r in figure.reports
+            )
+        items.extend((f"pass {p.key}", p, ("note", "season")) for p in self.passes)
+        items.extend((f"deal {d.key}", d, ("note", "until_note")) for d in self.deals)
+        items.extend((f"flight {f.key}", f, ("note", "frequency")) for f in self.flights)
+        items.extend((f"note {n.key}", n, ("note", "text")) for n in self.notes)
+        items.extend((f"history {h.key}", h, ("note",)) for h in self.history)
+        return Coverage.of(
+            triple for where, item, columns in items for triple in text_pairs(where, item, columns)
+        )
 
     def record_keys(self) -> dict[RecordType, set[str]]:
         return {
