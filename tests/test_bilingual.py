@@ -19,7 +19,7 @@ from bot.services import admins, answers, records
 from bot.services.bilingual import Bilingual, Coverage, Picked, pick
 from bot.services.timeline import Freshness
 from bot.telegram.plain import html_to_text
-from bot.vocabulary import Role
+from bot.vocabulary import RecordType, Role
 from tests.conftest import TODAY, BotUnderTest
 from tests.factories import callback_update
 
@@ -345,3 +345,55 @@ async def test_translations_are_history_but_not_news(
     assert "status reopening agreed → open" in digest
     assert "season hi" not in digest
     assert "season hi" in await _plain(bot, "/history nathu la")
+
+
+def test_a_digest_in_hindi_gives_upcoming_dates_and_note_changes_in_hindi(
+    seeded_engine: Engine,
+) -> None:
+    from datetime import UTC, date, datetime
+
+    from bot.services.digest import build_digest, render_digest
+    from bot.vocabulary import Frequency, Topic
+
+    with Session(seeded_engine) as session:
+        digest = build_digest(
+            session,
+            topics=frozenset(Topic),
+            since=None,
+            freshness=Freshness(date(2026, 1, 15), 90),
+            frequency=Frequency.WEEKLY,
+        )
+    hindi = html_to_text("\n".join(render_digest(_renderer("hi"), digest)))
+    english = html_to_text("\n".join(render_digest(_renderer("en"), digest)))
+    # Shipki La's expected reopening with its season; the end of China's rare-earth pause.
+    assert "season 1 जून – 30 नवंबर, ज़्यादातर व्यापार सितंबर–नवंबर में" in hindi
+    assert "9 अक्टूबर 2025 के व्यापक दुर्लभ पृथ्वी निर्यात नियंत्रणों पर चीन की एक साल की रोक ends" in hindi
+    assert "season 1 June – 30 November, most trade Sep–Nov" in english
+    assert (
+        "China's one-year pause of its 9 Oct 2025 wider rare-earth export controls ends" in english
+    )
+
+    # A change to a context note names the note by its text: in Hindi, its Hindi text.
+    with session_scope(seeded_engine) as session:
+        session.add(
+            StatusChange(
+                record_type=RecordType.NOTE,
+                record_key="managed-rivalry",
+                field="occurred_on",
+                new_value="2025",
+                actor="tg:1",
+                at=datetime(2026, 1, 10, tzinfo=UTC),
+            )
+        )
+    with Session(seeded_engine) as session:
+        digest = build_digest(
+            session,
+            topics=frozenset(Topic),
+            since=datetime(2026, 1, 1, tzinfo=UTC),
+            freshness=Freshness(date(2026, 1, 15), 90),
+            frequency=Frequency.WEEKLY,
+        )
+    hindi = html_to_text("\n".join(render_digest(_renderer("hi"), digest)))
+    english = html_to_text("\n".join(render_digest(_renderer("en"), digest)))
+    assert "“दोनों देशों के फिर से जुड़ने को" in hindi
+    assert "“The re-engagement is framed as" in english
