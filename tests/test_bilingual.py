@@ -9,14 +9,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.db import session_scope
 from bot.models import BorderPass, CommodityDeal, ContextNote, StatusChange
 from bot.rendering import Renderer
 from bot.resources import templates_dir
 from bot.services import admins, answers, records
-from bot.services.bilingual import Bilingual, Coverage, Picked, pick
+from bot.services.bilingual import (
+    TEXT_COLUMNS,
+    Bilingual,
+    Coverage,
+    Picked,
+    english_of,
+    hindi_of,
+    is_hindi,
+    pick,
+)
 from bot.services.timeline import Freshness
 from bot.telegram.plain import html_to_text
 from bot.vocabulary import RecordType, Role
@@ -57,6 +66,15 @@ def test_coverage_counts_texts_and_names_those_without_hindi() -> None:
     )
     assert (coverage.texts, coverage.translated, coverage.missing) == (2, 1, 1)
     assert coverage.untranslated == ("pass b note",)
+
+
+def test_the_list_of_texts_is_the_models_hindi_columns() -> None:
+    for table in SQLModel.metadata.sorted_tables:
+        hindi = {column.name for column in table.columns if is_hindi(column.name)}
+        assert hindi == {hindi_of(column) for column in TEXT_COLUMNS.get(table.name, ())}, table
+        for column in hindi:  # each beside an English column, with room for longer Hindi
+            english = table.columns[english_of(column)]
+            assert table.columns[column].type.length >= english.type.length  # type: ignore[attr-defined]
 
 
 # --- The localized filter ----------------------------------------------------------------------

@@ -29,7 +29,14 @@ from pydantic import (
 )
 
 from bot.partial_date import PartialDate
-from bot.services.bilingual import Coverage, english_of, is_hindi, normalise_hindi, text_pairs
+from bot.services.bilingual import (
+    TEXT_COLUMNS,
+    Coverage,
+    english_of,
+    is_hindi,
+    normalise_hindi,
+    text_pairs,
+)
 from bot.services.feeds.urls import canonical_url, check_scheme
 from bot.vocabulary import (
     HISTORY_RECORD_TYPES,
@@ -424,20 +431,22 @@ class Dataset(_Item):
 
     def hindi_coverage(self) -> Coverage:
         """How many of the texts readers see have a Hindi version (what `seed` reports)."""
-        items: list[tuple[str, _Item, tuple[str, ...]]] = []
+        items: list[tuple[str, _Item, str]] = []  # (where, item, its table)
         for figure in self.trade_figures:
-            items.append((f"trade figure {figure.key}", figure, ("note",)))
+            items.append((f"trade figure {figure.key}", figure, "trade_figure"))
             items.extend(
-                (f"report of {r.quantity.value} by {r.source} on {figure.key}", r, ("note",))
+                (f"report of {r.quantity.value} by {r.source} on {figure.key}", r, "figure_report")
                 for r in figure.reports
             )
-        items.extend((f"pass {p.key}", p, ("note", "season")) for p in self.passes)
-        items.extend((f"deal {d.key}", d, ("note", "until_note")) for d in self.deals)
-        items.extend((f"flight {f.key}", f, ("note", "frequency")) for f in self.flights)
-        items.extend((f"note {n.key}", n, ("note", "text")) for n in self.notes)
-        items.extend((f"history {h.key}", h, ("note",)) for h in self.history)
+        items.extend((f"pass {p.key}", p, "border_pass") for p in self.passes)
+        items.extend((f"deal {d.key}", d, "commodity_deal") for d in self.deals)
+        items.extend((f"flight {f.key}", f, "flight_route") for f in self.flights)
+        items.extend((f"note {n.key}", n, "context_note") for n in self.notes)
+        items.extend((f"history {h.key}", h, "status_change") for h in self.history)
         return Coverage.of(
-            triple for where, item, columns in items for triple in text_pairs(where, item, columns)
+            triple
+            for where, item, table in items
+            for triple in text_pairs(where, item, TEXT_COLUMNS[table])
         )
 
     def record_keys(self) -> dict[RecordType, set[str]]:
