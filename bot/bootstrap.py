@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bot.config import Settings
+    from bot.services.bilingual import Coverage
     from bot.services.loading import LoadReport
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,11 @@ def seed(engine: Engine) -> LoadReport:
     dataset = load_bundled_dataset()
     with db.session_scope(engine) as session:
         return load_dataset(session, dataset, actor=Actor.SEED)
+
+
+def describe_hindi(coverage: Coverage) -> str:
+    """'Hindi texts: 142 of 142; 0 missing': how much of what readers see is in Hindi too."""
+    return f"Hindi texts: {coverage.translated} of {coverage.texts}; {coverage.missing} missing"
 
 
 def open_database(settings: Settings) -> Engine:
@@ -71,10 +77,11 @@ def _migrate_and_seed(engine: Engine, *, with_default_feeds: bool) -> None:
         report = seed(engine)
         logger.info(
             "First start: created the database at %s, migrated it to %s and loaded the "
-            "bundled dataset (%d rows).",
+            "bundled dataset (%d rows; %s).",
             engine.url.render_as_string(hide_password=True),
             head,
             report.total("inserted"),
+            describe_hindi(report.hindi),
         )
     elif current != head:
         logger.info("Migrated the database from %s to %s.", current, head)

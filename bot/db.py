@@ -139,8 +139,9 @@ def head_revision() -> str | None:
     return max(numbers, default=None)
 
 
-# The full-text index (bot/services/search.py): a table, FTS5's shadow tables on SQLite, a GIN
-# index on PostgreSQL, kept by triggers that migration 0007 creates rather than by the models.
+# The full-text indexes (bot/services/search.py), English and Hindi (`search_index_hi`): a
+# table, FTS5's shadow tables on SQLite, a GIN index on PostgreSQL, kept by triggers that
+# migrations 0007 and 0009 create rather than by the models.
 SEARCH_INDEX = "search_index"
 
 

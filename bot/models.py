@@ -182,6 +182,9 @@ class EditableRecord(SQLModel):
 
     id: int | None = Field(default=None, primary_key=True)
     note: str | None = Field(default=None, max_length=2000)
+    # Each reader-facing text has its Hindi beside it (`<column>_hi`, see
+    # bot.services.bilingual), with room for Hindi's longer spelling of the same words.
+    note_hi: str | None = Field(default=None, max_length=3000)
     source_id: int = Field(foreign_key="source.id", index=True)
     # As precise as the source: "Dec 2022" stays a month (see bot.partial_date).
     as_of: PartialDate = Field(sa_type=PartialDateType)
@@ -237,6 +240,7 @@ class FigureReport(SQLModel, table=True):
     value: Decimal = Field(sa_type=Amount)
     source_id: int = Field(foreign_key="source.id")
     note: str | None = Field(default=None, max_length=1000)
+    note_hi: str | None = Field(default=None, max_length=1500)
 
 
 class BorderPass(EditableRecord, table=True):
@@ -250,6 +254,7 @@ class BorderPass(EditableRecord, table=True):
     counterpart_mart: str | None = Field(default=None, max_length=200)
     trade_since: PartialDate | None = partial_date_column()
     season: str | None = Field(default=None, max_length=300)
+    season_hi: str | None = Field(default=None, max_length=450)
     status: PassStatus = enum_column(PassStatus)
     status_since: PartialDate | None = partial_date_column()
     expected_reopening: PartialDate | None = partial_date_column()
@@ -272,6 +277,7 @@ class CommodityDeal(EditableRecord, table=True):
     # halt for two months), and what ends then when it is not the status itself.
     status_until: PartialDate | None = partial_date_column()
     until_note: str | None = Field(default=None, max_length=300)
+    until_note_hi: str | None = Field(default=None, max_length=450)
 
 
 class FlightRoute(EditableRecord, table=True):
@@ -283,6 +289,7 @@ class FlightRoute(EditableRecord, table=True):
     airline: str = Field(max_length=100)
     flight_number: str | None = Field(default=None, max_length=16)
     frequency: str | None = Field(default=None, max_length=64)
+    frequency_hi: str | None = Field(default=None, max_length=100)
     status: FlightStatus = enum_column(FlightStatus)
     since: PartialDate | None = partial_date_column()
     # An announced route's first flight.
@@ -299,6 +306,7 @@ class ContextNote(EditableRecord, table=True):
     # The record it is about, as "pass:nathu-la"; None for the relationship as a whole.
     subject: str | None = Field(default=None, max_length=80, index=True)
     text: str = Field(max_length=2000)
+    text_hi: str | None = Field(default=None, max_length=3000)
     occurred_on: PartialDate | None = partial_date_column()
 
 
@@ -321,6 +329,7 @@ class StatusChange(SQLModel, table=True):
     old_value: str | None = Field(default=None, max_length=2000)
     new_value: str | None = Field(default=None, max_length=2000)
     note: str | None = Field(default=None, max_length=2000)
+    note_hi: str | None = Field(default=None, max_length=3000)
     source_id: int | None = Field(default=None, foreign_key="source.id")
     occurred_on: PartialDate | None = partial_date_column()
     actor: str = Field(max_length=32)
@@ -350,7 +359,7 @@ class EditDraft(SQLModel, table=True):
     kind: str = Field(max_length=16)  # "set", "figure", "source", "import", "guided"
     stage: str = Field(
         max_length=16
-    )  # where a guided edit is: "value", "note", "source", "preview"
+    )  # where a guided edit is: "value", "note", "note_hi", "source", "preview"
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = utc_column(default=True)
     expires_at: datetime = utc_column(index=True)

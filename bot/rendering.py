@@ -17,11 +17,13 @@ from babel import Locale
 from babel.dates import get_day_names
 from babel.dates import parse_pattern as parse_date_pattern
 from babel.numbers import parse_pattern as parse_number_pattern
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_environment
+from jinja2.filters import do_truncate
 
 from bot.i18n import BABEL_LOCALES, active_language, translations
 from bot.partial_date import PartialDate
 from bot.resources import templates_dir
+from bot.services.bilingual import Bilingual, pick
 from bot.vocabulary import Language
 
 if TYPE_CHECKING:
@@ -137,6 +139,36 @@ def capitalize_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+@pass_environment
+def localized(
+    environment: Environment,
+    value: Bilingual | str | None,
+    *hindi: str | None,
+    truncate: int | None = None,
+) -> str:
+    """A text in the language the environment renders (its `language` global, English when
+    unset): `passage.text | localized` for a `Bilingual`; `row.note | localized(row.note_hi)`
+    for a row's English column and its Hindi one. A plain string without a Hindi argument is
+    a name, the same in every language. Where Hindi is asked for and missing, the English text
+    goes through the `untranslated` macro of `_macros.html.j2`, which marks it. `truncate`:
+    cut the text (at a word, with "…") before any mark, so the mark stays whole."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        if not hindi:
+            return value
+        value = Bilingual(value, hindi[0])
+    picked = pick(value, str(environment.globals.get("language", "en")))
+    text = picked.text
+    if truncate is not None:
+        text = do_truncate(environment, text, truncate, False, "…", 0)
+    if not picked.fallback:
+        return text
+    macros: Any = environment.get_template("_macros.html.j2").module
+    marked: str = macros.untranslated(text)  # Markup: the macro escaped the text
+    return marked
+
+
 class Renderer:
     """One Jinja environment per language, each with its catalog and formats installed, so
     a template, its macros and its filters all speak the language it is rendered in."""
@@ -176,6 +208,7 @@ class Renderer:
             date_span=formats.date_span,
             readable=formats.readable,
             capitalize_first=capitalize_first,
+            localized=localized,
         )
         return environment
 

@@ -145,7 +145,9 @@ STATE_TABLES = (
 )
 # The full-text index and FTS5's shadow tables: written only by triggers on DATA_TABLES.
 INDEX_TABLES = tuple(
-    f"search_index{suffix}" for suffix in ("", "_data", "_idx", "_content", "_docsize", "_config")
+    f"search_index{language}{suffix}"
+    for language in ("", "_hi")  # the English and the Hindi texts' indexes
+    for suffix in ("", "_data", "_idx", "_content", "_docsize", "_config")
 )
 # The harness's own: counts rows written to DATA_TABLES (see prepare_database).
 HARNESS_TABLES = ("fuzz_data_writes",)

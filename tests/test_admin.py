@@ -117,13 +117,49 @@ async def test_guided_edit(bot: BotUnderTest, seeded_engine: Engine) -> None:
     assert set(buttons(values)) >= {"Open", "Reopening scheduled", "Suspended"}
     step = await press(bot, EDITOR, buttons(values)["Reopening scheduled"])
     assert "short note" in next(c for c in step if c["method"] == "sendMessage")["text"]
-    assert "source" in (await say(bot, EDITOR, "Sikkim announced the season"))["plain"]
+    # A note given, the same note in Hindi is asked for next (it may be skipped).
+    assert (
+        "the same note in Hindi" in (await say(bot, EDITOR, "Sikkim announced the season"))["plain"]
+    )
+    assert "source" in (await say(bot, EDITOR, "सिक्किम ने सीज़न की घोषणा की"))["plain"]
     preview = await say(bot, EDITOR, "https://example.org/season")
     assert "Preview" in preview["plain"]
+    assert "The note in Hindi: सिक्किम ने सीज़न की घोषणा की" in preview["plain"]
     calls = await press(bot, EDITOR, buttons(preview)["✅ Confirm"])
     assert "Saved." in next(c for c in calls if c["method"] == "editMessageText")["text"]
     assert nathu(seeded_engine).status is PassStatus.REOPENING_SCHEDULED
     assert str(nathu(seeded_engine).status_since) == TODAY.date().isoformat()
+    with Session(seeded_engine) as session:
+        row = session.exec(
+            select(StatusChange).where(
+                StatusChange.record_key == "nathu-la", StatusChange.actor == f"tg:{EDITOR}"
+            )
+        ).first()
+    assert row is not None
+    assert (row.note, row.note_hi) == ("Sikkim announced the season", "सिक्किम ने सीज़न की घोषणा की")
+
+
+@pytest.mark.usefixtures("team")
+async def test_guided_edit_without_a_note_asks_for_no_hindi_note(bot: BotUnderTest) -> None:
+    start = await say(bot, EDITOR, "/edit")
+    step = await press(bot, EDITOR, buttons(start)["Border pass"])
+    pick = next(c for c in step if c["method"] == "editMessageText")
+    step = await press(bot, EDITOR, buttons(pick)["Nathu La"])
+    fields = next(c for c in step if c["method"] == "editMessageText")
+    # Each text readers see is offered in Hindi too.
+    assert {"Description", "Description (Hindi)", "Season", "Season (Hindi)"} <= set(
+        buttons(fields)
+    )
+    step = await press(bot, EDITOR, buttons(fields)["Description (Hindi)"])
+    assert (
+        "Type the new description in Hindi"
+        in next(c for c in step if c["method"] == "sendMessage")["text"]
+    )
+    await say(bot, EDITOR, "नाथू ला से व्यापार 2006 में फिर शुरू हुआ।")
+    assert "source" in (await say(bot, EDITOR, "skip"))["plain"]
+    preview = await say(bot, EDITOR, "skip")
+    assert "note hi:" in preview["plain"]
+    assert "नाथू ला से व्यापार 2006 में फिर शुरू हुआ।" in preview["plain"]
 
 
 @pytest.mark.usefixtures("team")

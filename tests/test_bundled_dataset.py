@@ -7,6 +7,8 @@ into the wrong column or the wrong series fails here.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from decimal import Decimal
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
@@ -545,3 +547,91 @@ def test_note_subjects_point_at_records(dataset: Dataset) -> None:
             continue
         kind, _, key = note.subject.partition(":")
         assert key in records[RecordType(kind)], note.key
+
+
+# --- The data in Hindi -------------------------------------------------------------------------
+
+
+def _texts(dataset: Dataset) -> list[tuple[str, str | None, str | None]]:
+    """(where, English, Hindi) of every text readers see."""
+    found: list[tuple[str, Any, tuple[str, ...]]] = []
+    for figure in dataset.trade_figures:
+        found.append((figure.key, figure, ("note",)))
+        found.extend((f"{figure.key} report", report, ("note",)) for report in figure.reports)
+    found.extend((p.slug, p, ("note", "season")) for p in dataset.passes)
+    found.extend((d.slug, d, ("note", "until_note")) for d in dataset.deals)
+    found.extend((f.slug, f, ("note", "frequency")) for f in dataset.flights)
+    found.extend((n.key, n, ("note", "text")) for n in dataset.notes)
+    found.extend((h.key, h, ("note",)) for h in dataset.history)
+    return [
+        (f"{where} {column}", getattr(item, column), getattr(item, f"{column}_hi"))
+        for where, item, columns in found
+        for column in columns
+        if getattr(item, column)
+    ]
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def test_every_text_readers_see_has_its_hindi(dataset: Dataset) -> None:
+    texts = _texts(dataset)
+    assert len(texts) == 134
+    assert [where for where, _, hindi in texts if not hindi] == []
+    coverage = dataset.hindi_coverage()
+    assert (coverage.texts, coverage.translated, coverage.missing) == (134, 134, 0)
+
+
+def test_hindi_texts_are_devanagari_in_nfc(dataset: Dataset) -> None:
+    for where, _, hindi in _texts(dataset):
+        assert hindi is not None
+        assert unicodedata.normalize("NFC", hindi) == hindi, where
+        assert re.search(r"[\u0900-\u097f]", hindi), f"{where}: no Devanagari in {hindi!r}"
+        assert not re.search(r"[\u0966-\u096f]", hindi), f"{where}: figures use 0-9"
+
+
+def test_hindi_texts_give_the_same_figures_and_dates(dataset: Dataset) -> None:
+    # Every number of the English (amounts, dates, years, periods, flight numbers) is in the
+    # Hindi and no other: a translation changes the words, never the facts.
+    for where, english, hindi in _texts(dataset):
+        assert english is not None
+        assert hindi is not None
+
+        def numbers(text: str) -> set[str]:
+            return {found.replace(",", "") for found in _NUMBER.findall(text)}
+
+        assert numbers(hindi) == numbers(english), where
+
+
+# Terms translated alike everywhere (docs/glossary-hi.md): where the English says the first, the
+# Hindi says the second (both regular expressions: Hindi nouns change their ending with case).
+GLOSSARY = [
+    (r"\btrade deficit\b|\bdeficit\b", "घाट[ाे]"),
+    (r"\bimport", "आयात"),
+    (r"\bexport", "निर्यात"),
+    (r"\brare[- ]earth magnets?\b", "दुर्लभ पृथ्वी चुंबक"),
+    (r"\bfertilis", "उर्वरक"),
+    (r"\bFY\d{4}-\d{2}\b", "वित्त वर्ष"),
+    (r"\bcalendar[- ]year\b", "कैलेंडर वर्ष"),
+    (r"\bUSD [\d.]+ bn\b", "अरब डॉलर"),
+    (r"\bborder trade\b", "सीमा व्यापार"),
+    (r"\bdirect flights\b", "सीधी उड़ानें"),
+    (r"\bChinese customs\b", "चीनी सीमा शुल्क"),
+    (r"\bNathu La\b", "नाथू ला"),
+    (r"\bShipki La\b", "शिपकी ला"),
+    (r"\bLipulekh\b", "लिपुलेख"),
+    (r"\bMEA\b|\bMinistry of External Affairs\b", "विदेश मंत्रालय"),
+    (r"\bCommerce Ministry\b|\bMinistry of Commerce\b", "वाणिज्य मंत्रालय"),
+    (r"\bRajya Sabha\b", "राज्यसभा"),
+    (r"\bLok Sabha\b", "लोकसभा"),
+    (r"\bprovisional\b", "अनंतिम"),
+    (r"\bWang Yi\b", "वांग यी"),
+    (r"\bPTI\b", "पीटीआई"),
+]
+
+
+@pytest.mark.parametrize(("english", "hindi"), GLOSSARY)
+def test_hindi_texts_keep_the_glossary(dataset: Dataset, english: str, hindi: str) -> None:
+    using = [(w, h) for w, e, h in _texts(dataset) if e and re.search(english, e, re.IGNORECASE)]
+    assert using, f"no English text says {english!r}"
+    assert [where for where, text in using if not re.search(hindi, text or "")] == []

@@ -118,3 +118,29 @@ def test_csv_export_writes_one_file_per_table(seeded_engine: Engine, tmp_path: P
 def test_open_database_is_what_export_uses(settings: Settings) -> None:
     engine = open_database(settings)
     assert export_json(engine)["format_version"] == 1
+
+
+def test_the_hindi_texts_are_exported_beside_the_english(
+    seeded_engine: Engine, tmp_path: Path
+) -> None:
+    document = export_json(seeded_engine)
+    nathu = next(p for p in document["passes"] if p["slug"] == "nathu-la")
+    assert nathu["note_hi"].startswith("44 साल बंद रहने के बाद 6 जुलाई 2006 को व्यापार फिर शुरू हुआ।")
+    assert nathu["season_hi"] == "1 मई – 30 नवंबर, सोमवार से गुरुवार"
+    magnets = next(d for d in document["deals"] if d["slug"] == "rare-earth-magnets")
+    assert magnets["until_note_hi"].startswith("9 अक्टूबर 2025 के व्यापक")
+    history = next(h for h in document["history"] if h["key"] == "nathu-la:status:2006-07-06")
+    assert history["note_hi"] == "1962 के युद्ध के बाद से बंद नाथू ला के रास्ते व्यापार फिर शुरू हुआ।"
+    cy2025 = next(f for f in document["trade_figures"] if f["period"] == "2025")
+    assert cy2025["reports"][0]["note_hi"].startswith("बिना स्रोत बताए एक खबर में")
+
+    folder = tmp_path / "csv"
+    with Session(seeded_engine) as session:
+        write_csv(build_dataset(session), folder)
+    with (folder / "passes.csv").open(encoding="utf-8", newline="") as handle:
+        passes = {row["slug"]: row for row in csv.DictReader(handle)}
+    assert passes["nathu-la"]["note_hi"] == nathu["note_hi"]
+    with (folder / "figure_reports.csv").open(encoding="utf-8", newline="") as handle:
+        reports = list(csv.DictReader(handle))
+    assert "note_hi" in reports[0]
+    assert sum(1 for row in reports if row["note_hi"]) == 20

@@ -124,7 +124,7 @@ CASES = [
         "/flights",
         (
             "भारत और चीन के बीच सीधी उड़ानें",
-            "Kolkata–Guangzhou, IndiGo 6E1703: 26 अक्टूबर 2025 से चालू, daily।",
+            "Kolkata–Guangzhou, IndiGo 6E1703: 26 अक्टूबर 2025 से चालू, रोज़ाना।",
             "Delhi–Shanghai, Air India: 1 फ़रवरी 2026 से चालू",
         ),
         ("Direct flights", "operating", "Source:"),

@@ -897,3 +897,98 @@ def test_a_row_that_changes_only_the_citation_writes_one_history_event(
         1,
     )
     assert source_key(seeded_engine, event.source_id) == "pti-2025-12-15"
+
+
+# --- Hindi texts ----------------------------------------------------------------------------
+
+
+def test_a_csv_column_of_hindi_changes_the_hindi_alone(
+    seeded_engine: Engine, tmp_path: Path
+) -> None:
+    before = nathu_la(seeded_engine)
+    path = tmp_path / "passes.csv"
+    path.write_text("slug,note_hi\nnathu-la,नाथू ला से व्यापार 2006 में फिर शुरू हुआ।\n", "utf-8")
+    applied = apply_file(seeded_engine, path)
+    after = nathu_la(seeded_engine)
+    assert after.note_hi == "नाथू ला से व्यापार 2006 में फिर शुरू हुआ।"
+    assert (after.note, after.season_hi) == (before.note, before.season_hi)
+    assert next(change.field for change in applied.changes) == "note_hi"
+    (row,) = [row for row in import_rows(seeded_engine) if row.field == "note_hi"]
+    assert (row.old_value, row.new_value) == (before.note_hi, after.note_hi)
+
+
+def test_a_csv_that_clears_a_text_clears_its_hindi_unless_it_gives_one(
+    seeded_engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "passes.csv"
+    path.write_text("slug,season\nshipki-la,\n", "utf-8")
+    apply_file(seeded_engine, path)
+    with Session(seeded_engine) as session:
+        shipki = session.exec(select(BorderPass).where(BorderPass.slug == "shipki-la")).one()
+    assert (shipki.season, shipki.season_hi) == (None, None)
+    # Hindi kept while its English is cleared is refused, naming the line and the column.
+    path.write_text("slug,note,note_hi\nnathu-la,,कुछ भी\n", "utf-8")
+    assert plan_problems(seeded_engine, path) == [
+        "passes.csv line 2: note_hi is the Hindi of note, which is empty: give note too"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        (
+            "passes.csv",
+            f"{'slug'},note_hi\nnathu-la,{'क' * 3001}\n".encode(),
+            "passes.csv line 2, note_hi: is 3001 characters long; at most 3000 fit",
+        ),
+        (
+            "backup.json",
+            json.dumps(
+                {
+                    "history": [
+                        {
+                            "key": "k",
+                            "record_type": "pass",
+                            "record_key": "nathu-la",
+                            "note": "Note",
+                            "note_hi": 5,
+                        }
+                    ]
+                }
+            ).encode(),
+            "backup.json line 1 (history item 1), note_hi: Input should be a valid string (got 5)",
+        ),
+        (
+            "notes.yaml",
+            "notes:\n  - key: k\n    topic: passes\n    text_hi: कुछ\n    source: s\n"
+            "    as_of: 2025\n".encode(),
+            "notes.yaml line 2 (notes item 1), text: is missing; a value is required",
+        ),
+    ],
+)
+def test_bad_hindi_gets_a_clear_problem(name: str, content: bytes, expected: str) -> None:
+    problems = problems_of(name, content)
+    assert any(problem.startswith(expected) for problem in problems), problems
+
+
+def test_a_file_with_one_bad_hindi_text_writes_nothing(
+    seeded_engine: Engine, tmp_path: Path
+) -> None:
+    counts = row_counts(seeded_engine)
+    before = nathu_la(seeded_engine)
+    path = tmp_path / "passes.csv"
+    path.write_text(f"slug,season_hi\nnathu-la,1 मई से\nshipki-la,{'क' * 451}\n", encoding="utf-8")
+    with pytest.raises(ImportFileError) as caught:
+        apply_file(seeded_engine, path)
+    assert [str(p) for p in caught.value.problems] == [
+        "passes.csv line 3, season_hi: is 451 characters long; at most 450 fit"
+    ]
+    assert row_counts(seeded_engine) == counts
+    assert nathu_la(seeded_engine).season_hi == before.season_hi
+
+
+def test_hindi_in_a_file_is_stored_in_nfc(seeded_engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "passes.csv"
+    path.write_text("slug,season_hi\nnathu-la,\u095b\u092e\u0940\u0928 \n", "utf-8")
+    apply_file(seeded_engine, path)
+    assert nathu_la(seeded_engine).season_hi == "\u091c\u093c\u092e\u0940\u0928"

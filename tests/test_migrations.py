@@ -8,11 +8,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
-from sqlmodel import SQLModel
+from sqlalchemy import inspect, text
+from sqlmodel import Session, SQLModel, select
 
 import bot.models  # noqa: F401  (registers the tables)
 from bot import db
+from bot.models import ContextNote
+from bot.services import search
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,3 +72,72 @@ def test_postgres_upgrade_downgrade_upgrade_without_drift(
 def test_subscriber_due_time_is_indexed(engine: Engine) -> None:
     indexes = {index["name"]: index for index in inspect(engine).get_indexes("subscriber")}
     assert indexes["ix_subscriber_next_digest_at"]["column_names"] == ["next_digest_at"]
+
+
+def _hindi_texts_round_trip(settings: Settings) -> None:
+    """0009 on a database with data: the English stays indexed, the Hindi columns take text
+    that the Hindi index finds, and going back to 0007 leaves the English index working."""
+    engine = db.make_engine(settings)
+    postgres = engine.dialect.name == "postgresql"
+    english_hits = (
+        "SELECT id FROM search_index WHERE document @@ to_tsquery('english', 'yak')"
+        if postgres
+        else "SELECT rowid FROM search_index WHERE search_index MATCH '\"yak\"'"
+    )
+    now = "2026-12-06 10:00:00+00:00"
+    try:
+        db.upgrade(engine, "0007")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO source (id, key, title, publisher, created_at) "
+                    "VALUES (1, 'desk', 'Desk', 'Desk', :now)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO context_note (id, key, topic, text, source_id, as_of, updated_by,"
+                    " updated_at, version) VALUES (1, 'yaks', 'passes', 'Yak caravans cross.', 1,"
+                    " '2026', 'seed', :now, 1)"
+                ),
+                {"now": now},
+            )
+        db.upgrade(engine)
+        columns = {c["name"] for c in inspect(engine).get_columns("context_note")}
+        assert {"note_hi", "text_hi"} <= columns
+        with Session(engine) as session:
+            assert [p.text.en for p in search.search(session, "yak caravans")] == [
+                "Yak caravans cross."
+            ]
+            assert search.search(session, "याक कारवां") == ()
+        with db.session_scope(engine) as session:
+            note = session.exec(select(ContextNote)).one()
+            note.text_hi = "याक कारवां दर्रा पार करते हैं।"
+            session.add(note)
+        with Session(engine) as session:
+            (found,) = search.search(session, "याक कारवां")
+            assert found.text.hi == "याक कारवां दर्रा पार करते हैं।"
+
+        db.downgrade(engine, "0007")
+        columns = {c["name"] for c in inspect(engine).get_columns("context_note")}
+        assert "text_hi" not in columns
+        assert "search_index_hi" not in inspect(engine).get_table_names()
+        with engine.begin() as connection:
+            assert connection.execute(text(english_hits)).scalars().all() == [1 * 8 + 1]
+            # The English triggers work after the downgrade rebuilt the tables.
+            connection.execute(text("UPDATE context_note SET text = 'Sheep cross.' WHERE id = 1"))
+            assert connection.execute(text(english_hits)).scalars().all() == []
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_hindi_texts_upgrade_and_downgrade_with_data(settings: Settings) -> None:
+    _hindi_texts_round_trip(settings)
+
+
+@pytest.mark.postgres
+def test_postgres_hindi_texts_upgrade_and_downgrade_with_data(
+    make_settings: Callable[..., Settings], postgres_empty_url: str
+) -> None:
+    _hindi_texts_round_trip(make_settings(database_url=postgres_empty_url))

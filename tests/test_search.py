@@ -7,6 +7,7 @@ reviews at once; and it holds exactly the passages of the tables it indexes."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from bot.models import (
 )
 from bot.partial_date import PartialDate
 from bot.services import admins, search
+from bot.services.bilingual import Bilingual
 from bot.services.news import items
 from bot.telegram.app import build_application
 from bot.telegram.offline import OfflineRequest
@@ -304,6 +306,12 @@ def test_no_text_makes_the_search_raise(
         st.lists(
             st.one_of(
                 st.text(max_size=12),
+                # Devanagari: letters, vowel signs, virama, danda, digits, and joiners.
+                st.text(
+                    st.characters(min_codepoint=0x0900, max_codepoint=0x097F)
+                    | st.sampled_from(["\u200c", "\u200d", '"', "*"]),
+                    max_size=12,
+                ),
                 st.sampled_from(
                     [
                         '"',
@@ -326,6 +334,9 @@ def test_no_text_makes_the_search_raise(
                         "managed",
                         "rivalry",
                         "la",
+                        "प्रबंधित",
+                        "दर्रे",
+                        "ला",
                     ]
                 ),
             ),
@@ -417,12 +428,12 @@ async def test_passages_with_every_term_are_quoted_before_any_with_most(backend:
             )
     with Session(backend.engine) as session:
         found = search.search(session, "yak caravan permits")
-    assert [p.text[:12] for p in found] == ["A long note "]
+    assert [p.text.en[:12] for p in found] == ["A long note "]
     with db.session_scope(backend.engine) as session:
         session.delete(session.exec(select(ContextNote).where(ContextNote.key == "yak-long")).one())
     with Session(backend.engine) as session:
         found = search.search(session, "yak caravan permits")
-    assert [p.text for p in found] == ["Yak caravans: yak caravans."]
+    assert [p.text.en for p in found] == ["Yak caravans: yak caravans."]
 
 
 # --- The index follows every write ---------------------------------------------------------------
@@ -595,3 +606,170 @@ def test_autogenerate_leaves_the_index_alone() -> None:
     assert not db.include_in_autogenerate(None, "ix_search_index_document", "index", True, None)
     assert db.include_in_autogenerate(None, "context_note", "table", True, None)
     assert db.include_in_autogenerate(None, "ix_status_change_record", "index", True, None)
+
+
+# --- Hindi -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "note_key", "quoted"),
+    [
+        ("प्रबंधित प्रतिद्वंद्विता क्या है", "managed-rivalry", True),
+        ("डोकलाम गतिरोध", "shipki-la-2017-2018-values", True),
+        # Another form of the same words: "दर्रे" finds "दर्रों", "सीमा" finds "सीमा". Asked
+        # of the bot, "सीमा दर्रे" names the passes: their card answers, as in English.
+        ("सीमा दर्रे प्रायोगिक तौर पर", "phased-approach", False),
+        # Devanagari digits, a nukta letter typed precomposed, a zero-width joiner in a word.
+        # Asked of the bot, it names Nathu La: its card answers.
+        ("२०१९ के \u095b\u200dन सीज़न में नाथू ला", "nathu-la-2019-season", False),
+    ],
+)
+async def test_a_hindi_question_finds_the_note_by_its_hindi_words(
+    backend: Backend, question: str, note_key: str, quoted: bool
+) -> None:
+    with Session(backend.engine) as session:
+        found = search.search(session, question)
+        note = _note(session, note_key)
+    assert found, f"nothing found for {question!r}"
+    assert found[0].ref == search.index_id(ContextNote, note.id or 0)
+    assert found[0].text.hi == note.text_hi
+    # Through the application: a Devanagari question is answered in Hindi; where no card
+    # answers it, with the passage in Hindi and its source.
+    reply = await backend.ask(question)
+    assert not reply.startswith("🔎 From my notes")
+    if quoted:
+        assert reply.startswith("🔎 मेरे नोट्स, रिकॉर्ड के इतिहास और ख़बरों से")
+        with Session(backend.engine) as session:
+            note = _note(session, note_key)
+            source = session.get(Source, note.source_id)
+        assert source is not None
+        assert _one_line(note.text_hi or "") in _one_line(reply)
+        assert f"स्रोत: {source.publisher}" in reply
+
+
+async def test_a_hindi_question_reads_history_and_descriptions(backend: Backend) -> None:
+    with Session(backend.engine) as session:
+        nepal = search.search(session, "नेपाल ने लिपुलेख पर आपत्ति जताई")
+        magnets = search.search(session, "हिताची कॉन्टिनेंटल लाइसेंस")
+    assert nepal[0].kind is search.PassageKind.HISTORY
+    assert nepal[0].record == "Lipulekh"
+    assert nepal[0].text.en.startswith("Nepal objected to Lipulekh's inclusion")
+    assert {p.kind for p in magnets} <= {
+        search.PassageKind.HISTORY,
+        search.PassageKind.DESCRIPTION,
+    }
+    assert all("Hitachi" in p.text.en for p in magnets)
+
+
+async def test_an_editors_hindi_note_is_found_as_soon_as_it_is_confirmed(
+    backend: Backend,
+) -> None:
+    question = "याक कारवां परमिट"
+    with Session(backend.engine) as session:
+        assert search.search(session, question) == ()
+    calls = await backend.bot.send(
+        '/set pass nathu-la reopening_scheduled note="Sikkim issued yak caravan permits" '
+        'note_hi="सिक्किम ने याक कारवां के परमिट जारी किए"',
+        user_id=EDITOR,
+        chat_id=EDITOR,
+    )
+    (preview,) = [c for c in calls if c["method"] == "sendMessage"]
+    await backend.bot.process(
+        callback_update(
+            backend.bot.application.bot, _buttons(preview)["✅ Confirm"], user_id=EDITOR,
+            chat_id=EDITOR,
+        )
+    )  # fmt: skip
+    with Session(backend.engine) as session:
+        (found,) = search.search(session, question)
+    assert found.text == Bilingual(
+        "Sikkim issued yak caravan permits", "सिक्किम ने याक कारवां के परमिट जारी किए"
+    )
+    # An English question still reads the English texts only.
+    with Session(backend.engine) as session:
+        assert [p.text.en for p in search.search(session, "yak caravan permits")] == [
+            "Sikkim issued yak caravan permits"
+        ]
+
+
+def test_what_a_hindi_question_searches_for() -> None:
+    query = search.read_query("नाथू ला दर्रे से व्यापार कब शुरू होगा?")
+    assert query is not None
+    assert query.hindi
+    words = {word for group in query.groups for word in group}
+    # Stems without their last vowel signs; "ला" and "से", one letter each, are no terms.
+    # (व्यापार is a word of the vocabulary: it stands for its English group.)
+    assert {"नाथ", "दर्र"} <= words
+    assert "ला" not in words
+    assert "से" not in words
+    assert search.read_query("what is managed rivalry") == search.Query(
+        (("managed",), ("rivalry",)), 2, False, hindi=False
+    )
+    assert search.read_query("ला से") is None  # nothing worth searching for
+
+
+def test_only_quoted_hindi_words_reach_the_query_language() -> None:
+    query = search.read_query('"प्रबंधित" * NEAR( प्रतिद्वंद्विता; DROP TABLE x -- ।')
+    assert query is not None
+    expression = query.fts5()
+    for allowed in ("(", ")", " OR ", " AND ", "*"):
+        expression = expression.replace(allowed, " ")
+    for token in expression.split():
+        assert re.fullmatch(r'"[a-z0-9\u0900-\u0963\u0971-\u097f]+"', token), token
+
+
+def _hindi_passages_in_tables(session: Session) -> set[int]:
+    expected: set[int] = set()
+    for note in session.exec(select(ContextNote).where(col(ContextNote.text_hi).is_not(None))):
+        expected.add(search.index_id(ContextNote, note.id or 0))
+    for change in session.exec(select(StatusChange).where(col(StatusChange.note_hi).is_not(None))):
+        if change.note and change.record_type in ("pass", "deal", "flight", "figure"):
+            expected.add(search.index_id(StatusChange, change.id or 0))
+    for model in (BorderPass, CommodityDeal, FlightRoute, TradeFigure):
+        for record in session.exec(select(model).where(col(model.note_hi).is_not(None))):
+            if record.note:
+                expected.add(search.index_id(model, record.id or 0))
+    return expected
+
+
+async def test_the_hindi_index_holds_exactly_the_hindi_passages(backend: Backend) -> None:
+    column = "id" if backend.engine.dialect.name == "postgresql" else "rowid"
+    with Session(backend.engine) as session:
+        indexed = {
+            int(row[0])
+            for row in session.connection().execute(text(f"SELECT {column} FROM search_index_hi"))
+        }
+        assert indexed == _hindi_passages_in_tables(session)
+        assert len(indexed) == 134 - 20 - 3 - 4 - 1  # less reports, seasons, frequencies, until
+    with db.session_scope(backend.engine) as session:
+        nathu = session.exec(select(BorderPass).where(BorderPass.slug == "nathu-la")).one()
+        nathu.note_hi = None
+        session.add(nathu)
+    with Session(backend.engine) as session:
+        # The description's words no longer find it (a history note may say the same).
+        found = search.search(session, "44 साल बंद रहने के बाद")
+        assert search.index_id(BorderPass, nathu.id or 0) not in {p.ref for p in found}
+        indexed_now = {
+            int(row[0])
+            for row in session.connection().execute(text(f"SELECT {column} FROM search_index_hi"))
+        }
+        assert (
+            indexed_now
+            == _hindi_passages_in_tables(session)
+            == indexed - {search.index_id(BorderPass, nathu.id or 0)}
+        )
+
+
+def test_every_table_with_hindi_passages_keeps_its_hindi_triggers(seeded_engine: Engine) -> None:
+    with seeded_engine.connect() as connection:
+        triggers = {
+            row[0]
+            for row in connection.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            )
+        }
+    for model in _INDEXED:
+        if model is NewsItem:
+            continue  # headlines stay as published: no Hindi
+        for event in ("insert", "update", "delete"):
+            assert f"search_index_hi_{model.__tablename__}_{event}" in triggers

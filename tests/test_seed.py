@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
 from bot import db
-from bot.bootstrap import open_database, seed
+from bot.bootstrap import describe_hindi, open_database, seed
 from bot.models import BorderPass, StatusChange, TradeFigure
 from bot.services.dataset import load_bundled_dataset
 from bot.services.loading import load_dataset
@@ -148,6 +148,7 @@ def test_first_start_migrates_and_seeds_an_empty_database(
     assert row_counts(engine)["trade_figure"] == 17
     (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.bootstrap"]
     assert line.startswith("First start: created the database")
+    assert "Hindi texts: 134 of 134; 0 missing" in line
 
     caplog.clear()
     open_database(settings)  # the second start neither migrates nor seeds again
@@ -170,3 +171,30 @@ def test_seed_on_postgres_is_idempotent_and_exact(
         Decimal("99.2"),
     )
     engine.dispose()
+
+
+def test_the_seed_counts_and_names_the_texts_without_hindi(engine: Engine) -> None:
+    bundled = load_bundled_dataset()
+    dataset = bundled.model_copy(
+        update={
+            "passes": tuple(
+                p.model_copy(update={"note_hi": None, "season_hi": None})
+                if p.slug == "lipulekh"
+                else p
+                for p in bundled.passes
+            ),
+            "history": tuple(
+                h.model_copy(update={"note_hi": None}) if h.key == "urea:event:2025-08" else h
+                for h in bundled.history
+            ),
+        }
+    )
+    with db.session_scope(engine) as session:
+        report = load_dataset(session, dataset, actor=Actor.SEED)
+    assert (report.hindi.texts, report.hindi.translated, report.hindi.missing) == (134, 131, 3)
+    assert report.hindi.untranslated == (
+        "pass lipulekh note",
+        "pass lipulekh season",
+        "history urea:event:2025-08 note",
+    )
+    assert describe_hindi(report.hindi) == "Hindi texts: 131 of 134; 3 missing"

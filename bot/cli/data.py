@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import db
-from bot.bootstrap import open_database, seed
+from bot.bootstrap import describe_hindi, open_database, seed
 from bot.cli.common import (
     EXIT_FAILURE,
     EXIT_USAGE,
@@ -128,6 +128,9 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
         db.upgrade(engine, "head")
         report = seed(engine)
     print(_describe_load(report))
+    print(describe_hindi(report.hindi))
+    for where in report.hindi.untranslated:
+        print(f"no Hindi text: {where}")
     from bot.services.trade import all_flags
 
     with db.session_scope(engine) as session:

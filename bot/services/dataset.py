@@ -29,6 +29,14 @@ from pydantic import (
 )
 
 from bot.partial_date import PartialDate
+from bot.services.bilingual import (
+    TEXT_COLUMNS,
+    Coverage,
+    english_of,
+    is_hindi,
+    normalise_hindi,
+    text_pairs,
+)
 from bot.services.feeds.urls import canonical_url, check_scheme
 from bot.vocabulary import (
     HISTORY_RECORD_TYPES,
@@ -55,7 +63,33 @@ class DatasetError(Exception):
 
 
 class _Item(BaseModel):
+    """Every item of a section. A field named `<field>_hi` is the Hindi text of `<field>`
+    (see bot.services.bilingual): stored in NFC, empty is none, and never without the English
+    text it translates."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hindi_as_stored(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        hindi = {
+            name: (normalise_hindi(value.strip()) or None)
+            for name, value in data.items()
+            if isinstance(name, str) and is_hindi(name) and isinstance(value, str)
+        }
+        return {**data, **hindi} if hindi else data
+
+    @model_validator(mode="after")
+    def _hindi_translates_english(self) -> Self:
+        for name in type(self).model_fields:
+            if is_hindi(name) and getattr(self, name) and not getattr(self, english_of(name)):
+                raise ValueError(
+                    f"{name} is the Hindi of {english_of(name)}, which is empty: "
+                    f"give {english_of(name)} too"
+                )
+        return self
 
 
 class SourceItem(_Item):
@@ -71,6 +105,7 @@ class _Sourced(_Item):
     source: str = Field(description="key of a source")
     as_of: PartialDate
     note: str | None = Field(default=None, max_length=2000)
+    note_hi: str | None = Field(default=None, max_length=3000)
     # Who last changed the record; absent in the bundled data (the seed owns it).
     updated_by: str | None = Field(default=None, max_length=32)
     updated_at: datetime | None = None
@@ -81,6 +116,7 @@ class FigureReportItem(_Item):
     value: Decimal = Field(gt=0)
     source: str
     note: str | None = Field(default=None, max_length=1000)
+    note_hi: str | None = Field(default=None, max_length=1500)
 
 
 class TradeFigureItem(_Sourced):
@@ -133,6 +169,7 @@ class BorderPassItem(_Sourced):
     counterpart_mart: str | None = None
     trade_since: PartialDate | None = None
     season: str | None = Field(default=None, max_length=300)
+    season_hi: str | None = Field(default=None, max_length=450)
     status: PassStatus
     status_since: PartialDate | None = None
     expected_reopening: PartialDate | None = None
@@ -163,6 +200,7 @@ class CommodityDealItem(_Sourced):
     # When the status (or, named by `until_note`, the terms it rests on) is announced to end.
     status_until: PartialDate | None = None
     until_note: str | None = Field(default=None, max_length=300)
+    until_note_hi: str | None = Field(default=None, max_length=450)
 
     @property
     def key(self) -> str:
@@ -176,6 +214,7 @@ class FlightRouteItem(_Sourced):
     airline: str = Field(min_length=1, max_length=100)
     flight_number: str | None = Field(default=None, max_length=16)
     frequency: str | None = Field(default=None, max_length=64)
+    frequency_hi: str | None = Field(default=None, max_length=100)
     status: FlightStatus
     since: PartialDate | None = None
     starts_on: PartialDate | None = None  # an announced route's first flight
@@ -190,6 +229,7 @@ class ContextNoteItem(_Sourced):
     topic: Topic
     subject: str | None = Field(default=None, max_length=80)
     text: str = Field(min_length=1, max_length=2000)
+    text_hi: str | None = Field(default=None, max_length=3000)
     occurred_on: PartialDate | None = None
 
 
@@ -203,6 +243,7 @@ class HistoryItem(_Item):
     old: str | None = None
     new: str | None = None
     note: str | None = Field(default=None, max_length=2000)
+    note_hi: str | None = Field(default=None, max_length=3000)
     source: str | None = None
     occurred_on: PartialDate | None = None
     actor: str | None = Field(default=None, max_length=32)
@@ -387,6 +428,26 @@ class Dataset(_Item):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def hindi_coverage(self) -> Coverage:
+        """How many of the texts readers see have a Hindi version (what `seed` reports)."""
+        items: list[tuple[str, _Item, str]] = []  # (where, item, its table)
+        for figure in self.trade_figures:
+            items.append((f"trade figure {figure.key}", figure, "trade_figure"))
+            items.extend(
+                (f"report of {r.quantity.value} by {r.source} on {figure.key}", r, "figure_report")
+                for r in figure.reports
+            )
+        items.extend((f"pass {p.key}", p, "border_pass") for p in self.passes)
+        items.extend((f"deal {d.key}", d, "commodity_deal") for d in self.deals)
+        items.extend((f"flight {f.key}", f, "flight_route") for f in self.flights)
+        items.extend((f"note {n.key}", n, "context_note") for n in self.notes)
+        items.extend((f"history {h.key}", h, "status_change") for h in self.history)
+        return Coverage.of(
+            triple
+            for where, item, table in items
+            for triple in text_pairs(where, item, TEXT_COLUMNS[table])
+        )
 
     def record_keys(self) -> dict[RecordType, set[str]]:
         return {

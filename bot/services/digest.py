@@ -31,7 +31,8 @@ from sqlmodel import col, select
 from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute, Source, StatusChange
 from bot.rendering import split_html
 from bot.services import figures, records, timeline
-from bot.services.history import changes_since, of_records
+from bot.services.bilingual import Bilingual
+from bot.services.history import changes_since, not_translations, of_records
 from bot.services.news import items as news
 from bot.services.news.listing import Headline, headline
 from bot.services.timeline import Standing
@@ -124,7 +125,8 @@ class ChangeLine:
     change: StatusChange
     source: Source | None
     topic: Topic
-    name: str  # a record's name, a figure's period, a note's text or a source's title
+    # A record's name, a figure's period or a source's title; a note's text in both languages.
+    name: str | Bilingual
     series: Series | None = None  # figures only
 
 
@@ -133,7 +135,7 @@ class ChangeGroup:
     """An alert's changes to one record, oldest first."""
 
     record_type: RecordType
-    name: str
+    name: str | Bilingual
     series: Series | None
     lines: tuple[ChangeLine, ...]
 
@@ -143,8 +145,10 @@ class Upcoming:
     kind: UpcomingKind
     when: PartialDate
     distance: int  # from today, in units of `when`'s precision (days, months or years)
-    name: str
-    detail: str | None  # a pass's season, a flight's frequency, a deal's status or end
+    name: str | Bilingual  # a record's name; a note's text
+    # A pass's season, a flight's frequency or what a deal's end ends (texts in both
+    # languages); a deal's new status.
+    detail: str | Bilingual | None
     source: Source
     as_of: PartialDate
 
@@ -387,7 +391,8 @@ def _just_before(views: tuple[FigureView, ...], view: FigureView) -> FigureView 
 # --- History --------------------------------------------------------------------------------
 
 # Seeded history is not news; role changes stay private; news reviews and feeds are no record's.
-_REPORTED = (col(StatusChange.actor) != Actor.SEED, of_records())
+# A Hindi text written or changed is no news: it stays in the history, not in digests or alerts.
+_REPORTED = (col(StatusChange.actor) != Actor.SEED, of_records(), not_translations())
 
 
 def _with_note_topic(query: Any) -> Any:
@@ -474,12 +479,12 @@ def _name(
     change: StatusChange,
     note: ContextNote | None,
     names: dict[tuple[RecordType, str], str],
-) -> tuple[str, Series | None]:
+) -> tuple[str | Bilingual, Series | None]:
     if change.record_type is RecordType.FIGURE:
         series, _, period = change.record_key.partition(":")
         return period, Series(series) if series in set(Series) else None
     if note is not None:
-        return note.text, None
+        return Bilingual(note.text, note.text_hi), None
     # A record that no longer exists is still named by its key.
     return names.get((change.record_type, change.record_key), change.record_key), None
 
@@ -533,8 +538,8 @@ def _upcoming(
     def item(
         kind: UpcomingKind,
         when: PartialDate,
-        name: str,
-        detail: str | None,
+        name: str | Bilingual,
+        detail: str | Bilingual | None,
         source: Source,
         as_of: PartialDate,
     ) -> Upcoming:
@@ -545,7 +550,14 @@ def _upcoming(
         p, expected, season = view.record, view.outlook.expected, view.outlook.season
         if expected is not None and not expected.passed:
             found.append(
-                item(UpcomingKind.REOPENING, expected.when, p.name, p.season, view.source, p.as_of)
+                item(
+                    UpcomingKind.REOPENING,
+                    expected.when,
+                    p.name,
+                    Bilingual.columns(p, "season"),
+                    view.source,
+                    p.as_of,
+                )
             )
         elif expected is None and season is not None:  # awaiting no reopening: the season
             if season.standing is Standing.AHEAD and season.start is not None:
@@ -560,7 +572,12 @@ def _upcoming(
         if expected is not None and not expected.passed:
             found.append(
                 item(
-                    UpcomingKind.FLIGHT, expected.when, f.route, f.frequency, flight.source, f.as_of
+                    UpcomingKind.FLIGHT,
+                    expected.when,
+                    f.route,
+                    Bilingual.columns(f, "frequency"),
+                    flight.source,
+                    f.as_of,
                 )
             )
     for deal in deals:
@@ -570,7 +587,7 @@ def _upcoming(
                 item(UpcomingKind.DEAL, d.status_since, d.commodity, d.status, deal.source, d.as_of)
             )
         if expected is not None and not expected.passed:
-            ending = d.until_note  # None: the status itself is announced to end
+            ending = Bilingual.columns(d, "until_note")  # None: the status itself ends
             found.append(
                 item(
                     UpcomingKind.DEAL_END, expected.when, d.commodity, ending, deal.source, d.as_of
@@ -587,9 +604,20 @@ def _upcoming(
     for note, source in notes:
         if note.occurred_on is not None and note.occurred_on.earliest > today:
             found.append(
-                item(UpcomingKind.NOTE, note.occurred_on, note.text, None, source, note.as_of)
+                item(
+                    UpcomingKind.NOTE,
+                    note.occurred_on,
+                    Bilingual(note.text, note.text_hi),
+                    None,
+                    source,
+                    note.as_of,
+                )
             )
-    return sorted(found, key=lambda u: (u.when.latest, u.when.earliest, u.name))
+    return sorted(found, key=lambda u: (u.when.latest, u.when.earliest, _english(u.name)))
+
+
+def _english(text: str | Bilingual) -> str:
+    return text.en if isinstance(text, Bilingual) else text
 
 
 def _distinct(sources: list[Source | None]) -> tuple[Source, ...]:

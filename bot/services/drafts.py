@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 LIFETIME = timedelta(minutes=30)
 # Stages at which a guided edit waits for the editor to type something.
-TYPED_STAGES = ("value", "note", "source")
+TYPED_STAGES = ("value", "note", "note_hi", "source")
 
 
 def create(

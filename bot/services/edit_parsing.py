@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from bot.models import BorderPass, CommodityDeal, EditableRecord, FlightRoute
 from bot.partial_date import PartialDate
+from bot.services.bilingual import is_hindi, normalise_hindi
 from bot.services.history import value_text
 from bot.services.questions import Catalog, parse_question
 from bot.vocabulary import DealStatus, FlightStatus, PassStatus, RecordType
@@ -55,32 +56,41 @@ _STATUS_VOCABULARIES: dict[RecordType, tuple[str, ...]] = {
     RecordType.FLIGHT: tuple(s.value for s in FlightStatus),
 }
 
-# What an editor may change on each kind of record; option names as typed in /set.
+# What an editor may change on each kind of record; option names as typed in /set. Each text
+# readers see has its Hindi option beside it (`description_hi=` is the column `note_hi`).
 EDITABLE: dict[RecordType, dict[str, FieldSpec]] = {
     RecordType.PASS: {
         "status": FieldSpec("status", FieldKind.STATUS, _STATUS_VOCABULARIES[RecordType.PASS]),
         "since": FieldSpec("status_since", FieldKind.DATE),
         "expected": FieldSpec("expected_reopening", FieldKind.DATE),
         "season": FieldSpec("season", FieldKind.TEXT),
+        "season_hi": FieldSpec("season_hi", FieldKind.TEXT, max_length=450),
         "season_start": FieldSpec("season_start", FieldKind.DATE),
         "season_end": FieldSpec("season_end", FieldKind.DATE),
         "description": FieldSpec("note", FieldKind.TEXT, max_length=2000),
+        "description_hi": FieldSpec("note_hi", FieldKind.TEXT, max_length=3000),
     },
     RecordType.DEAL: {
         "status": FieldSpec("status", FieldKind.STATUS, _STATUS_VOCABULARIES[RecordType.DEAL]),
         "since": FieldSpec("status_since", FieldKind.DATE),
         "until": FieldSpec("status_until", FieldKind.DATE),
         "until_note": FieldSpec("until_note", FieldKind.TEXT),
+        "until_note_hi": FieldSpec("until_note_hi", FieldKind.TEXT, max_length=450),
         "description": FieldSpec("note", FieldKind.TEXT, max_length=2000),
+        "description_hi": FieldSpec("note_hi", FieldKind.TEXT, max_length=3000),
     },
     RecordType.FLIGHT: {
         "status": FieldSpec("status", FieldKind.STATUS, _STATUS_VOCABULARIES[RecordType.FLIGHT]),
         "since": FieldSpec("since", FieldKind.DATE),
         "starts": FieldSpec("starts_on", FieldKind.DATE),
         "frequency": FieldSpec("frequency", FieldKind.TEXT, max_length=64),
+        "frequency_hi": FieldSpec("frequency_hi", FieldKind.TEXT, max_length=100),
         "description": FieldSpec("note", FieldKind.TEXT, max_length=2000),
+        "description_hi": FieldSpec("note_hi", FieldKind.TEXT, max_length=3000),
     },
 }
+# A history note's length, in English and in Hindi (the columns' limits).
+NOTE_LIMIT, NOTE_HI_LIMIT = 2000, 3000
 
 # What an editor types (or the guided edit's button sends) to clear an optional field.
 CLEAR_WORDS = frozenset({"none", "clear"})
@@ -137,6 +147,7 @@ class Edit:
     note: str | None = None
     source: SourceRef | None = None
     expected_version: int | None = None
+    note_hi: str | None = None  # the history note in Hindi (never without `note`)
 
     def to_payload(self) -> dict[str, Any]:
         """JSON for a draft awaiting confirmation."""
@@ -147,6 +158,7 @@ class Edit:
             "note": self.note,
             "source": None if self.source is None else self.source.to_json(),
             "expected_version": self.expected_version,
+            "note_hi": self.note_hi,
         }
 
     @classmethod
@@ -161,6 +173,7 @@ class Edit:
             payload.get("note"),
             SourceRef.from_json(source) if source else None,
             payload.get("expected_version"),
+            payload.get("note_hi"),
         )
 
 
@@ -211,6 +224,8 @@ def parse_value(record_type: RecordType, option: str, text: str) -> tuple[str, A
     value = text.strip()
     if not value:
         raise EditError("empty_value", option=option)
+    if is_hindi(spec.name):
+        value = normalise_hindi(value)
     if len(value) > spec.max_length:
         raise EditError("too_long", option=option, limit=spec.max_length)
     return spec.name, value
@@ -240,12 +255,15 @@ def _bad_status(record_type: RecordType, text: str) -> EditError:
     )
 
 
-def history_note(text: str | None) -> str | None:
+def history_note(text: str | None, *, hindi: bool = False) -> str | None:
+    """The note of an edit's history rows (`hindi`: its Hindi version, `note_hi=`)."""
     if text is None or not text.strip():
         return None
-    if len(text) > 2000:
-        raise EditError("too_long", option="note", limit=2000)
-    return text.strip()
+    note = normalise_hindi(text.strip()) if hindi else text.strip()
+    option, limit = ("note_hi", NOTE_HI_LIMIT) if hindi else ("note", NOTE_LIMIT)
+    if len(note) > limit:
+        raise EditError("too_long", option=option, limit=limit)
+    return note
 
 
 def parse_source(text: str) -> SourceRef:
@@ -361,13 +379,17 @@ def parse_set(session: Session, catalog: Catalog, text: str) -> Edit:
         changes[column] = value
     # note= explains the change in the history; description= rewrites the record's own note.
     note = history_note(options.pop("note", None))
+    note_hi = history_note(options.pop("note_hi", None), hindi=True)
+    if note_hi is not None and note is None:
+        raise EditError("hindi_without_english", option="note_hi", english="note")
     source_text = options.pop("source", None)
     for option, value in options.items():
         column, typed = parse_value(kind, option, value)
         changes[column] = typed
     if not changes:
         raise EditError("nothing_to_change", kind=kind.value)
-    return Edit(kind, key, changes, note, parse_source(source_text) if source_text else None)
+    source = parse_source(source_text) if source_text else None
+    return Edit(kind, key, changes, note, source, note_hi=note_hi)
 
 
 def _resolve_or_blame_status(

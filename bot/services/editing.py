@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from bot.models import EditableRecord, Source, StatusChange, utcnow
 from bot.partial_date import PartialDate
+from bot.services.bilingual import english_of, hindi_of, is_hindi
 from bot.services.edit_parsing import (
     EDITABLE,
     KIND_NAMES,
@@ -102,6 +103,8 @@ class Preview:
     record: EditableRecord
     source: Source
     old_values: dict[str, Any] = field(default_factory=dict)
+    # Hindi options whose English text the edit rewrites while their Hindi stays as it was.
+    stale_hindi: tuple[str, ...] = ()
 
     @property
     def rows(self) -> tuple[tuple[str, str | None, str | None], ...]:
@@ -180,7 +183,40 @@ def _pending(session: Session, edit: Edit, today: date) -> tuple[EditableRecord,
     if not changed:
         raise EditError("no_change", kind=edit.record_type.value, key=edit.key)
     _check_season(record, changed)
+    _check_hindi(edit.record_type, record, changed)
     return record, changed
+
+
+def _options(record_type: RecordType) -> dict[str, str]:
+    """Column → the option editors type for it."""
+    return {spec.name: option for option, spec in EDITABLE[record_type].items()}
+
+
+def _check_hindi(record_type: RecordType, record: EditableRecord, changed: dict[str, Any]) -> None:
+    """A Hindi text never stands without the English one it translates."""
+    options = _options(record_type)
+    for column, option in options.items():
+        if not is_hindi(column):
+            continue
+        hindi = changed.get(column, getattr(record, column))
+        english = changed.get(english_of(column), getattr(record, english_of(column)))
+        if hindi and not english:
+            raise EditError(
+                "hindi_without_english", option=option, english=options[english_of(column)]
+            )
+
+
+def _stale_hindi(edit: Edit, record: EditableRecord, changed: dict[str, Any]) -> tuple[str, ...]:
+    """Hindi options left as they were while the edit rewrites their English text."""
+    options = _options(edit.record_type)
+    return tuple(
+        option
+        for column, option in options.items()
+        if is_hindi(column)
+        and changed.get(english_of(column)) is not None
+        and column not in changed
+        and getattr(record, column)
+    )
 
 
 def _check_season(record: EditableRecord, changed: dict[str, Any]) -> None:
@@ -207,7 +243,8 @@ def preview(session: Session, edit: Edit, today: date) -> Preview:
     for name, value in changed.items():
         setattr(copy, name, value)
     copy.as_of = PartialDate.of(today)
-    return Preview(edit, copy, source, {name: getattr(record, name) for name in changed})
+    old_values = {name: getattr(record, name) for name in changed}
+    return Preview(edit, copy, source, old_values, _stale_hindi(edit, record, changed))
 
 
 def _unsaved_source(session: Session, ref: SourceRef | None) -> Source:
@@ -220,12 +257,17 @@ def _unsaved_source(session: Session, ref: SourceRef | None) -> Source:
 
 
 def _effective(edit: Edit, record: EditableRecord, today: date) -> dict[str, Any]:
-    """The edit's changes plus what follows from them: a new status starts today unless dated."""
+    """The edit's changes plus what follows from them: a new status starts today unless dated,
+    and a text cleared takes its Hindi version with it (unless the edit says otherwise)."""
     changes = dict(edit.changes)
     since = STATUS_SINCE[edit.record_type]
     current_status = getattr(record, "status")  # noqa: B009  (every editable kind has one)
     if "status" in changes and changes["status"] != current_status and since not in changes:
         changes[since] = PartialDate.of(today)
+    for column, value in edit.changes.items():
+        hindi = hindi_of(column)
+        if value is None and hindi in _options(edit.record_type) and hindi not in changes:
+            changes[hindi] = None
     return changes
 
 
@@ -244,6 +286,7 @@ def apply(session: Session, edit: Edit, *, actor: str, now: datetime | None = No
         before=Bookkeeping.of(record),
         after=Bookkeeping(source.id, PartialDate.of(today), actor, moment),
         note=edit.note,
+        note_hi=edit.note_hi,
     )
     since_column = STATUS_SINCE[edit.record_type]
     rows = []

@@ -69,6 +69,7 @@ def build_dataset(session: Session) -> Dataset:
                 value=report.value,
                 source=source_keys[report.source_id],
                 note=report.note,
+                note_hi=report.note_hi,
             )
         )
     figures = session.exec(
@@ -100,6 +101,7 @@ def build_dataset(session: Session) -> Dataset:
                 old=row.old_value,
                 new=row.new_value,
                 note=row.note,
+                note_hi=row.note_hi,
                 source=source_keys.get(row.source_id) if row.source_id else None,
                 occurred_on=row.occurred_on,
                 actor=row.actor,

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 
 from bot.models import EditableRecord, Source, StatusChange
 from bot.partial_date import PartialDate
+from bot.services.bilingual import SUFFIX
 from bot.vocabulary import AUDIT_ONLY, RecordType
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ class RecordWrite:
     note: str | None = None
     reverts: str | None = None
     batch: str = field(default_factory=new_batch)
+    note_hi: str | None = None  # the note in Hindi
 
     def row(
         self,
@@ -120,6 +122,8 @@ class RecordWrite:
         occurred_on: PartialDate | None = None,
         note: str | None = None,
     ) -> StatusChange:
+        """A history row of this write; `note` replaces the write's note (and its Hindi) for
+        this row alone."""
         return StatusChange(
             record_type=self.record_type,
             record_key=self.key,
@@ -129,6 +133,7 @@ class RecordWrite:
             # its new value, so the history exports and imports as the dataset schema wants.
             new_value=value_text(new) if field is None or new is not None else "",
             note=note if note is not None else self.note,
+            note_hi=None if note is not None else self.note_hi,
             source_id=self.after.source_id,
             occurred_on=occurred_on,
             actor=self.actor,
@@ -167,6 +172,15 @@ def new_editors_source() -> Source:
 def of_records() -> ColumnElement[bool]:
     """The condition on `status_change` for rows of a record's history (see AUDIT_ONLY)."""
     return col(StatusChange.record_type).not_in(AUDIT_ONLY)
+
+
+def not_translations() -> ColumnElement[bool]:
+    """The condition on `status_change` for rows that are not a Hindi text written or changed
+    (a `<column>_hi` field): in the history, but no news of the record."""
+    return or_(
+        col(StatusChange.field).is_(None),
+        col(StatusChange.field).not_like(f"%!{SUFFIX}", escape="!"),
+    )
 
 
 def changes_since(since: datetime | None, *, inclusive: bool = False) -> list[ColumnElement[bool]]:

@@ -45,6 +45,7 @@ from bot.models import (
     utcnow,
 )
 from bot.partial_date import PartialDate
+from bot.services.bilingual import Coverage
 from bot.services.dataset import (
     BorderPassItem,
     CommodityDealItem,
@@ -119,6 +120,8 @@ class LoadReport:
     changes: list[FieldChange] = field(default_factory=list)
     inserted: list[InsertedRow] = field(default_factory=list)
     history_rows: int = 0  # every history row written: the file's own and the load's
+    # The dataset's reader-facing texts with and without a Hindi version.
+    hindi: Coverage = field(default_factory=lambda: Coverage(0, 0))
 
     def add(self, kind: str, outcome: str) -> None:
         self.counts[(kind, outcome)] += 1
@@ -181,7 +184,7 @@ def load_dataset(
     note of the history rows written for changed fields. `stated` names the fields a file
     gives for an item, by (section, key); an item not in it gives all of them.
     """
-    report = LoadReport()
+    report = LoadReport(hindi=dataset.hindi_coverage())
     total = len(dataset.sources) + len(dataset.history) + len(dataset.feeds) + len(dataset.news)
     total += sum(len(getattr(dataset, section)) for _, _, section, _ in _KINDS)
     done = 0
@@ -422,6 +425,7 @@ def _load_reports(
             value=entry.value,
             source_id=source_id,
             note=entry.note,
+            note_hi=entry.note_hi,
         )
         session.add(added)
         known[(entry.quantity, source_id)] = added
@@ -485,6 +489,7 @@ def _load_history(
                     old_value=item.old,
                     new_value=item.new,
                     note=item.note,
+                    note_hi=item.note_hi,
                     source_id=sources[item.source].id if item.source else None,
                     occurred_on=item.occurred_on,
                     actor=item.actor or load.actor,

@@ -10,10 +10,16 @@ A question becomes a query (`read_query`): its words less the lexicon's filler a
 are terms, a word of a synonym group stands for its group (a Hindi word of a group, such as
 कारण, for its English words: the passages are English). Passages that hold every term are
 quoted when there are any; otherwise those that hold most of three or more terms. Only
-lower-case ASCII letters and digits reach the database, each quoted (FTS5) or a plain lexeme
-(tsquery), so no text a reader types is read as query syntax. The question's own words of
-four letters or more match as prefixes, a synonym group's words as whole words, both after
-stemming.
+lower-case ASCII letters and digits, and Devanagari letters and signs, reach the database,
+each quoted (FTS5) or a plain lexeme (tsquery), so no text a reader types is read as query
+syntax. The question's own words of four letters or more match as prefixes, a synonym
+group's words as whole words, both after stemming.
+
+A question with Devanagari words searches the Hindi texts instead (`search_index_hi`,
+migration 0009): the same passages, by the same ids, indexed without English stemming. A
+Hindi word matches as a prefix of its stem (its final vowel signs dropped: "दर्रे" finds
+"दर्रा" and "दर्रों"); its Latin-script words and digits (figures, "DAP") are searched as
+written, since the Hindi texts keep them.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import re
+import unicodedata
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -43,6 +51,7 @@ from bot.models import (
 )
 from bot.partial_date import PartialDate
 from bot.services import records
+from bot.services.bilingual import Bilingual
 from bot.services.news.items import SHOWN_TO_READERS
 from bot.services.news.listing import web_link
 from bot.services.questions.normalise import clean, key_of, tokens
@@ -95,7 +104,7 @@ class PassageSource:
 class Passage:
     kind: PassageKind
     ref: int  # its id in the index
-    text: str
+    text: Bilingual  # a news item's title: the same in both (headlines stay as published)
     # When what it says was current: a history entry's date, a note's or record's as-of date,
     # a news item's publication date.
     as_of: PartialDate
@@ -118,6 +127,7 @@ class Query:
     groups: tuple[tuple[str, ...], ...]
     required: int
     context: bool
+    hindi: bool = False  # searches the Hindi texts (the question has Devanagari words)
 
     @property
     def relaxed(self) -> bool:
@@ -154,7 +164,33 @@ class Query:
 
 
 def _prefix(word: str) -> bool:
+    if _DEVANAGARI.search(word):
+        return True  # a stem (see `_hindi_stem`), long enough by then
     return len(word) >= _MIN_PREFIX_LENGTH and not word.isdigit()
+
+
+# Devanagari letters and signs (not the danda, the digits or the abbreviation sign).
+_DEVANAGARI = re.compile(r"[\u0900-\u0963\u0971-\u097f]+")
+_DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
+_ZERO_WIDTH = dict.fromkeys((0x200B, 0x200C, 0x200D, 0xFEFF))
+# Endings dropped from a Hindi word to match its other forms: vowel signs, anusvara,
+# chandrabindu and visarga ("दर्रा", "दर्रे", "दर्रों" are all "दर्र").
+_HINDI_ENDING = re.compile(r"[\u0901-\u0903\u093e-\u094c\u0962\u0963]+$")
+_MIN_HINDI_LETTERS = 2  # "ला", one letter and a vowel sign, matches too much to stand alone
+
+
+def _hindi_words(text: str) -> list[str]:
+    """The Devanagari words of a question, in NFC, without zero-width joiners (which would
+    split a word in the index as well as here)."""
+    text = unicodedata.normalize("NFC", text.translate(_ZERO_WIDTH))
+    return _DEVANAGARI.findall(text)
+
+
+def _hindi_stem(word: str) -> str | None:
+    """What a Hindi word is searched by; None for a word too short to search for."""
+    stem = _HINDI_ENDING.sub("", word)
+    letters = sum(1 for character in stem if unicodedata.category(character).startswith("L"))
+    return stem if letters >= _MIN_HINDI_LETTERS else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +243,15 @@ def read_query(text: str) -> Query | None:
     vocabulary = _vocabulary()
     groups: dict[tuple[str, ...] | str, tuple[str, ...]] = {}
     context = False
+    text = text.translate(_DEVANAGARI_DIGITS)
+    hindi = _hindi_words(text)[:MAX_WORDS]
+    for word in hindi:
+        context = context or word in vocabulary.cues
+        if word in vocabulary.cues or word in vocabulary.filler or word in vocabulary.weak:
+            continue
+        stem = _hindi_stem(word)
+        if stem is not None:
+            groups.setdefault(stem, (stem,))
     for word in tokens(clean(text))[:MAX_WORDS]:
         context = context or word in vocabulary.cues
         group = vocabulary.groups.get(word)
@@ -220,7 +265,7 @@ def read_query(text: str) -> Query | None:
     if not terms or (len(terms) == 1 and len(terms[0]) > 1):
         return None  # a synonym group alone ("la", "passes") is too vague to search for
     required = len(terms) if len(terms) <= 2 else max(2, math.ceil(0.6 * len(terms)))
-    return Query(terms, required, context)
+    return Query(terms, required, context, hindi=bool(hindi))
 
 
 def wants_context(text: str) -> bool:
@@ -250,7 +295,7 @@ def search(
             wanted = limit - len(found)
             batch, candidates = candidates[:wanted], candidates[wanted:]
             for passage in _passages(session, batch):
-                said = " ".join(passage.text.casefold().split())
+                said = " ".join(passage.text.en.casefold().split())
                 if said not in seen_texts:
                     seen_texts.add(said)
                     found.append(passage)
@@ -262,19 +307,32 @@ def search(
 def _ranked(session: Session, query: Query, limit: int, *, every_term: bool) -> list[int]:
     """Index ids of the passages that hold every term, or enough of them, best first."""
     if session.get_bind().dialect.name == "postgresql":
-        statement = sql(
-            "SELECT id FROM search_index, to_tsquery('english', :query) AS query "
-            "WHERE document @@ query ORDER BY ts_rank(document, query, 1) DESC, id LIMIT :limit"
-        )
+        statement = _POSTGRESQL_HINDI if query.hindi else _POSTGRESQL
         expression = query.tsquery(every_term=every_term)
     else:
-        statement = sql(
-            "SELECT rowid FROM search_index WHERE search_index MATCH :query "
-            "ORDER BY rank, rowid LIMIT :limit"
-        )
+        statement = _SQLITE_HINDI if query.hindi else _SQLITE
         expression = query.fts5(every_term=every_term)
     rows = session.connection().execute(statement, {"query": expression, "limit": limit})
     return [int(row[0]) for row in rows]
+
+
+_POSTGRESQL = sql(
+    "SELECT id FROM search_index, to_tsquery('english', :query) AS query "
+    "WHERE document @@ query ORDER BY ts_rank(document, query, 1) DESC, id LIMIT :limit"
+)
+_SQLITE = sql(
+    "SELECT rowid FROM search_index WHERE search_index MATCH :query "
+    "ORDER BY rank, rowid LIMIT :limit"
+)
+# The Hindi texts' index: no stemming ('simple' on PostgreSQL, no porter on SQLite).
+_POSTGRESQL_HINDI = sql(
+    "SELECT id FROM search_index_hi, to_tsquery('simple', :query) AS query "
+    "WHERE document @@ query ORDER BY ts_rank(document, query, 1) DESC, id LIMIT :limit"
+)
+_SQLITE_HINDI = sql(
+    "SELECT rowid FROM search_index_hi WHERE search_index_hi MATCH :query "
+    "ORDER BY rank, rowid LIMIT :limit"
+)
 
 
 def _passages(session: Session, hits: Sequence[int]) -> list[Passage]:
@@ -307,7 +365,7 @@ def _notes(session: Session, ids: list[int]) -> list[Passage]:
         Passage(
             PassageKind.NOTE,
             index_id(ContextNote, _id(note)),
-            note.text,
+            Bilingual(note.text, note.text_hi),
             note.as_of,
             _source(source),
         )
@@ -329,7 +387,7 @@ def _history(session: Session, ids: list[int]) -> list[Passage]:
             Passage(
                 PassageKind.HISTORY,
                 index_id(StatusChange, _id(change)),
-                change.note or "",
+                Bilingual(change.note or "", change.note_hi),
                 happened,
                 _source(source),
                 record=name or change.record_key,
@@ -354,7 +412,7 @@ def _descriptions(model: type[EditableRecord], name: str) -> Loader:
             Passage(
                 PassageKind.DESCRIPTION,
                 index_id(model, _id(record)),
-                record.note or "",
+                Bilingual(record.note or "", record.note_hi),
                 record.as_of,
                 _source(source),
                 record=getattr(record, name),
@@ -380,7 +438,7 @@ def _news(session: Session, ids: list[int]) -> list[Passage]:
             Passage(
                 PassageKind.NEWS,
                 index_id(NewsItem, _id(item)),
-                title,
+                Bilingual(title, title),  # a headline stays as published, in any language
                 published,
                 source,
                 detail=" ".join(item.summary.split()) or None,

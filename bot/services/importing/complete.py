@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, select
 
 from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute, Source, TradeFigure
+from bot.services.bilingual import hindi_of
 from bot.services.dataset import SECTION_ITEMS
 from bot.services.importing.problems import Problems, Where
 from bot.services.importing.validate import (
@@ -97,12 +98,19 @@ def _new(
 
 
 def _cleared(model: type[BaseModel], rows: CsvRows, cells: dict[str, Any]) -> dict[str, Any]:
-    """The optional fields whose cells are empty: they go back to their default (no value)."""
-    return {
+    """The optional fields whose cells are empty: they go back to their default (no value).
+    A text cleared takes its Hindi version with it when the file has no column for that."""
+    cleared = {
         name: model.model_fields[name].get_default(call_default_factory=True)
         for name in rows.columns
         if name not in cells and name not in OPTIONAL_IN_CSV and name in model.model_fields
     }
+    hindi = {
+        hindi_of(name): None
+        for name in cleared
+        if hindi_of(name) in model.model_fields and hindi_of(name) not in rows.columns
+    }
+    return {**cleared, **hindi}
 
 
 def _database_items(session: Session, section: str) -> dict[str, dict[str, Any]]:

@@ -114,6 +114,10 @@ def _error_text(error: ErrorDetails, *, in_csv: bool) -> str:
         return "is empty; a value is required" if in_csv else "is missing; a value is required"
     if kind == "extra_forbidden":
         return "is not a field of this section"
+    if kind == "string_too_long" and isinstance(value, str):
+        # As the database's limits are told: a long text is not worth repeating.
+        limit = error.get("ctx", {}).get("max_length")
+        return f"is {len(value)} characters long; at most {limit} fit"
     if kind == "enum":
         expected = str(error.get("ctx", {}).get("expected", "")).replace("'", "")
         return f"{value!r} is not one of {expected}"

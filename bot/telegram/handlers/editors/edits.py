@@ -368,7 +368,8 @@ class EditHandlers(EditorHandlers):
         chosen: str | None = None,
         skip: bool = False,
     ) -> Step | None:
-        """Move a guided edit one step on: value -> note -> source -> preview."""
+        """Move a guided edit one step on: value -> note -> its Hindi (when there is a note)
+        -> source -> preview."""
         now = self.services.clock()
         edit = Edit.from_payload(draft.payload)
         payload = dict(draft.payload)
@@ -390,6 +391,10 @@ class EditHandlers(EditorHandlers):
         elif draft.stage == "note":
             if not skip and typed:
                 edit = replace(edit, note=editing.history_note(typed))
+            stage = "note_hi" if edit.note else "source"
+        elif draft.stage == "note_hi":
+            if not skip and typed:
+                edit = replace(edit, note_hi=editing.history_note(typed, hindi=True))
             stage = "source"
         elif draft.stage == "source":
             if not skip and typed:
