@@ -38,6 +38,7 @@ from bot.services.timeline import Standing
 from bot.vocabulary import (
     Actor,
     DealStatus,
+    Granularity,
     NewsScope,
     Quantity,
     RecordType,
@@ -81,6 +82,7 @@ RECORD_TOPICS: dict[RecordType, Topic] = {
     RecordType.PASS: Topic.PASSES,
     RecordType.FLIGHT: Topic.FLIGHTS,
     RecordType.SOURCE: Topic.GENERAL,
+    RecordType.COMPOSITION: Topic.TRADE,
 }
 
 # Deals grouped by status, what is already flowing first.
@@ -181,7 +183,8 @@ class Digest:
             shown.append((summary.partial, tuple(Quantity) if trade else (Quantity.DEFICIT,)))
             if trade:
                 shown.append((summary.trade, (Quantity.IMPORTS, Quantity.EXPORTS, Quantity.TOTAL)))
-        return any(
+        changes = any(summary.change is not None for summary in self.series)
+        return changes or any(
             view.values[quantity].derived
             for view, quantities in shown
             if view is not None
@@ -363,12 +366,12 @@ def _summary(session: Session, series: Series) -> SeriesSummary:
             if series is Series.INDIA_FY
             else str(start_year - 1)
         )
-    newest = views[-1] if views else None
+    parts = figures.load_series(session, series, Granularity.CUMULATIVE)
+    newest = figures.latest_part(parts, series)
     partial = (
         newest
         if newest is not None
-        and newest.figure.partial
-        and (latest is None or newest.figure.period_start > latest.figure.period_start)
+        and (latest is None or newest.figure.period_end > latest.figure.period_end)
         else None
     )
     trade = figures.latest_with(views, Quantity.TOTAL, full_only=True)
