@@ -10,7 +10,7 @@ it (context notes with the subject "drivers") and the largest groups of both flo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 from bot.services import composition, figures, records
@@ -41,9 +41,11 @@ class FlowGoods:
     others: tuple[Table, ...] = ()  # the other periods held for the flow
     # The series asked holds no groups of this flow: `table` is the other series'.
     series_missing: Series | None = None
-    # The year asked (its label) holds none: `table` is the latest held.
+    # The year asked (its label) holds none: `table` is the latest held, and `totals` the
+    # flow's whole-year figures for the year asked, where held.
     period_missing: str | None = None
     by_growth: bool = False
+    totals: tuple[FigureView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +76,24 @@ class CausesAnswer:
 def composition_answer(session: Session, question: Question) -> CompositionAnswer:
     held = composition.tables(session)
     flows = (question.quantity,) if question.quantity in FLOWS else FLOWS
-    return CompositionAnswer(
-        tuple(
-            _flow_goods(held, flow, question.series, question.periods, by_growth=question.by_growth)
-            for flow in flows
-            if flow is not None
+    shown = []
+    for flow in flows:
+        if flow is None:
+            continue
+        found = _flow_goods(
+            held, flow, question.series, question.periods, by_growth=question.by_growth
         )
-    )
+        if found.period_missing is not None:
+            found = replace(found, totals=_year_totals(session, found.period_missing, flow))
+        shown.append(found)
+    return CompositionAnswer(tuple(shown))
+
+
+def _year_totals(session: Session, label: str, flow: Quantity) -> tuple[FigureView, ...]:
+    """The flow's figure for the whole year asked, in the series whose year it is."""
+    series = Series.INDIA_FY if label.startswith("FY") else Series.CHINA_CY
+    views = figures.load_series(session, series)
+    return tuple(v for v in views if v.figure.period == label and flow in v.values)
 
 
 def causes_answer(session: Session, question: Question) -> CausesAnswer:
