@@ -66,12 +66,13 @@ class _Grammar:
         month = "(?:" + "|".join(sorted(map(re.escape, self.month_numbers), key=len, reverse=True))
         month += ")"
         through = r"(?:-|to|till|until|through|thru|upto|up\s+to)"
+        alone = r"(?![-/]\d)"  # "January 2024-25" names a fiscal year, not January 2024
         self.period = re.compile(
             rf"\b{fiscal}[\s-]?(?P<fy_a>\d{{4}}|\d{{2}})(?:\s?[-/]\s?(?P<fy_b>\d{{4}}|\d{{2}}))?\b"
             rf"|\b{calendar}[\s-]?(?P<cal>\d{{4}})\b"
-            rf"|\b(?P<run_a>{month})(?:\s+(?P<run_ay>\d{{4}}))?\s*{through}\s*"
-            rf"(?P<run_b>{month})(?:\s+(?P<run_by>\d{{4}}))?\b"
-            rf"|\b(?P<month>{month})(?:\s+(?:of\s+)?(?P<month_y>\d{{4}}))?\b"
+            rf"|\b(?P<run_a>{month})(?:\s+(?P<run_ay>\d{{4}}){alone})?\s*{through}\s*"
+            rf"(?P<run_b>{month})(?:\s+(?P<run_by>\d{{4}}){alone})?\b"
+            rf"|\b(?P<month>{month})(?:\s+(?:of\s+)?(?P<month_y>\d{{4}}){alone})?\b"
             r"|\b(?P<pair_a>\d{4})\s?[-/]\s?(?P<pair_b>\d{4}|\d{2})\b"
             r"|\b(?P<year>\d{4})\b"
             rf"|\b(?P<prev>{words.previous_year.pattern})\b"
