@@ -125,6 +125,7 @@ DATA_TABLES = (
     "commodity_deal",
     "flight_route",
     "context_note",
+    "trade_composition",
     "status_change",
     "admin",
     "feed",

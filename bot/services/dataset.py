@@ -110,8 +110,10 @@ class TradeFigureItem(_Sourced):
         """A file written before periods had labels of their own gave a year so far as its
         year's label with `partial` set (FY2025-26 for April–December): read it as the year so
         far it is, as the migration of the database does."""
-        if not isinstance(data, dict) or not data.get("partial") or "/" in str(data["period"]):
+        if not isinstance(data, dict) or "/" in str(data.get("period", "")):
             return data
+        if str(data.get("partial", "")).strip().lower() not in ("true", "1", "yes"):
+            return data  # a whole year (CSV cells are text: "false" is false)
         try:
             series = Series(data["series"])
             start = _date(data["period_start"])
