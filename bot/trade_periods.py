@@ -137,7 +137,7 @@ def _is_year_so_far(series: Series, start: date, end: date) -> bool:
     if start != year_start(series, first_year) or end <= start:
         return False
     months = (end.year - start.year) * 12 + end.month - start.month + 1
-    return months < 12
+    return 1 < months < 12  # one month is a month; twelve are the year
 
 
 def _last_day(year: int, month: int) -> date:
