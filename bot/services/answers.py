@@ -519,7 +519,7 @@ def figures_answer(session: Session, question: Question, today: date) -> Figures
             part=part,
         )
         answers.append(picked)
-        if len(picked.views) == 1 and picked.views[0] in views:
+        if len(picked.views) == 1 and any(view is picked.views[0] for view in views):
             neighbours[series] = figures.neighbours(views, picked.views[0])
     return FiguresAnswer(focus, quantity, tuple(answers), tuple(dict.fromkeys(notes)), neighbours)
 

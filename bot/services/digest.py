@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 
-from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute, Source, StatusChange
+from bot.models import (
+    BorderPass,
+    CommodityDeal,
+    ContextNote,
+    FlightRoute,
+    Source,
+    StatusChange,
+    TradeComposition,
+)
 from bot.rendering import split_html
 from bot.services import figures, records, timeline
 from bot.services.history import changes_since, of_records
@@ -458,6 +466,7 @@ def _names(session: Session, changes: list[StatusChange]) -> dict[tuple[RecordTy
         RecordType.DEAL: (CommodityDeal.slug, CommodityDeal.commodity),
         RecordType.FLIGHT: (FlightRoute.slug, FlightRoute.route),
         RecordType.SOURCE: (Source.key, Source.title),
+        RecordType.COMPOSITION: (TradeComposition.key, TradeComposition.product_group),
     }
     wanted: dict[RecordType, set[str]] = {}
     for change in changes:
