@@ -34,6 +34,7 @@ from bot.vocabulary import (
     Direction,
     FlightStatus,
     Frequency,
+    Granularity,
     Language,
     NewsScope,
     NewsState,
@@ -207,10 +208,17 @@ class TradeFigure(EditableRecord, table=True):
     )
 
     series: Series = enum_column(Series)
-    period: str = Field(max_length=16)  # "FY2024-25" (india_fy) or "2025" (china_cy)
+    # "FY2024-25" or "2025" (a year), "2025-04/2026-01" (the year so far), "2025-10" (a
+    # month): see bot.trade_periods.
+    period: str = Field(max_length=16)
     period_start: date
     period_end: date
-    # A partial period (e.g. FY2025-26 April-December) is never compared with a full one.
+    # Whole years, years so far and months are read apart: an answer about one never
+    # silently uses another (bot.services.trade).
+    granularity: Granularity = Field(
+        default=Granularity.YEAR, sa_type=cast(Any, _enum(Granularity))
+    )
+    # Anything but a whole year; a partial period is never compared with a full one.
     partial: bool = False
     coverage: str | None = Field(default=None, max_length=64)
     stage: Stage = enum_column(Stage)
@@ -241,6 +249,36 @@ class FigureReport(SQLModel, table=True):
     source_id: int = Field(foreign_key="source.id")
     note: str | None = Field(default=None, max_length=1000)
     note_hi: str | None = Field(default=None, max_length=1500)
+
+
+class TradeComposition(EditableRecord, table=True):
+    """One product group's part of India's imports from or exports to China in one period:
+    "electronics, USD 38 bn of India's imports in January–October 2025".
+
+    `series` names whose data it is (India's Ministry of Commerce or Chinese customs); the
+    period is as reported, which may be calendar months of India's data. Only reported values
+    are stored: a share or growth rate the bot computes is derived on read
+    (`bot.services.composition`).
+    """
+
+    __tablename__ = "trade_composition"
+    __table_args__ = (
+        sa.UniqueConstraint("series", "period", "flow", "product_group"),
+        sa.CheckConstraint("period_end >= period_start", name="period_order"),
+    )
+
+    key: str = Field(max_length=64, unique=True)
+    series: Series = enum_column(Series)
+    period: str = Field(max_length=16)  # as bot.trade_periods labels it
+    period_start: date
+    period_end: date
+    flow: Quantity = enum_column(Quantity)  # imports or exports
+    product_group: str = Field(max_length=100)
+    value: Decimal | None = amount_column()  # USD bn
+    # Of the flow in the period, in per cent, as reported.
+    share_pct: Decimal | None = amount_column()
+    # Against the same months a year earlier, in per cent, as reported.
+    growth_pct: Decimal | None = amount_column()
 
 
 class BorderPass(EditableRecord, table=True):

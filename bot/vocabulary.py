@@ -17,6 +17,14 @@ class Stage(StrEnum):
     FINAL = "final"
 
 
+class Granularity(StrEnum):
+    """How much of a year a trade figure covers: never silently stood in for one another."""
+
+    YEAR = "year"  # a whole fiscal (india_fy) or calendar (china_cy) year
+    CUMULATIVE = "cumulative"  # the year so far: from its first month to a later one
+    MONTH = "month"  # one calendar month
+
+
 class Quantity(StrEnum):
     """The four related figures of a trade period, all from India's point of view."""
 
@@ -74,6 +82,7 @@ class RecordType(StrEnum):
     DEAL = "deal"
     FLIGHT = "flight"
     NOTE = "note"
+    COMPOSITION = "composition"  # a product group's share of imports or exports
     ADMIN = "admin"  # role changes, in the same audit log
     NEWS = "news"  # a news item's review: published, dismissed or applied (key: its id)
     FEED = "feed"  # a feed added or removed (key: its URL's id)

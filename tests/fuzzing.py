@@ -130,6 +130,7 @@ DATA_TABLES = (
     "commodity_deal",
     "flight_route",
     "context_note",
+    "trade_composition",
     "status_change",
     "admin",
     "feed",

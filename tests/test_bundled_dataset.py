@@ -17,7 +17,8 @@ import pytest
 
 from bot.partial_date import PartialDate
 from bot.services.dataset import figure_key, load_bundled_dataset
-from bot.vocabulary import RecordType, Series, Stage
+from bot.services.goods import DRIVERS_SUBJECT
+from bot.vocabulary import Granularity, RecordType, Series, Stage
 
 if TYPE_CHECKING:
     from bot.services.dataset import Dataset, HistoryItem, TradeFigureItem
@@ -68,8 +69,36 @@ INDIA_FY_VALUES = [
     ("FY2024-25", "exports", "14.25"),
     ("FY2024-25", "imports", "113.45"),
     ("FY2024-25", "deficit", "99.2"),
-    ("FY2025-26", "exports", "14.247"),
-    ("FY2025-26", "imports", "95.95"),
+    # Years so far and months (bot/trade_periods.py labels).
+    ("2025-04/2025-12", "exports", "14.247"),
+    ("2025-04/2025-12", "imports", "95.95"),
+    ("2025-04/2026-01", "exports", "15.88"),
+    ("2025-04/2026-01", "total", "124.06"),
+    ("2025-04/2026-01", "deficit", "92.3"),
+    ("2025-04/2025-11", "exports", "12.22"),
+    ("2025-04/2025-10", "exports", "10.03"),
+    ("2025-04/2025-07", "exports", "5.76"),
+    ("2024-04/2025-01", "exports", "11.48"),
+    ("2024-04/2025-01", "imports", "95.01"),
+    ("2024-04/2025-01", "deficit", "83.52"),
+    ("2024-04/2024-11", "exports", "9.2"),
+    ("2026-01", "exports", "1.63"),
+    ("2025-12", "exports", "2.04"),
+    ("2025-12", "imports", "11.7"),
+    ("2025-11", "exports", "2.2"),
+    ("2025-10", "exports", "1.62"),
+    ("2025-07", "exports", "1.35"),
+    ("2025-06", "exports", "1.38"),
+    ("2025-05", "exports", "1.63"),
+    ("2025-04", "exports", "1.39"),
+    ("2025-01", "exports", "1.05"),
+    ("2025-01", "imports", "10.48"),
+    ("2024-10", "exports", "1.15"),
+    ("2024-10", "imports", "9.6"),
+    ("2024-10", "total", "10.7"),
+    ("2024-07", "exports", "1.06"),
+    ("2024-05", "exports", "1.32"),
+    ("2024-04", "exports", "1.25"),
 ]
 
 # Every reported value of Chinese customs' calendar years, from India's point of view:
@@ -110,7 +139,26 @@ FIGURE_SOURCES = [
     ("india_fy", "FY2022-23", "east-coast-daily-2024-06-19", "2024-06-19"),
     ("india_fy", "FY2023-24", "ndtv-pti-2025-04-17", "2025-04-17"),
     ("india_fy", "FY2024-25", "ndtv-pti-2025-04-17", "2025-04-17"),
-    ("india_fy", "FY2025-26", "deccan-chronicle-2026-01", "2026-01"),
+    ("india_fy", "2025-04/2025-12", "deccan-chronicle-2026-01", "2026-01"),
+    ("india_fy", "2025-04/2026-01", "deccan-chronicle-2026-02", "2026-02-16"),
+    ("india_fy", "2025-04/2025-11", "business-standard-2025-12-16", "2025-12-16"),
+    ("india_fy", "2025-04/2025-10", "zoomnews-2025-10", "2025-11"),
+    ("india_fy", "2025-04/2025-07", "fpj-pti-2025-08-23", "2025-08-23"),
+    ("india_fy", "2024-04/2025-01", "keviang-2025-02-24", "2025-02-24"),
+    ("india_fy", "2024-04/2024-11", "pti-2026-01-10", "2026-01-10"),
+    ("india_fy", "2026-01", "deccan-chronicle-2026-02", "2026-02-16"),
+    ("india_fy", "2025-12", "daily-telegraph-nz-2026-01", "2026-01"),
+    ("india_fy", "2025-11", "business-standard-2025-12-16", "2025-12-16"),
+    ("india_fy", "2025-10", "zoomnews-2025-10", "2025-11"),
+    ("india_fy", "2025-07", "fpj-pti-2025-08-23", "2025-08-23"),
+    ("india_fy", "2025-06", "fpj-pti-2025-08-23", "2025-08-23"),
+    ("india_fy", "2025-05", "fpj-pti-2025-08-23", "2025-08-23"),
+    ("india_fy", "2025-04", "fpj-pti-2025-08-23", "2025-08-23"),
+    ("india_fy", "2025-01", "keviang-2025-02-24", "2025-02-24"),
+    ("india_fy", "2024-10", "business-standard-2024-11-15", "2024-11-15"),
+    ("india_fy", "2024-07", "fpj-pti-2025-08-23", "2025-08-23"),
+    ("india_fy", "2024-05", "fpj-pti-2025-08-23", "2025-08-23"),
+    ("india_fy", "2024-04", "fpj-pti-2025-08-23", "2025-08-23"),
     ("china_cy", "2019", "gac-pti-2020-01-15", "2020-01-14"),
     ("china_cy", "2020", "gac-republic-world-2021-02-23", "2021-02-23"),
     ("china_cy", "2021", "gac-pti-wion-2022-01", "2022-01-14"),
@@ -126,7 +174,8 @@ NOT_STORED = [
     ("india_fy", "FY2017-18", "deficit"),  # 63.05 is derived; the SBI's 62.94 is a report
     ("india_fy", "FY2019-20", "deficit"),  # 48.65 is derived; BusinessLine's 48.64 is a report
     ("india_fy", "FY2022-23", "deficit"),  # 83.20 is derived
-    ("india_fy", "FY2025-26", "deficit"),  # 81.70 is derived
+    ("india_fy", "2025-04/2025-12", "deficit"),  # 81.70 is derived
+    ("india_fy", "2025-04/2026-01", "imports"),  # 108.18 is derived
     ("china_cy", "2023", "exports"),
     ("china_cy", "2023", "imports"),
     ("china_cy", "2023", "deficit"),
@@ -136,7 +185,19 @@ NOT_STORED = [
 GROWTH = [
     ("india_fy", "FY2024-25", "exports_growth_pct", "-14.5"),
     ("india_fy", "FY2024-25", "imports_growth_pct", "11.52"),
-    ("india_fy", "FY2025-26", "imports_growth_pct", "13.46"),
+    ("india_fy", "2025-04/2025-12", "imports_growth_pct", "13.46"),
+    ("india_fy", "2025-04/2025-10", "exports_growth_pct", "24.77"),
+    ("india_fy", "2025-04/2025-07", "exports_growth_pct", "20"),
+    ("india_fy", "2024-04/2025-01", "exports_growth_pct", "-14.85"),
+    ("india_fy", "2024-04/2025-01", "imports_growth_pct", "10.6"),
+    ("india_fy", "2025-12", "exports_growth_pct", "67.35"),
+    ("india_fy", "2025-12", "imports_growth_pct", "20"),
+    ("india_fy", "2025-11", "exports_growth_pct", "90"),
+    ("india_fy", "2025-10", "exports_growth_pct", "42.35"),
+    ("india_fy", "2025-06", "exports_growth_pct", "17"),
+    ("india_fy", "2024-10", "exports_growth_pct", "-9.5"),
+    ("india_fy", "2024-10", "imports_growth_pct", "0.74"),
+    ("india_fy", "2024-10", "total_growth_pct", "-0.46"),
     ("china_cy", "2023", "total_growth_pct", "1.5"),
     ("china_cy", "2025", "imports_growth_pct", "12.8"),
     ("china_cy", "2025", "exports_growth_pct", "9.7"),
@@ -151,11 +212,15 @@ REPORTS = [
     ("india_fy", "FY2019-20", "deficit", "48.64", "businessline-2020-09"),
     ("india_fy", "FY2022-23", "deficit", "77.6", "moneycontrol-2023-04-14"),
     ("india_fy", "FY2023-24", "deficit", "85.06", "national-herald-2025-02"),
-    ("india_fy", "FY2025-26", "exports", "14.2", "bharat-horizon-rajya-sabha-apr-dec-2025"),
+    ("india_fy", "2025-04/2025-12", "exports", "14.2", "bharat-horizon-rajya-sabha-apr-dec-2025"),
+    ("india_fy", "2025-12", "imports", "11.69", "deccan-chronicle-2026-01"),
+    ("india_fy", "2025-12", "exports", "2.05", "deccan-chronicle-2026-02"),
+    ("india_fy", "2024-04/2025-01", "exports", "11.48", "deccan-chronicle-2026-02"),
     ("china_cy", "2021", "deficit", "69.56", "gac-pti-2023-01-13"),
 ]
 
-PROVISIONAL = {("india_fy", "FY2024-25"), ("india_fy", "FY2025-26"), ("china_cy", "2025")}
+# Whole years still provisional; every month and year so far is provisional too.
+PROVISIONAL = {("india_fy", "FY2024-25"), ("china_cy", "2025")}
 
 
 @pytest.mark.parametrize(("period", "quantity", "value"), INDIA_FY_VALUES)
@@ -180,9 +245,16 @@ def test_figure_source_and_as_of(
 
 
 def test_figure_as_of_is_the_source_publication_date(dataset: Dataset) -> None:
-    published = {s.key: s.published_on for s in dataset.sources}
+    """The source's date; a page that gives none says so, and the figure's date is when the
+    data it reports was published (another dated report of the same release)."""
+    sources = {s.key: s for s in dataset.sources}
     for figure in dataset.trade_figures:
-        assert figure.as_of == published[figure.source], figure.key
+        source = sources[figure.source]
+        if source.published_on is not None:
+            assert figure.as_of == source.published_on, figure.key
+        else:
+            assert source.note is not None, figure.key
+            assert "gives no date" in source.note, figure.key
 
 
 def test_exactly_the_sourced_periods(dataset: Dataset) -> None:
@@ -237,13 +309,21 @@ def test_other_reports(
 
 def test_stages(dataset: Dataset) -> None:
     for figure in dataset.trade_figures:
-        provisional = (figure.series.value, figure.period) in PROVISIONAL
+        provisional = figure.partial or (figure.series.value, figure.period) in PROVISIONAL
         assert figure.stage is (Stage.PROVISIONAL if provisional else Stage.FINAL), figure.key
 
 
 def test_period_bounds(dataset: Dataset) -> None:
     for figure in dataset.trade_figures:
-        if figure.series is Series.INDIA_FY:
+        if figure.granularity is Granularity.MONTH:
+            assert figure.period_start.isoformat() == f"{figure.period}-01", figure.key
+            assert figure.period_end.month == figure.period_start.month, figure.key
+        elif figure.granularity is Granularity.CUMULATIVE:
+            first, last = figure.period.split("/")
+            assert figure.period_start.isoformat() == f"{first}-01", figure.key
+            assert figure.period_end.isoformat().startswith(last), figure.key
+            assert figure.period_start.month == 4, figure.key  # India's fiscal year so far
+        elif figure.series is Series.INDIA_FY:
             start_year = int(figure.period[2:6])
             assert (figure.period_start.year, figure.period_start.month) == (start_year, 4)
             assert figure.period_start.day == 1
@@ -254,12 +334,18 @@ def test_period_bounds(dataset: Dataset) -> None:
             assert figure.period_end.isoformat() == f"{figure.period}-12-31"
 
 
-def test_partial_fiscal_year(dataset: Dataset) -> None:
-    figure = _figure(dataset, "india_fy", "FY2025-26")
+def test_parts_of_years_are_labelled_by_their_months(dataset: Dataset) -> None:
+    """A month or a year so far is never stored under a year's label."""
+    figure = _figure(dataset, "india_fy", "2025-04/2025-12")
     assert figure.partial
+    assert figure.granularity is Granularity.CUMULATIVE
     assert figure.coverage == "April–December"
     assert figure.period_end.isoformat() == "2025-12-31"
-    assert [f.key for f in dataset.trade_figures if f.partial] == [figure.key]
+    for item in dataset.trade_figures:
+        assert item.partial == (item.granularity is not Granularity.YEAR), item.key
+        if item.granularity is not Granularity.YEAR:
+            assert not item.period.startswith("FY"), item.key
+    assert not [f for f in dataset.trade_figures if f.period == "FY2025-26"]
 
 
 # --- Border passes -----------------------------------------------------------------------------
@@ -481,6 +567,7 @@ def _records(dataset: Dataset) -> list[tuple[str, Any]]:
         *((f"deal {d.slug}", d) for d in dataset.deals),
         *((f"flight {f.slug}", f) for f in dataset.flights),
         *((f"note {n.key}", n) for n in dataset.notes),
+        *((f"composition {c.key}", c) for c in dataset.composition),
     ]
 
 
@@ -543,7 +630,7 @@ def test_status_history_leads_to_the_current_status(
 def test_note_subjects_point_at_records(dataset: Dataset) -> None:
     records = dataset.record_keys()
     for note in dataset.notes:
-        if note.subject is None:
+        if note.subject is None or note.subject == DRIVERS_SUBJECT:  # what drives the deficit
             continue
         kind, _, key = note.subject.partition(":")
         assert key in records[RecordType(kind)], note.key

@@ -129,16 +129,16 @@ def test_the_headline_gives_both_series_deficits_with_sources_even_without_trade
     headline = section(text, "India's trade deficit with China")
     india, partial, china = headline.splitlines()[1:4]
     assert "FY2024-25 (India's fiscal year, provisional): USD 99.2 bn" in india
-    assert "+14.13 bn (+16.6%) on FY2023-24 (USD 85.07 bn)" in india
+    assert "+14.13* bn (+16.6%*) on FY2023-24 (USD 85.07 bn)" in india  # derived: marked
     assert "NDTV (PTI) (https://www.ndtv.com/" in india
     assert india.endswith("as of 17 Apr 2025 ⏳ provisional: may have been revised since")
     # The newer partial period is named as partial and never compared with a full year.
-    assert "FY2025-26 (India's fiscal year, April–December only" in partial
-    assert "USD 81.7* bn so far" in partial
+    assert "Apr 2025 – Jan 2026 (FY2025-26 so far, provisional)" in partial
+    assert "USD 92.3 bn so far" in partial
     assert "never compared with a full year" in partial
     assert partial.endswith(
-        "Deccan Chronicle (https://www.deccanchronicle.com/southern-states/"
-        "tamil-nadu/chinese-imports-touch-96-bn-this-fiscal-1930773) · as of Jan 2026"
+        "Deccan Chronicle (https://www.deccanchronicle.com/business/"
+        "goods-trade-deficit-widens-in-jan-1937754) · as of 16 Feb 2026"
     )
     # Chinese customs: no 2024 row, so no change is invented against 2022.
     assert "2025 (Chinese customs, calendar year, provisional): USD 116.12 bn" in china
@@ -151,7 +151,7 @@ def test_the_headline_gives_both_series_deficits_with_sources_even_without_trade
     for title in (
         "US top trading partner of India for 4th straight year in 2024-25 (https://www.ndtv.com/",
         "Exports to China rise 9.7%, trade deficit hits record high of $116 bn (https://",
-        "Chinese imports touch $96 bn this fiscal (https://www.deccanchronicle.com/",
+        "Goods Trade Deficit Widens in Jan (https://www.deccanchronicle.com/",
     ):
         assert sources.count(title) == 1
 
@@ -184,9 +184,10 @@ def test_topic_sections_state_each_record_with_its_source(seeded_engine: Engine)
     trade = section(text, SECTION_TITLES[Topic.TRADE])
     assert "imports 113.45 (+11.5%) · exports 14.25 (−14.5%) · total 127.7*" in trade
     assert "imports 135.87 (+12.8%) · exports 19.75 (+9.7%) · total 155.62" in trade
-    assert "imports 95.95 (+13.5% on the same months a year earlier) · exports 14.25" in trade
+    # A year so far: its rates are against the same months a year earlier, derived and marked.
+    assert "imports 108.18* (+13.9%* on Apr 2024 – Jan 2025) · exports 15.88" in trade
     assert "reports exports of USD 20.5 bn; this record gives 19.75" in trade
-    assert "* derived from the reported figures" in trade
+    assert "* derived by the bot from the reported figures" in trade
     deals = section(text, SECTION_TITLES[Topic.DEALS])
     assert deals.index("In effect\n• Rare-earth magnets") < deals.index("Restricted\n")
     assert deals.index("Restricted\n") < deals.index("• Urea (China → India) since 15 Oct 2025.")

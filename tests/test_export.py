@@ -103,7 +103,7 @@ def test_csv_export_writes_one_file_per_table(seeded_engine: Engine, tmp_path: P
     files = write_csv(dataset, tmp_path / "backup")
     assert {f.name for f in files} == {
         "sources.csv", "trade_figures.csv", "figure_reports.csv", "passes.csv", "deals.csv",
-        "flights.csv", "notes.csv", "history.csv", "feeds.csv", "news.csv",
+        "flights.csv", "notes.csv", "composition.csv", "history.csv", "feeds.csv", "news.csv",
     }  # fmt: skip
     with (tmp_path / "backup" / "passes.csv").open(encoding="utf-8") as handle:
         passes = {row["slug"]: row for row in csv.DictReader(handle)}
@@ -113,6 +113,13 @@ def test_csv_export_writes_one_file_per_table(seeded_engine: Engine, tmp_path: P
         figures = {row["period"]: row for row in csv.DictReader(handle)}
     assert figures["FY2024-25"]["deficit"] == "99.2"
     assert figures["FY2017-18"]["deficit"] == ""  # derived, never stored
+    assert figures["2025-10"]["granularity"] == "month"
+    assert figures["2025-04/2026-01"]["granularity"] == "cumulative"
+    with (tmp_path / "backup" / "composition.csv").open(encoding="utf-8") as handle:
+        groups = {row["key"]: row for row in csv.DictReader(handle)}
+    electronics = groups["imports-2025-jan-oct-electronics"]
+    assert (electronics["product_group"], electronics["value"]) == ("Electronics", "38")
+    assert electronics["source"] == "newsdrum-pti-2025-12-19"
 
 
 def test_open_database_is_what_export_uses(settings: Settings) -> None:

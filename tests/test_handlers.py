@@ -57,7 +57,11 @@ async def test_start_deep_links_open_the_record(
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("/deficit", ["FY2025-26", "April–December only", "81.7*", "2025", "116.12", "Source:"]),
+        # The latest whole year first, then the newer part of a year, named as partial.
+        (
+            "/deficit",
+            ["FY2024-25", "99.2", "Apr 2025 – Jan 2026 (FY2025-26 so far)", "92.3", "116.12"],
+        ),
         ("/deficit FY2022-23", ["FY2022-23", "83.2*", "derived"]),
         ("/deficit 2025 china", ["2025", "116.12", "Chinese customs"]),
         ("/trade 2022", ["2022", "135.98"]),

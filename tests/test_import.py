@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 # The order a CSV export folder is imported in: what others cite comes first.
 CSV_ORDER = (
     "sources", "trade_figures", "figure_reports", "passes", "deals", "flights", "notes",
-    "history",
+    "composition", "history",
 )  # fmt: skip
 PASS_STATUSES = "open, closed_for_season, suspended, reopening_agreed or reopening_scheduled"
 

@@ -478,7 +478,7 @@ def test_json_problems_in_feeds_and_news_name_the_item(watched: Engine) -> None:
     problems = problems_of("backup.json", text.encode())
 
     assert [problem.split(": ", 1)[1] for problem in problems] == [
-        "'news' is not one of source, figure, pass, deal, flight or note",
+        "'news' is not one of source, figure, pass, deal, flight, note or composition",
         "a feed that is not enabled needs a disabled_reason",
         "only http and https links are allowed (got 'javascript:alert(1)')",
     ]

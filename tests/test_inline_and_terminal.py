@@ -76,7 +76,7 @@ def test_ask_answers_the_deficit_question_from_a_fresh_folder(tmp_path: Path) ->
     result = _cli(tmp_path, "ask", "what is the trade deficit with china")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for fact in ("FY2025-26", "April–December", "81.7", "2025", "116.12", "Source:", "as of"):
+    for fact in ("FY2024-25", "Apr 2025 – Jan 2026", "92.3", "2025", "116.12", "Source:", "as of"):
         assert fact in out
     assert "<b>" not in out
 

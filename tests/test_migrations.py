@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -132,6 +132,109 @@ def _hindi_texts_round_trip(settings: Settings) -> None:
         engine.dispose()
 
 
+# --- 0010: periods by granularity ----------------------------------------------------------------
+
+_BEFORE_PERIODS = "0009"  # the revision before trade periods had a granularity
+
+
+def _old_partial_year(engine: Engine) -> None:
+    """A database as it was before 0010: FY2025-26 stored for April–December, with a report,
+    a history row and a note that name it, beside a whole year."""
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO source (id, key, title, publisher, created_at) "
+                "VALUES (1, 'dc', 'Chinese imports', 'Deccan Chronicle', '2026-01-15 00:00:00')"
+            )
+        )
+        for figure_id, period, end, partial in (
+            (1, "FY2024-25", "2025-03-31", False),
+            (2, "FY2025-26", "2025-12-31", True),
+        ):
+            start = f"{period[2:6]}-04-01"
+            connection.execute(
+                text(
+                    "INSERT INTO trade_figure (id, series, period, period_start, period_end, "
+                    "partial, stage, exports, source_id, as_of, updated_by, updated_at, version) "
+                    "VALUES (:id, 'india_fy', :period, :start, :end, :partial, 'provisional', "
+                    "14.247, 1, '2026-01', 'seed', '2026-01-15 00:00:00', 1)"
+                ),
+                {"id": figure_id, "period": period, "start": start, "end": end, "partial": partial},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO figure_report (trade_figure_id, quantity, value, source_id) "
+                "VALUES (2, 'exports', 14.2, 1)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO status_change (event_key, record_type, record_key, note, actor, at) "
+                "VALUES ('e1', 'figure', 'india_fy:FY2025-26', 'April–December', 'seed', "
+                "'2026-01-15 00:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO context_note (key, topic, subject, text, source_id, as_of, "
+                "updated_by, updated_at, version) VALUES ('n1', 'trade', "
+                "'figure:india_fy:FY2025-26', 'So far', 1, '2026-01', 'seed', "
+                "'2026-01-15 00:00:00', 1)"
+            )
+        )
+
+
+def _periods(engine: Engine) -> dict[str, tuple[Any, ...]]:
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM trade_figure ORDER BY id")).mappings().all()
+        history = connection.execute(text("SELECT record_key FROM status_change")).scalars().all()
+        notes = connection.execute(text("SELECT subject FROM context_note")).scalars().all()
+        reports = connection.execute(text("SELECT COUNT(*) FROM figure_report")).scalar_one()
+    return {
+        "figures": tuple((row["period"], row.get("granularity")) for row in rows),
+        "history": tuple(history),
+        "notes": tuple(notes),
+        "reports": (reports,),
+    }
+
+
+def _periods_round_trip(settings: Settings) -> None:
+    engine = db.make_engine(settings)
+    try:
+        db.upgrade(engine, _BEFORE_PERIODS)
+        _old_partial_year(engine)
+        db.upgrade(engine)
+        upgraded = _periods(engine)
+        # The part of a year takes the label of its months; what named it follows.
+        assert upgraded["figures"] == (("FY2024-25", "year"), ("2025-04/2025-12", "cumulative"))
+        assert upgraded["history"] == ("india_fy:2025-04/2025-12",)
+        assert upgraded["notes"] == ("figure:india_fy:2025-04/2025-12",)
+        assert upgraded["reports"] == (1,)
+        assert "trade_composition" in inspect(engine).get_table_names()
+
+        # A month added after the upgrade is dropped on the way down; the year so far is the
+        # year's partial figure again.
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO trade_figure (id, series, period, period_start, period_end, "
+                    "granularity, partial, stage, exports, source_id, as_of, updated_by, "
+                    "updated_at, version) VALUES (3, 'india_fy', '2025-10', '2025-10-01', "
+                    "'2025-10-31', 'month', TRUE, 'provisional', 1.62, 1, '2025-11', 'seed', "
+                    "'2026-01-15 00:00:00', 1)"
+                )
+            )
+        db.downgrade(engine, _BEFORE_PERIODS)
+        downgraded = _periods(engine)
+        assert downgraded["figures"] == (("FY2024-25", None), ("FY2025-26", None))
+        assert downgraded["history"] == ("india_fy:FY2025-26",)
+        assert downgraded["notes"] == ("figure:india_fy:FY2025-26",)
+        assert downgraded["reports"] == (1,)
+        assert "trade_composition" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
 def test_sqlite_hindi_texts_upgrade_and_downgrade_with_data(settings: Settings) -> None:
     _hindi_texts_round_trip(settings)
 
@@ -141,3 +244,14 @@ def test_postgres_hindi_texts_upgrade_and_downgrade_with_data(
     make_settings: Callable[..., Settings], postgres_empty_url: str
 ) -> None:
     _hindi_texts_round_trip(make_settings(database_url=postgres_empty_url))
+
+
+def test_sqlite_part_years_take_their_months_labels_and_back(settings: Settings) -> None:
+    _periods_round_trip(settings)
+
+
+@pytest.mark.postgres
+def test_postgres_part_years_take_their_months_labels_and_back(
+    make_settings: Callable[..., Settings], postgres_empty_url: str
+) -> None:
+    _periods_round_trip(make_settings(database_url=postgres_empty_url))

@@ -145,6 +145,14 @@ def _dataset_strings(dataset: Dataset) -> set[str]:
     for row in dataset.history:
         dates.append(row.occurred_on)
         strings.update(value.replace("_", " ") for value in (row.old, row.new) if value)
+    for figure in dataset.trade_figures:  # months and years so far, as their months are said
+        if figure.partial:
+            dates.extend(
+                PartialDate(day.year, day.month) for day in (figure.period_start, figure.period_end)
+            )
+    for group in dataset.composition:  # what India buys and sells
+        strings.update(filter(None, (group.product_group, group.note)))
+        strings.update(str(value) for value in (group.value, group.growth_pct) if value is not None)
     strings.update(date.human() for date in dates if date is not None)
     # What the full-text search quotes: notes, history notes, descriptions, their sources.
     strings.update(note.text for note in dataset.notes)

@@ -142,7 +142,7 @@ async def test_the_webhook_answers_updates_with_the_right_secret_and_refuses_oth
             assert await bot.post_update(text_update("/deficit"), secret=forged) == 403
         assert await bot.post_update(text_update("/deficit")) == 200
         answers = await replies(emulator, 2)
-        assert "FY2025-26 (April–December only)" in answers[1]
+        assert "Apr 2025 – Jan 2026 (FY2025-26 so far)" in answers[1]
         await asyncio.sleep(0.2)
         assert len(emulator.messages(USER)) == 2, "a refused update was answered"
 

@@ -125,9 +125,9 @@ async def test_subscribe_names_the_first_digest_in_local_time_and_shows_the_figu
     assert "/settings" in confirmation
     assert "/unsubscribe" in confirmation
     for fact in (
-        "FY2025-26",
-        "April–December",
-        "81.7",
+        "FY2024-25",
+        "Apr 2025 – Jan 2026",
+        "92.3",
         "2025",
         "116.12",
         "Ministry of Commerce",

@@ -41,7 +41,10 @@ async def test_start_says_what_the_bot_covers(app: tuple[AnyApplication, Offline
     assert reply["chat_id"] == 555
     assert reply["parse_mode"] == "HTML"
     text = reply["text"]
-    assert "India's fiscal years (Ministry of Commerce): 11 periods, FY2015-16 to FY2025-26" in text
+    assert (
+        "India's fiscal years (Ministry of Commerce): 10 years, FY2015-16 to FY2024-25; "
+        "and 20 months or years so far, to Jan 2026"
+    ) in text
     assert "China's calendar years (Chinese customs): 6 years, 2019 to 2025" in text
     assert "Lipulekh, Nathu La, Shipki La" in text
 

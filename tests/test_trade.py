@@ -11,7 +11,7 @@ import pytest
 from bot.models import FigureReport, Source, TradeFigure
 from bot.partial_date import PartialDate
 from bot.services.trade import FlagKind, build_view, complete
-from bot.vocabulary import Quantity, Series, Stage
+from bot.vocabulary import Granularity, Quantity, Series, Stage
 
 D = Decimal
 E, IMP, T, DEF = Quantity.EXPORTS, Quantity.IMPORTS, Quantity.TOTAL, Quantity.DEFICIT
@@ -113,10 +113,14 @@ def test_growth_is_computed_against_the_previous_full_period() -> None:
     assert flag.kind is FlagKind.GROWTH
 
 
-def test_no_growth_against_a_partial_period() -> None:
-    before = figure("2024", 2024, exports=D("10"))
-    partial = figure("2025", 2025, exports=D("14.2"), partial=True, exports_growth_pct=D("37"))
-    view = build_view(partial, SOURCE, previous=before)
-    assert view.growth[E].computed is None
-    assert view.growth[E].reported == D("37")
+def test_a_reported_rate_of_part_of_a_year_is_never_flagged() -> None:
+    """Months' rates are computed by the publisher from unrounded values: the rounded values
+    stored would flag sound rates, so only whole years' rates are checked."""
+    before = figure("2024", 2024, exports=D("1.15"))
+    month = figure("2025", 2025, exports=D("1.62"), partial=True, exports_growth_pct=D("42.35"))
+    month.granularity = Granularity.MONTH
+    view = build_view(month, SOURCE, previous=before)
+    assert view.growth[E].reported == D("42.35")
+    assert view.growth[E].computed is not None
     assert view.flags == ()
+    assert view.has_derived is False  # the reported rate is shown, not the computed one

@@ -102,6 +102,30 @@ class PeriodWords:
     since_postposition: Phrases
     after_postposition: Phrases
 
+    so_far: Phrases
+    january: Words
+    february: Words
+    march: Words
+    april: Words
+    may: Words
+    june: Words
+    july: Words
+    august: Words
+    september: Words
+    october: Words
+    november: Words
+    december: Words
+
+
+@dataclass(frozen=True, slots=True)
+class CompositionWords:
+    composition_phrases: Phrases
+    composition_leaders: Words
+    composition_flows: Words
+    year_asked: Words
+    growing_phrases: Phrases
+    cause_phrases: Phrases
+
 
 @dataclass(frozen=True, slots=True)
 class PassWords:
@@ -204,6 +228,7 @@ class Lexicon:
     trade: TradeWords
     series: SeriesWords
     periods: PeriodWords
+    composition: CompositionWords
     passes: PassWords
     flights: FlightWords
     deals: DealWords

@@ -20,7 +20,16 @@ from sqlmodel import select
 
 from bot.lexicon import lexicon
 from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute
-from bot.services import figure_sources, figures, records, search, verdicts
+from bot.services import (
+    figure_periods,
+    figure_sources,
+    figures,
+    goods,
+    records,
+    search,
+    verdicts,
+)
+from bot.services.goods import CausesAnswer, CompositionAnswer
 from bot.services.news import listing
 from bot.services.news.matching import record_key
 from bot.services.questions import (
@@ -33,6 +42,7 @@ from bot.services.questions import (
     State,
 )
 from bot.services.verdicts import Basis, Judgement, Verdict
+from bot.trade_periods import read_period, year_of
 from bot.vocabulary import DealStatus, Quantity, RecordType, Series, Topic
 
 if TYPE_CHECKING:
@@ -60,6 +70,7 @@ class Note(StrEnum):
     FISCAL_ONLY = "fiscal_only"  # a fiscal year was asked of the calendar-year series
     CALENDAR_FOR_INDIA = "calendar_for_india"  # a calendar year was asked of India's FY series
     MIXED_SERIES = "mixed_series"  # a comparison across the two series was refused
+    MIXED_PERIODS = "mixed_periods"  # a month against a year, or a year so far: refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +87,8 @@ class FiguresAnswer:
 
     @property
     def has_derived(self) -> bool:
-        return any(
-            v.derived for sf in self.series for view in sf.views for v in view.values.values()
-        )
+        shown = [view for sf in self.series for view in (*sf.views, sf.part) if view]
+        return any(view.has_derived for view in shown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +217,9 @@ class SourcesAnswer:
 @dataclass(frozen=True, slots=True)
 class ChartAnswer:
     template: ClassVar[str] = "answers/chart.html.j2"
-    kind: Literal["deficit", "trade"]
+    kind: Literal["deficit", "trade", "composition"]
+    # A chart of product groups: the answer whose tables it draws.
+    groups: CompositionAnswer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +307,8 @@ Answer = (
     | HistoryAnswer
     | SourcesAnswer
     | ChartAnswer
+    | CompositionAnswer
+    | CausesAnswer
     | HelpAnswer
     | NewsAnswer
     | NewsTopicUnknownAnswer
@@ -334,9 +348,15 @@ def _card(session: Session, question: Question, freshness: Freshness) -> Answer:
             return sources_answer(session)
         case Intent.DISCREPANCY:
             return figure_source_answer(session, question, against=True)
+        case Intent.CHART if question.about is Intent.COMPOSITION:
+            return ChartAnswer("composition", goods.composition_answer(session, question))
         case Intent.CHART:
             quantity = question.quantity or Quantity.DEFICIT
             return ChartAnswer("deficit" if quantity is Quantity.DEFICIT else "trade")
+        case Intent.COMPOSITION:
+            return goods.composition_answer(session, question)
+        case Intent.CAUSES:
+            return goods.causes_answer(session, question)
         case Intent.HELP:
             return HelpAnswer()
         case Intent.NEWS:
@@ -468,22 +488,61 @@ def figures_answer(session: Session, question: Question, today: date) -> Figures
     answers: list[SeriesFigures] = []
     neighbours: dict[Series, tuple[FigureView | None, FigureView | None]] = {}
     refs = question.periods or (PeriodRef(PeriodKind.LATEST),)
-    for series, views in figures.load_all_series(session, _series_asked(question)).items():
+    year_refs = [ref for ref in refs if ref.kind not in figure_periods.PART_KINDS]
+    wanted = _series_asked(question)
+    parts = figure_periods.load(session, wanted, refs)
+    for series, views in figures.load_all_series(session, wanted).items():
         labels: list[str] = []
-        for ref in refs:
-            wanted = _labels(series, ref, today, notes)
-            if wanted is None:
+        latest_asked = False
+        for ref in year_refs:
+            asked = _labels(series, ref, today, notes)
+            if asked is None:
+                latest_asked = True
                 latest = figures.latest_with(views, quantity)
                 labels.extend([latest.figure.period] if latest else [])
             else:
-                labels.extend(wanted)
-        if not labels and question.series is None and len(refs) == 1:
+                labels.extend(asked)
+        named = question.series is not None
+        picked_parts = figure_periods.pick(series, refs, parts, today, named=named)
+        if not labels and not picked_parts.anything and not named and len(refs) == 1:
             continue  # e.g. a fiscal year asked without a series: only India's series applies
         picked = figures.pick(views, series, list(dict.fromkeys(labels)))
+        part = picked_parts.part or _part_beside(series, picked, parts, latest_asked=latest_asked)
+        span = picked_parts.span if picked_parts.missing and not picked.missing else views
+        picked = dataclasses.replace(
+            picked,
+            views=(*picked.views, *picked_parts.views),
+            missing=(*picked.missing, *picked_parts.missing),
+            first=span[0].figure.period if span else None,
+            last=span[-1].figure.period if span else None,
+            not_yet=picked_parts.not_yet,
+            part=part,
+        )
         answers.append(picked)
-        if len(picked.views) == 1:
+        if len(picked.views) == 1 and any(view is picked.views[0] for view in views):
             neighbours[series] = figures.neighbours(views, picked.views[0])
     return FiguresAnswer(focus, quantity, tuple(answers), tuple(dict.fromkeys(notes)), neighbours)
+
+
+def _part_beside(
+    series: Series, picked: SeriesFigures, parts: figure_periods.Parts, *, latest_asked: bool
+) -> FigureView | None:
+    """The latest year so far, shown apart: after the latest whole year ("what is the
+    deficit"), or for a year asked whose whole-year figure is not held yet."""
+    held = parts.so_far.get(series, ())
+    if latest_asked and picked.views:
+        newest = figures.latest_part(held, series)
+        shown_end = max(view.figure.period_end for view in picked.views)
+        return newest if newest is not None and newest.figure.period_end > shown_end else None
+    for label in picked.missing:
+        try:
+            year = read_period(series, label)
+        except ValueError:
+            continue
+        found = figures.latest_part(held, series, year_of(series, year.start))
+        if found is not None:
+            return found
+    return None
 
 
 def change_answer(session: Session, question: Question, today: date) -> ChangeAnswer:
@@ -506,6 +565,8 @@ def change_answer(session: Session, question: Question, today: date) -> ChangeAn
     if {first.kind, second.kind} == dated:
         # A fiscal year against a calendar year would compare the two series: refuse.
         return ChangeAnswer(quantity, (), notes=(Note.MIXED_SERIES,))
+    if first.kind in figure_periods.PART_KINDS or second.kind in figure_periods.PART_KINDS:
+        return _part_change(session, question, quantity, today)
     changes_found: list[Change] = []
     missing: list[tuple[Series, str]] = []
     for series in _series_asked(question):
@@ -522,6 +583,31 @@ def change_answer(session: Session, question: Question, today: date) -> ChangeAn
             if found is not None:
                 changes_found.append(found)
     return ChangeAnswer(quantity, tuple(changes_found), tuple(missing), tuple(dict.fromkeys(notes)))
+
+
+def _part_change(
+    session: Session, question: Question, quantity: Quantity, today: date
+) -> ChangeAnswer:
+    """Two months, or two runs of months, against each other; a month is never compared
+    with a year or a year so far."""
+    first, second = question.periods[0], question.periods[1]
+    if first.kind is not second.kind or first.kind is PeriodKind.SO_FAR:
+        return ChangeAnswer(quantity, (), notes=(Note.MIXED_PERIODS,))
+    changes_found: list[Change] = []
+    missing: list[tuple[Series, str]] = []
+    wanted = _series_asked(question)
+    parts = figure_periods.load(session, wanted, question.periods)
+    for series in wanted:
+        picked = figure_periods.pick(
+            series, (first, second), parts, today, named=question.series is not None
+        )
+        missing.extend((series, label) for label in picked.missing)
+        if len(picked.views) == 2 and picked.views[0] is not picked.views[1]:
+            before, after = sorted(picked.views, key=lambda v: v.figure.period_end)
+            found = figures.change(series, quantity, before, after)
+            if found is not None:
+                changes_found.append(found)
+    return ChangeAnswer(quantity, tuple(changes_found), tuple(missing))
 
 
 def _latest_change(session: Session, series: Series, quantity: Quantity) -> Change | None:
@@ -719,6 +805,8 @@ _INTENT_TOPICS = {
     Intent.EXTREME: Topic.TRADE,
     Intent.TREND: Topic.TRADE,
     Intent.CHART: Topic.TRADE,
+    Intent.COMPOSITION: Topic.TRADE,
+    Intent.CAUSES: Topic.TRADE,
     Intent.PASS: Topic.PASSES,
     Intent.PASSES: Topic.PASSES,
     Intent.DEALS: Topic.DEALS,

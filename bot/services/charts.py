@@ -1,4 +1,5 @@
-"""Charts of the two series as PNG: one panel per series, so they never share an axis.
+"""Charts of the two series as PNG: one panel per series, so they never share an axis; and
+of product groups (what India buys and sells), as horizontal bars, one panel per period.
 
 matplotlib is imported only when a chart is drawn (it costs a noticeable share of start-up
 time), and through its object API with the Agg backend: no pyplot global state, no display.
@@ -11,6 +12,7 @@ import io
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.services.figures import fiscal_label
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
     from matplotlib.figure import Figure
 
+    from bot.services.composition import Table
     from bot.services.trade import FigureView, Value
 
 ChartKind = Literal["deficit", "trade"]
@@ -198,3 +201,58 @@ def _has_any(slot: _Slot, quantities: Sequence[Quantity]) -> bool:
 
 def _height(value: Value | None) -> float:
     return float(value.amount) if value is not None else float("nan")
+
+
+# --- Product groups ---------------------------------------------------------------------------
+
+
+def groups_key(tables: Sequence[Table]) -> str:
+    """Changes whenever a bar, a title or a source drawn changes."""
+    digest = hashlib.sha256(b"groups")
+    for table in tables:
+        digest.update(f"{table.series}|{table.flow}|{table.period}|{table.as_of}".encode())
+        for group in table.groups:
+            row = group.row
+            digest.update(f"{row.product_group}={row.value}|{group.source.publisher};".encode())
+    return digest.hexdigest()[:16]
+
+
+def render_groups_png(tables: Sequence[Table], label: ChartLabel) -> bytes:
+    """The product-group chart as PNG bytes (see `draw_groups`)."""
+    buffer = io.BytesIO()
+    draw_groups(tables, label).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def draw_groups(tables: Sequence[Table], label: ChartLabel) -> Figure:
+    """One panel of horizontal bars per table (a flow in a period), largest at the top, each
+    bar labelled with its value; `label(name, *args)` gives the texts (the `chart.j2`
+    macros). Each panel names its period, series, sources and date on the image itself."""
+    import matplotlib  # lazy: see the module docstring
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    drawn = [(table, [g for g in table.groups if g.row.value is not None]) for table in tables]
+    rows = sum(max(len(groups), 1) for _, groups in drawn)
+    figure = Figure(figsize=(8, 1.4 * len(drawn) + 0.45 * rows), dpi=110, layout="constrained")
+    axes = figure.subplots(len(drawn), 1, squeeze=False)[:, 0]
+    for axis, (table, groups) in zip(axes, drawn, strict=True):
+        names = [textwrap.shorten(g.name, 40, placeholder="…") for g in reversed(groups)]
+        values = [float(g.row.value or 0) for g in reversed(groups)]
+        bars = axis.barh(names, values, color=_COLOURS[table.flow], height=0.6)
+        for bar, group in zip(bars, reversed(groups), strict=True):
+            axis.annotate(
+                f"{(group.row.value or Decimal(0)).normalize():f}",
+                (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                textcoords="offset points",
+                xytext=(4, 0),
+                va="center",
+                fontsize=8,
+            )
+        axis.set_title(label("groups_title", table), fontsize=10, loc="left")
+        footer = textwrap.wrap(label("groups_sources", table), 150)
+        axis.set_xlabel("\n".join((label("unit"), *footer)), fontsize=7, loc="left")
+        axis.margins(x=0.15)
+        axis.grid(axis="x", alpha=0.3)
+    return figure

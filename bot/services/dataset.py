@@ -38,11 +38,13 @@ from bot.services.bilingual import (
     text_pairs,
 )
 from bot.services.feeds.urls import canonical_url, check_scheme
+from bot.trade_periods import Period, label_of, read_period, read_span
 from bot.vocabulary import (
     HISTORY_RECORD_TYPES,
     DealStatus,
     Direction,
     FlightStatus,
+    Granularity,
     NewsState,
     PassStatus,
     Quantity,
@@ -121,10 +123,12 @@ class FigureReportItem(_Item):
 
 class TradeFigureItem(_Sourced):
     series: Series
-    period: str = Field(pattern=r"^(FY\d{4}-\d{2}|\d{4})$")
+    period: str = Field(max_length=16)
     period_start: date
     period_end: date
-    partial: bool = False
+    # Both follow from the period's label; a file may leave them out.
+    granularity: Granularity | None = None
+    partial: bool | None = None
     coverage: str | None = Field(default=None, max_length=64)
     stage: Stage
     exports: Decimal | None = Field(default=None, gt=0)
@@ -136,16 +140,49 @@ class TradeFigureItem(_Sourced):
     total_growth_pct: Decimal | None = None
     reports: tuple[FigureReportItem, ...] = ()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _part_of_a_year(cls, data: Any) -> Any:
+        """A file written before periods had labels of their own gave a year so far as its
+        year's label with `partial` set (FY2025-26 for April–December): read it as the year so
+        far it is, as the migration of the database does."""
+        if not isinstance(data, dict) or "/" in str(data.get("period", "")):
+            return data
+        if str(data.get("partial", "")).strip().lower() not in ("true", "1", "yes"):
+            return data  # a whole year (CSV cells are text: "false" is false)
+        try:
+            series = Series(data["series"])
+            start = _date(data["period_start"])
+            end = _date(data["period_end"])
+            year = read_period(series, str(data["period"]))
+        except (KeyError, TypeError, ValueError):
+            return data  # the field validators say what is wrong
+        if year.granularity is not Granularity.YEAR:
+            return data
+        label = label_of(series, Period(Granularity.CUMULATIVE, start, end))
+        return {**data, "period": label, "granularity": Granularity.CUMULATIVE.value}
+
     @model_validator(mode="after")
     def _period_matches_series(self) -> Self:
-        fiscal = self.period.startswith("FY")
-        if fiscal != (self.series is Series.INDIA_FY):
+        period = read_period(self.series, self.period)  # ValueError: the forms it takes
+        if (self.period_start, self.period_end) != (period.start, period.end):
             raise ValueError(
-                f"period {self.period!r} does not belong to series {self.series.value!r}: "
-                "india_fy periods look like FY2024-25, china_cy periods like 2025"
+                f"period {self.period!r} runs from {period.start} to {period.end}, "
+                f"not from {self.period_start} to {self.period_end}"
             )
-        if self.period_end < self.period_start:
-            raise ValueError("period_end is before period_start")
+        if self.granularity is not None and self.granularity is not period.granularity:
+            raise ValueError(
+                f"period {self.period!r} is a {period.granularity.value}, "
+                f"not a {self.granularity.value}"
+            )
+        partial = period.granularity is not Granularity.YEAR
+        if self.partial is not None and self.partial != partial:
+            raise ValueError(
+                "partial is true for a month or a year so far, and false for a whole year"
+            )
+        # The model is frozen; these two are settled here, once, from the period.
+        object.__setattr__(self, "granularity", period.granularity)
+        object.__setattr__(self, "partial", partial)
         if not any((self.exports, self.imports, self.total, self.deficit)):
             raise ValueError("a trade figure needs one of exports, imports, total or deficit")
         return self
@@ -153,6 +190,10 @@ class TradeFigureItem(_Sourced):
     @property
     def key(self) -> str:
         return figure_key(self.series, self.period)
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def figure_key(series: Series, period: str) -> str:
@@ -231,6 +272,44 @@ class ContextNoteItem(_Sourced):
     text: str = Field(min_length=1, max_length=2000)
     text_hi: str | None = Field(default=None, max_length=3000)
     occurred_on: PartialDate | None = None
+
+
+class CompositionItem(_Sourced):
+    """A product group's part of India's imports from or exports to China in one period."""
+
+    key: str = Field(pattern=SLUG_PATTERN, max_length=64)
+    series: Series  # whose data: India's Ministry of Commerce, or Chinese customs
+    period: str = Field(max_length=16)
+    # Both follow from the period's label; a file may leave them out.
+    period_start: date | None = None
+    period_end: date | None = None
+    flow: Quantity
+    product_group: str = Field(min_length=1, max_length=100)
+    value: Decimal | None = Field(default=None, gt=0)
+    share_pct: Decimal | None = Field(default=None, gt=0, le=100)
+    growth_pct: Decimal | None = None
+
+    @field_validator("flow")
+    @classmethod
+    def _a_flow(cls, value: Quantity) -> Quantity:
+        if value not in (Quantity.IMPORTS, Quantity.EXPORTS):
+            raise ValueError("a product group is part of imports or of exports")
+        return value
+
+    @model_validator(mode="after")
+    def _period_and_a_figure(self) -> Self:
+        period = read_span(self.period)
+        given = (self.period_start, self.period_end)
+        if given != (None, None) and given != (period.start, period.end):
+            raise ValueError(
+                f"period {self.period!r} runs from {period.start} to {period.end}, "
+                f"not from {self.period_start} to {self.period_end}"
+            )
+        object.__setattr__(self, "period_start", period.start)
+        object.__setattr__(self, "period_end", period.end)
+        if self.value is None and self.share_pct is None:
+            raise ValueError("a product group needs its value or its share")
+        return self
 
 
 class HistoryItem(_Item):
@@ -381,6 +460,7 @@ class Dataset(_Item):
     deals: tuple[CommodityDealItem, ...] = ()
     flights: tuple[FlightRouteItem, ...] = ()
     notes: tuple[ContextNoteItem, ...] = ()
+    composition: tuple[CompositionItem, ...] = ()
     history: tuple[HistoryItem, ...] = ()
     feeds: tuple[FeedItem, ...] = ()
     news: tuple[NewsArticleItem, ...] = ()
@@ -394,6 +474,15 @@ class Dataset(_Item):
         _unique("deal slug", (d.slug for d in self.deals), problems)
         _unique("flight slug", (f.slug for f in self.flights), problems)
         _unique("note key", (n.key for n in self.notes), problems)
+        _unique("composition key", (c.key for c in self.composition), problems)
+        _unique(
+            "product group",
+            (
+                f"{c.series.value} {c.period} {c.flow.value} {c.product_group}"
+                for c in self.composition
+            ),
+            problems,
+        )
         _unique("history key", (h.key for h in self.history), problems)
         _unique("feed URL", (f.url for f in self.feeds), problems)
         _unique("news URL", (n.url for n in self.news), problems)
@@ -406,6 +495,7 @@ class Dataset(_Item):
         for kind, items in (("pass", self.passes), ("deal", self.deals), ("flight", self.flights)):
             cited.extend((f"{kind} {item.key}", item.source) for item in items)
         cited.extend((f"note {n.key}", n.source) for n in self.notes)
+        cited.extend((f"composition {c.key}", c.source) for c in self.composition)
         cited.extend((f"history {h.key}", h.source) for h in self.history)
         problems.extend(
             f"{where} cites unknown source {key!r}"
@@ -457,6 +547,7 @@ class Dataset(_Item):
             RecordType.DEAL: {d.slug for d in self.deals},
             RecordType.FLIGHT: {f.slug for f in self.flights},
             RecordType.NOTE: {n.key for n in self.notes},
+            RecordType.COMPOSITION: {c.key for c in self.composition},
         }
 
 
@@ -468,6 +559,7 @@ SECTION_ITEMS: dict[str, type[_Item]] = {
     "deals": CommodityDealItem,
     "flights": FlightRouteItem,
     "notes": ContextNoteItem,
+    "composition": CompositionItem,
     "history": HistoryItem,
     "feeds": FeedItem,
     "news": NewsArticleItem,

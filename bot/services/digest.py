@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 
-from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute, Source, StatusChange
+from bot.models import (
+    BorderPass,
+    CommodityDeal,
+    ContextNote,
+    FlightRoute,
+    Source,
+    StatusChange,
+    TradeComposition,
+)
 from bot.rendering import split_html
 from bot.services import figures, records, timeline
 from bot.services.bilingual import Bilingual
@@ -39,6 +47,7 @@ from bot.services.timeline import Standing
 from bot.vocabulary import (
     Actor,
     DealStatus,
+    Granularity,
     NewsScope,
     Quantity,
     RecordType,
@@ -82,6 +91,7 @@ RECORD_TOPICS: dict[RecordType, Topic] = {
     RecordType.PASS: Topic.PASSES,
     RecordType.FLIGHT: Topic.FLIGHTS,
     RecordType.SOURCE: Topic.GENERAL,
+    RecordType.COMPOSITION: Topic.TRADE,
 }
 
 # Deals grouped by status, what is already flowing first.
@@ -185,7 +195,8 @@ class Digest:
             shown.append((summary.partial, tuple(Quantity) if trade else (Quantity.DEFICIT,)))
             if trade:
                 shown.append((summary.trade, (Quantity.IMPORTS, Quantity.EXPORTS, Quantity.TOTAL)))
-        return any(
+        changes = any(summary.change is not None for summary in self.series)
+        return changes or any(
             view.values[quantity].derived
             for view, quantities in shown
             if view is not None
@@ -367,12 +378,12 @@ def _summary(session: Session, series: Series) -> SeriesSummary:
             if series is Series.INDIA_FY
             else str(start_year - 1)
         )
-    newest = views[-1] if views else None
+    parts = figures.load_series(session, series, Granularity.CUMULATIVE)
+    newest = figures.latest_part(parts, series)
     partial = (
         newest
         if newest is not None
-        and newest.figure.partial
-        and (latest is None or newest.figure.period_start > latest.figure.period_start)
+        and (latest is None or newest.figure.period_end > latest.figure.period_end)
         else None
     )
     trade = figures.latest_with(views, Quantity.TOTAL, full_only=True)
@@ -460,6 +471,7 @@ def _names(session: Session, changes: list[StatusChange]) -> dict[tuple[RecordTy
         RecordType.DEAL: (CommodityDeal.slug, CommodityDeal.commodity),
         RecordType.FLIGHT: (FlightRoute.slug, FlightRoute.route),
         RecordType.SOURCE: (Source.key, Source.title),
+        RecordType.COMPOSITION: (TradeComposition.key, TradeComposition.product_group),
     }
     wanted: dict[RecordType, set[str]] = {}
     for change in changes:

@@ -24,6 +24,7 @@ from bot.models import (
     FlightRoute,
     Source,
     StatusChange,
+    TradeComposition,
     TradeFigure,
     utcnow,
 )
@@ -31,6 +32,7 @@ from bot.services.dataset import (
     SECTION_ITEMS,
     BorderPassItem,
     CommodityDealItem,
+    CompositionItem,
     ContextNoteItem,
     Dataset,
     FigureReportItem,
@@ -91,6 +93,7 @@ def build_dataset(session: Session) -> Dataset:
         deals=tuple(item(CommodityDealItem, r) for r in _ordered(session, CommodityDeal)),
         flights=tuple(item(FlightRouteItem, r) for r in _ordered(session, FlightRoute)),
         notes=tuple(item(ContextNoteItem, r) for r in _ordered(session, ContextNote)),
+        composition=tuple(item(CompositionItem, r) for r in _ordered(session, TradeComposition)),
         history=tuple(
             HistoryItem(
                 # Every row gets a key when written; only rows from before keys existed use this.

@@ -31,7 +31,8 @@ from bot.services.editing import (
 )
 from bot.services.history import Bookkeeping, RecordWrite
 from bot.services.trade import FlagKind, basis, build_view, reported_values
-from bot.vocabulary import Quantity, RecordType, Series, Stage
+from bot.trade_periods import Period, read_period
+from bot.vocabulary import Granularity, Quantity, RecordType, Series, Stage
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from bot.services.figures import SeriesFigures
     from bot.services.trade import Flag
 
-_FISCAL = re.compile(r"^FY(\d{4})-(\d{2})$")
 _QUANTITIES = ("exports", "imports", "total", "deficit")
 # Amounts are stored as NUMERIC(14, 3): eleven digits before the point.
 MAX_AMOUNT = Decimal(10) ** 11
@@ -105,16 +105,17 @@ class FigureResult:
     created: bool
 
 
+def period_of(series: Series, period: str) -> Period:
+    """A year, a month or a year so far (bot.trade_periods); `EditError` when none."""
+    try:
+        return read_period(series, period)
+    except ValueError:
+        raise EditError("bad_period", series=series.value, period=period) from None
+
+
 def period_bounds(series: Series, period: str) -> tuple[date, date]:
-    if series is Series.INDIA_FY:
-        match = _FISCAL.fullmatch(period)
-        if match is None or (int(match[1]) + 1) % 100 != int(match[2]):
-            raise EditError("bad_period", series=series.value, period=period)
-        start = int(match[1])
-        return date(start, 4, 1), date(start + 1, 3, 31)
-    if not re.fullmatch(r"\d{4}", period):
-        raise EditError("bad_period", series=series.value, period=period)
-    return date(int(period), 1, 1), date(int(period), 12, 31)
+    found = period_of(series, period)
+    return found.start, found.end
 
 
 def parse_add_figure(session: Session, text: str) -> FigureEdit:
@@ -126,7 +127,7 @@ def parse_add_figure(session: Session, text: str) -> FigureEdit:
         series = Series(words[0].lower())
     except ValueError:
         raise EditError("bad_series", value=words[0]) from None
-    period = words[1].upper() if series is Series.INDIA_FY else words[1]
+    period = words[1].upper()
     period_bounds(series, period)
     values: dict[str, Decimal] = {}
     for name in _QUANTITIES:
@@ -140,9 +141,9 @@ def parse_add_figure(session: Session, text: str) -> FigureEdit:
     source_text = options.pop("source", None)
     if not source_text:
         raise EditError("missing_source")
-    partial = options.pop("partial", "no").lower() in ("yes", "true", "1")
     if options:
         raise EditError("unknown_figure_option", options=tuple(sorted(options)))
+    partial = period_of(series, period).granularity is not Granularity.YEAR
     return FigureEdit(series, period, values, Stage(stage_text), parse_source(source_text), partial)
 
 
@@ -276,15 +277,16 @@ def _existing(session: Session, edit: FigureEdit) -> TradeFigure | None:
 
 
 def _figure_from(edit: FigureEdit, existing: TradeFigure | None) -> TradeFigure:
-    start, end = period_bounds(edit.series, edit.period)
+    period = period_of(edit.series, edit.period)
     base = {name: getattr(existing, name) for name in _QUANTITIES} if existing is not None else {}
     values = {**base, **edit.values}
     return TradeFigure(
         series=edit.series,
         period=edit.period,
-        period_start=start,
-        period_end=end,
-        partial=edit.partial,
+        period_start=period.start,
+        period_end=period.end,
+        granularity=period.granularity,
+        partial=period.granularity is not Granularity.YEAR,
         stage=edit.stage,
         source_id=0,
         as_of=PartialDate.of(datetime.now(UTC).date()),

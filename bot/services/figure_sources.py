@@ -24,7 +24,7 @@ from bot.models import FigureReport, Source, TradeFigure
 from bot.partial_date import PartialDate
 from bot.services import figures
 from bot.services.trade import reported_values
-from bot.vocabulary import Quantity, Series
+from bot.vocabulary import Granularity, Quantity, Series
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -72,7 +72,14 @@ class SideBySide:
 
 
 def load(session: Session) -> dict[Series, tuple[FigureView, ...]]:
-    return figures.load_all_series(session, _BOTH)
+    """Every figure of both series: whole years first, then years so far and months."""
+    found = {
+        series: list(views) for series, views in figures.load_all_series(session, _BOTH).items()
+    }
+    for granularity in (Granularity.CUMULATIVE, Granularity.MONTH):
+        for series, views in figures.load_all_series(session, _BOTH, granularity).items():
+            found[series].extend(views)
+    return {series: tuple(views) for series, views in found.items()}
 
 
 def find(

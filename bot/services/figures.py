@@ -1,7 +1,8 @@
 """Questions about trade figures: which periods, which series, changes, extremes, trends.
 
 Works on `FigureView`s from `bot.services.trade`; never mixes the two series in one
-comparison, and never compares a partial period with a full one.
+comparison, and never compares a partial period with a full one. Years, years so far and
+months are loaded apart (`Granularity`): a question about one is never answered with another.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from bot.services.trade import growth_pct, series_views, views_by_series
-from bot.vocabulary import Quantity, Series
+from bot.trade_periods import year_start
+from bot.vocabulary import Granularity, Quantity, Series
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -27,9 +29,14 @@ class SeriesFigures:
 
     series: Series
     views: tuple[FigureView, ...]
-    missing: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()  # period labels (bot.trade_periods)
     first: str | None = None  # the span the series covers, for "no data for ..." answers
     last: str | None = None
+    # The year (its label) asked "so far" of which nothing is held yet.
+    not_yet: str | None = None
+    # The latest part of a year, shown apart: after the latest whole year, or for a year
+    # asked whose whole-year figure is not held.
+    part: FigureView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +65,47 @@ def fiscal_label(start_year: int) -> str:
     return f"FY{start_year}-{(start_year + 1) % 100:02d}"
 
 
-def load_series(session: Session, series: Series) -> tuple[FigureView, ...]:
-    return tuple(series_views(session, series))
+def load_series(
+    session: Session, series: Series, granularity: Granularity = Granularity.YEAR
+) -> tuple[FigureView, ...]:
+    return tuple(series_views(session, series, granularity))
 
 
 def load_all_series(
-    session: Session, wanted: Iterable[Series]
+    session: Session, wanted: Iterable[Series], granularity: Granularity = Granularity.YEAR
 ) -> dict[Series, tuple[FigureView, ...]]:
-    return {series: tuple(views) for series, views in views_by_series(session, wanted).items()}
+    found = views_by_series(session, wanted, granularity)
+    return {series: tuple(views) for series, views in found.items()}
+
+
+def month(views: tuple[FigureView, ...], year: int | None, number: int) -> FigureView | None:
+    """The month asked (of `year`, or the latest such month held)."""
+    for view in reversed(views):
+        start = view.figure.period_start
+        if start.month == number and (year is None or start.year == year):
+            return view
+    return None
+
+
+def months_run(
+    views: tuple[FigureView, ...], year: int | None, first: int, last: int
+) -> FigureView | None:
+    """The year so far from month `first` (of `year`, or the latest) to month `last`."""
+    for view in reversed(views):
+        start, end = view.figure.period_start, view.figure.period_end
+        if (start.month, end.month) == (first, last) and (year is None or start.year == year):
+            return view
+    return None
+
+
+def latest_part(
+    views: tuple[FigureView, ...], series: Series, first_year: int | None = None
+) -> FigureView | None:
+    """The latest year so far held (of the year starting in `first_year`, if given)."""
+    for view in reversed(views):
+        if first_year is None or view.figure.period_start == year_start(series, first_year):
+            return view
+    return None
 
 
 def pick(views: tuple[FigureView, ...], series: Series, labels: list[str]) -> SeriesFigures:

@@ -41,6 +41,7 @@ from bot.models import (
     FlightRoute,
     Source,
     StatusChange,
+    TradeComposition,
     TradeFigure,
     utcnow,
 )
@@ -49,6 +50,7 @@ from bot.services.bilingual import Coverage
 from bot.services.dataset import (
     BorderPassItem,
     CommodityDealItem,
+    CompositionItem,
     ContextNoteItem,
     Dataset,
     FlightRouteItem,
@@ -77,7 +79,12 @@ _NOT_COLUMNS = frozenset({"source", "updated_by", "updated_at", "reports"})
 _CITATION = frozenset({"source_id", "as_of"})
 
 RecordItem = (
-    TradeFigureItem | BorderPassItem | CommodityDealItem | FlightRouteItem | ContextNoteItem
+    TradeFigureItem
+    | BorderPassItem
+    | CommodityDealItem
+    | FlightRouteItem
+    | ContextNoteItem
+    | CompositionItem
 )
 
 
@@ -149,6 +156,7 @@ _KINDS: tuple[tuple[type[EditableRecord], RecordType, str, tuple[str, ...]], ...
     (CommodityDeal, RecordType.DEAL, "deals", ("slug",)),
     (FlightRoute, RecordType.FLIGHT, "flights", ("slug",)),
     (ContextNote, RecordType.NOTE, "notes", ("key",)),
+    (TradeComposition, RecordType.COMPOSITION, "composition", ("key",)),
 )
 
 

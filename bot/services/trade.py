@@ -3,21 +3,28 @@
 Only reported values are stored. Exports, imports, total and deficit are tied by
 total = imports + exports and deficit = imports - exports, so any two give the other two.
 A reported value that disagrees with what its parts give by more than 0.5% is flagged, as is
-another source's report of the same quantity, and a reported growth rate that disagrees with
-the previous period of the same series by more than half a percentage point.
+another source's report of the same quantity, and a reported growth rate of a year that
+disagrees with the previous year of the same series by more than half a percentage point.
+
+Whole years, years so far and months are read apart (`Granularity`), each compared only with
+its own kind: a year with the year before it, a month or a year so far with the same months a
+year earlier. Rounded monthly figures would flag sound rates, so only years' rates are checked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
 from bot.models import FigureReport, Source, TradeFigure
-from bot.vocabulary import Quantity, Series
+from bot.partial_date import PartialDate
+from bot.trade_periods import Period, year_earlier, year_label, year_of
+from bot.vocabulary import Granularity, Quantity, Series
 
 RELATIVE_TOLERANCE = Decimal("0.005")  # 0.5 %
 GROWTH_TOLERANCE_POINTS = Decimal("0.5")
@@ -58,7 +65,8 @@ class Flag:
 
 @dataclass(frozen=True, slots=True)
 class Growth:
-    """Change against the previous period of the same series, in per cent."""
+    """Change in per cent: as reported (against the same months a year earlier, which for a
+    year is the year before), or computed by the bot against `FigureView.base`."""
 
     computed: Decimal | None
     reported: Decimal | None
@@ -71,9 +79,41 @@ class FigureView:
     values: dict[Quantity, Value]
     growth: dict[Quantity, Growth]
     flags: tuple[Flag, ...]
+    # The period computed growth is against: the year before a year, the same months a year
+    # earlier for a month or a year so far; None when the series does not hold it.
+    base: TradeFigure | None = None
 
     def value(self, quantity: Quantity) -> Value | None:
         return self.values.get(quantity)
+
+    @property
+    def months(self) -> tuple[PartialDate, PartialDate]:
+        """The first and last month the figure covers, for wording its period."""
+        return _month(self.figure.period_start), _month(self.figure.period_end)
+
+    @property
+    def year_label(self) -> str:
+        """The label of the year the figure's period belongs to ('FY2025-26')."""
+        figure = self.figure
+        return year_label(figure.series, year_of(figure.series, figure.period_start))
+
+    @property
+    def year_earlier(self) -> tuple[PartialDate, PartialDate]:
+        """The same months a year earlier: what a reported growth rate is against."""
+        figure = self.figure
+        earlier = year_earlier(Period(figure.granularity, figure.period_start, figure.period_end))
+        return _month(earlier.start), _month(earlier.end)
+
+    @property
+    def has_derived(self) -> bool:
+        """Whether a value or a growth rate shown with the figure is the bot's own."""
+        return any(value.derived for value in self.values.values()) or any(
+            rate.reported is None and rate.computed is not None for rate in self.growth.values()
+        )
+
+
+def _month(day: date) -> PartialDate:
+    return PartialDate(day.year, day.month)
 
 
 def reported_values(figure: TradeFigure) -> dict[Quantity, Decimal]:
@@ -171,6 +211,7 @@ def build_view(
     reports: Sequence[tuple[FigureReport, Source]] = (),
     previous: TradeFigure | None = None,
 ) -> FigureView:
+    """The figure as readers see it; `previous` is the period growth is computed against."""
     reported = reported_values(figure)
     computed = complete(reported)
     # Readers see what the source reported; only the missing quantities are derived.
@@ -199,14 +240,15 @@ def build_view(
     growth = _growth(figure, computed, previous)
     for quantity, rate in growth.items():
         if (
-            rate.computed is not None
+            figure.granularity is Granularity.YEAR
+            and rate.computed is not None
             and rate.reported is not None
             and abs(rate.computed - rate.reported) > GROWTH_TOLERANCE_POINTS
         ):
             flags.append(
                 Flag(FlagKind.GROWTH, quantity, rate.reported, rate.computed, source.publisher)
             )
-    return FigureView(figure, source, values, growth, tuple(flags))
+    return FigureView(figure, source, values, growth, tuple(flags), previous)
 
 
 def _growth(
@@ -217,10 +259,8 @@ def _growth(
         Quantity.IMPORTS: figure.imports_growth_pct,
         Quantity.TOTAL: figure.total_growth_pct,
     }
-    before: dict[Quantity, Decimal] = {}
-    # Growth only between consecutive full periods: a partial year is not comparable.
-    if previous is not None and not previous.partial and not figure.partial:
-        before = complete(reported_values(previous))
+    # The caller passes only a comparable period (see `views_by_series`).
+    before = complete(reported_values(previous)) if previous is not None else {}
     result: dict[Quantity, Growth] = {}
     for quantity in (Quantity.EXPORTS, Quantity.IMPORTS, Quantity.TOTAL, Quantity.DEFICIT):
         rate = None
@@ -236,19 +276,32 @@ def _is_consecutive(previous: TradeFigure, current: TradeFigure) -> bool:
     return (current.period_start - previous.period_end).days == 1
 
 
-def series_views(session: Session, series: Series) -> list[FigureView]:
-    """Every period of one series, oldest first, with growth against the period before it."""
-    return views_by_series(session, (series,))[series]
+def series_views(
+    session: Session, series: Series, granularity: Granularity = Granularity.YEAR
+) -> list[FigureView]:
+    """Every period of one series and granularity, oldest first, with growth against the
+    comparable period before it."""
+    return views_by_series(session, (series,), granularity)[series]
 
 
-def views_by_series(session: Session, wanted: Iterable[Series]) -> dict[Series, list[FigureView]]:
-    """`series_views` of several series, read in one pass (two queries, whatever the count)."""
+def views_by_series(
+    session: Session, wanted: Iterable[Series], granularity: Granularity = Granularity.YEAR
+) -> dict[Series, list[FigureView]]:
+    """`series_views` of several series, read in one pass (two queries, whatever the count).
+
+    Years are ordered by their start; years so far and months by their end, then their start.
+    """
     views: dict[Series, list[FigureView]] = {series: [] for series in wanted}
     rows = session.exec(
         select(TradeFigure, Source)
         .join(Source, col(Source.id) == TradeFigure.source_id)
-        .where(col(TradeFigure.series).in_(list(views)))
-        .order_by(col(TradeFigure.series), col(TradeFigure.period_start))
+        .where(
+            col(TradeFigure.series).in_(list(views)),
+            col(TradeFigure.granularity) == granularity,
+        )
+        .order_by(
+            col(TradeFigure.series), col(TradeFigure.period_end), col(TradeFigure.period_start)
+        )
     ).all()
     figure_ids = [figure.id for figure, _ in rows]
     report_rows = session.exec(
@@ -261,12 +314,19 @@ def views_by_series(session: Session, wanted: Iterable[Series]) -> dict[Series, 
     for report, report_source in report_rows:
         reports.setdefault(report.trade_figure_id, []).append((report, report_source))
 
+    by_months = {(f.series, f.period_start, f.period_end): f for f, _ in rows}
     previous: TradeFigure | None = None
     for figure, source in rows:
         assert figure.id is not None
         if previous is not None and previous.series != figure.series:
             previous = None
-        before = previous if previous is not None and _is_consecutive(previous, figure) else None
+        if granularity is Granularity.YEAR:
+            before = (
+                previous if previous is not None and _is_consecutive(previous, figure) else None
+            )
+        else:
+            earlier = year_earlier(Period(granularity, figure.period_start, figure.period_end))
+            before = by_months.get((figure.series, earlier.start, earlier.end))
         views[figure.series].append(build_view(figure, source, reports.get(figure.id, ()), before))
         previous = figure
     return views
@@ -276,6 +336,7 @@ def all_flags(session: Session) -> list[tuple[FigureView, Flag]]:
     return [
         (view, flag)
         for series in Series
-        for view in series_views(session, series)
+        for granularity in Granularity
+        for view in series_views(session, series, granularity)
         for flag in view.flags
     ]

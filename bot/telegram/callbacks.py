@@ -48,7 +48,7 @@ _PATTERNS: Final = {
         rf"(?P<focus>deficit|trade)\|(?P<series>india_fy|china_cy)\|(?P<period>{_PERIOD})"
     ),
     "sources": re.compile(r"(?P<page>\d{1,3})"),
-    "chart": re.compile(r"(?P<kind>deficit|trade)"),
+    "chart": re.compile(r"(?P<kind>deficit|trade|imports|exports)"),
     "latest": re.compile(r"(?P<focus>deficit|trade)"),
     # Editors' drafts: confirm, cancel, and the guided /edit steps (the draft id is hex).
     "ok": re.compile(r"(?P<draft>[0-9a-f]{12})"),

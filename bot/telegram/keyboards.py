@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.services import answers as a
+from bot.services.goods import CompositionAnswer
 from bot.services.subscriptions import TOPICS
 from bot.telegram.callbacks import encode
 from bot.telegram.prepared import PreparedKeyboard
@@ -74,6 +75,15 @@ def for_answer(answer: a.Answer, labels: Renderer) -> InlineKeyboardMarkup | Non
             return PreparedKeyboard(rows) if rows else None
         case a.HistoryAnswer():
             return _history_keyboard(answer, labels)
+        case CompositionAnswer(flows=flows):
+            charted = [f.flow.value for f in flows if f.table is not None]
+            return (
+                PreparedKeyboard(
+                    [[button(labels.label("chart_of", flow), "chart", flow) for flow in charted]]
+                )
+                if charted
+                else None
+            )
         case a.SourcesAnswer(page=page, pages=pages):
             row = []
             if page > 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from markupsafe import Markup
 from telegram.constants import MessageLimit
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
     from telegram import CallbackQuery, InlineKeyboardMarkup, Message
 
+    from bot.services.composition import Table
     from bot.services.trade import FigureView
     from bot.telegram.services import BotServices
 
@@ -48,10 +49,11 @@ class Chart:
 class ChartData:
     """A chart's content as read from the database, ready to draw without a session."""
 
-    kind: charts.ChartKind
+    kind: charts.ChartKind | Literal["composition"]
     key: str
     panels: tuple[tuple[str, tuple[FigureView, ...]], ...]  # (title, views) per panel
     caption: str
+    groups: tuple[Table, ...] = ()  # a product-group chart's tables, one panel each
 
 
 def rendered_html(text: str) -> Markup:
@@ -107,6 +109,40 @@ class Presenter:
         logger.info("Expired or unknown button %r from user %s", query.data, query.from_user.id)
         await query.answer(self.services.renderer.render("expired_button.j2"), show_alert=True)
 
+    def answer_chart(self, session: Session, answer: a.ChartAnswer) -> ChartData | None:
+        """What a chart answer draws; None for a chart of product groups when none are held
+        (the answer's text says so instead)."""
+        if answer.kind != "composition":
+            return self.chart_data(session, answer.kind)
+        tables = tuple(f.table for f in answer.groups.flows if f.table) if answer.groups else ()
+        tables = tuple(table for table in tables if any(g.row.value for g in table.groups))
+        if not tables:
+            return None
+        sources = sorted({source.publisher for table in tables for source in table.sources})
+        caption = self.services.renderer.render(
+            a.ChartAnswer.template, kind="composition", sources=sources, tables=tables
+        )
+        return ChartData(
+            "composition",
+            charts.groups_key(tables),
+            (),
+            caption[: MessageLimit.CAPTION_LENGTH],
+            tables,
+        )
+
+    def answer_or_chart(
+        self, session: Session, answer: a.Answer, *, bot_username: str
+    ) -> Rendered | ChartData:
+        """A chart's data, or the answer rendered (a chart of groups none of which is held
+        is answered in words)."""
+        if isinstance(answer, a.ChartAnswer):
+            data = self.answer_chart(session, answer)
+            if data is not None:
+                return data
+            if answer.groups is not None:
+                return self.render(answer.groups, bot_username=bot_username)
+        return self.render(answer, bot_username=bot_username)
+
     def chart_data(self, session: Session, kind: charts.ChartKind) -> ChartData:
         """What the chart of both series shows, read in the caller's unit of work."""
         india = figures.load_series(session, Series.INDIA_FY)
@@ -148,12 +184,15 @@ class Presenter:
 
     def drawn(self, data: ChartData) -> Chart:
         label = self.services.renderer.label
+
+        def chart_label(name: str, *args: object) -> str:
+            return label(f"chart.{name}", *args, language=CHART_IMAGE_LANGUAGE)
+
         with _DRAWING:
-            png = charts.render_png(
-                data.kind,
-                data.panels,
-                lambda name, *args: label(f"chart.{name}", *args, language=CHART_IMAGE_LANGUAGE),
-            )
+            if data.kind == "composition":
+                png = charts.render_groups_png(data.groups, chart_label)
+            else:
+                png = charts.render_png(data.kind, data.panels, chart_label)
         return Chart(data.key, png, data.caption)
 
     def remember_upload(self, chart: Chart, sent: Message) -> None:

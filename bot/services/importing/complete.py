@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, select
 
-from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute, Source, TradeFigure
+from bot.models import (
+    BorderPass,
+    CommodityDeal,
+    ContextNote,
+    FlightRoute,
+    Source,
+    TradeComposition,
+    TradeFigure,
+)
 from bot.services.bilingual import hindi_of
 from bot.services.dataset import SECTION_ITEMS
 from bot.services.importing.problems import Problems, Where
@@ -37,6 +45,7 @@ _TABLES: dict[str, tuple[type[SQLModel], str]] = {
     "deals": (CommodityDeal, "deal"),
     "flights": (FlightRoute, "flight"),
     "notes": (ContextNote, "note"),
+    "composition": (TradeComposition, "product group"),
 }
 
 

@@ -34,6 +34,7 @@ KIND_LABELS = {
     "commodity_deal": "deals",
     "flight_route": "flights",
     "context_note": "notes",
+    "trade_composition": "composition",
     "feed": "feeds",
     "news_item": "news",
     "status_change": "history",

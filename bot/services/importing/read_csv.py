@@ -34,6 +34,7 @@ _IDENTITY = {
     "deals": {"slug", "commodity"},
     "flights": {"slug", "route"},
     "notes": {"key", "topic", "text"},
+    "composition": {"key", "flow", "product_group"},
     "history": {"key", "record_type", "record_key"},
     "feeds": {"url", "name"},
     "news": {"url", "publisher", "published_at"},
@@ -48,6 +49,7 @@ KEY_COLUMNS = {
     "deals": ("slug",),
     "flights": ("slug",),
     "notes": ("key",),
+    "composition": ("key",),
 }
 
 

@@ -11,7 +11,15 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.models import BorderPass, CommodityDeal, ContextNote, FlightRoute, Source, TradeFigure
+from bot.models import (
+    BorderPass,
+    CommodityDeal,
+    ContextNote,
+    FlightRoute,
+    Source,
+    TradeComposition,
+    TradeFigure,
+)
 from bot.services.dataset import Dataset, FigureReportItem, TradeFigureItem, figure_key
 from bot.services.importing.problems import Loc, Problems, Where, loc_text
 from bot.services.importing.validate import ImportedDataset, origin_of
@@ -25,8 +33,17 @@ _RECORD_KEYS: dict[RecordType, Any] = {
     RecordType.DEAL: CommodityDeal.slug,
     RecordType.FLIGHT: FlightRoute.slug,
     RecordType.NOTE: ContextNote.key,
+    RecordType.COMPOSITION: TradeComposition.key,
 }
-_CITING_SECTIONS = ("trade_figures", "passes", "deals", "flights", "notes", "history")
+_CITING_SECTIONS = (
+    "trade_figures",
+    "passes",
+    "deals",
+    "flights",
+    "notes",
+    "composition",
+    "history",
+)
 
 
 class _References:

@@ -29,6 +29,7 @@ from bot.models import (
     NewsItem,
     Source,
     StatusChange,
+    TradeComposition,
     TradeFigure,
 )
 from bot.services.dataset import (
@@ -51,6 +52,7 @@ _TABLES: dict[str, tuple[type[SQLModel], dict[str, str]]] = {
     "deals": (CommodityDeal, {}),
     "flights": (FlightRoute, {}),
     "notes": (ContextNote, {}),
+    "composition": (TradeComposition, {}),
     "history": (StatusChange, {"key": "event_key", "old": "old_value", "new": "new_value"}),
     "feeds": (Feed, {}),
     "news": (NewsItem, {}),
@@ -247,7 +249,7 @@ def validate_document(data: Any, positions: Positions, problems: Problems) -> Im
     if not isinstance(data, dict):
         raise problems.fail(
             "expected a mapping of sections at the top level (sources, trade_figures, passes, "
-            "deals, flights, notes, history, feeds, news)"
+            "deals, flights, notes, composition, history, feeds, news)"
         )
     exported_at = _check_top_level(data, positions, problems)
     sections: dict[str, list[tuple[BaseModel, Where]]] = {}

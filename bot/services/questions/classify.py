@@ -2,14 +2,18 @@
 
 The rules are tried in order and the first that applies decides: the two series set against
 each other, sources (of a figure named by its amount, or in general), chart, history; the news;
-a record named (its kind); passes, flights, deals by keyword; trade figures; greetings; else
-unknown. Named records come before figure words because "urea imports" or "border trade"
-are about them. A question for the news is also about something (`subject`): the record,
-topic or figures the rest of it names, whose status is shown above the items.
+a record named (its kind); why the deficit is so big, what India buys and sells; passes,
+flights, deals by keyword; trade figures; greetings; else unknown. Named records come
+before figure words because "urea imports" or "border trade" are about them; goods come
+before deals and figures because "what does India sell to China" asks which goods, and
+"top imports" which goods, not which year. A question for the news is also about something
+(`subject`): the record, topic or figures the rest of it names, whose status is shown above
+the items.
 """
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from bot.services.questions.catalog import Names
@@ -60,9 +64,37 @@ def subject(
     """
     return (
         _named_record(names)
+        or _goods(reading)
         or _topic(reading)
         or _figures(reading, periods, quantity, periods_alone=periods_alone)
     )
+
+
+def _goods(reading: Reading) -> Intent | None:
+    """Why the deficit is so big, or which goods India buys and sells."""
+    if reading.cues.cause_phrases.search(reading.padded):
+        return Intent.CAUSES
+    return Intent.COMPOSITION if asks_goods(reading) else None
+
+
+def asks_goods(reading: Reading) -> bool:
+    """ "What does India buy from China", "top imports", "which exports are growing"; not
+    "which year had the biggest imports" (a time is asked: that is a figure)."""
+    cues = reading.cues
+    if cues.composition_phrases.search(reading.padded) or asks_growing_goods(reading):
+        return True
+    if reading.has(cues.year_asked):
+        return False
+    words = reading.words
+    return any(
+        word in cues.composition_leaders and following in cues.composition_flows
+        for word, following in pairwise(words)
+    )
+
+
+def asks_growing_goods(reading: Reading) -> bool:
+    """ "Which exports are growing", "fastest growing imports"."""
+    return reading.cues.growing_phrases.search(reading.padded) is not None
 
 
 def asks_news(reading: Reading) -> bool:

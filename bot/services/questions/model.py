@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -16,6 +17,10 @@ class Intent(StrEnum):
     COMPARE = "compare"
     EXTREME = "extreme"
     TREND = "trend"
+    # What India buys from and sells to China, by product group: "top imports".
+    COMPOSITION = "composition"
+    # Why the deficit is so big: the drivers' notes and what India buys and sells.
+    CAUSES = "causes"
     PASS = "pass"
     PASSES = "passes"
     DEALS = "deals"
@@ -35,6 +40,9 @@ class PeriodKind(StrEnum):
     CALENDAR = "calendar"
     LATEST = "latest"
     PREVIOUS = "previous"
+    MONTH = "month"  # one month: "October 2025" (no year: the latest October held)
+    MONTHS = "months"  # a run of months: "April to January" (year: of its first month)
+    SO_FAR = "so_far"  # the current year so far, on the answer's day
 
 
 class State(StrEnum):
@@ -51,10 +59,27 @@ class State(StrEnum):
 @dataclass(frozen=True, slots=True)
 class PeriodRef:
     kind: PeriodKind
-    year: int | None = None  # FISCAL: the year the fiscal year starts; CALENDAR: the year
+    # FISCAL: the year the fiscal year starts; CALENDAR: the year; MONTH and MONTHS: the year
+    # of the (first) month, None when not named.
+    year: int | None = None
+    month: int | None = None  # MONTH: the month; MONTHS: the first month (1-12)
+    end_month: int | None = None  # MONTHS: the last month
 
     def label(self) -> str:
-        """'FY2024-25', '2025', 'latest' or 'last year'."""
+        """'FY2024-25', '2025', 'latest', 'last year', '2025-10' or 'Oct' (a month),
+        'Apr-Jan' or 'Apr-Jul 2025' (a run of months), 'so far'."""
+        if self.kind is PeriodKind.MONTH:
+            assert self.month is not None
+            if self.year is None:
+                return calendar.month_abbr[self.month]
+            return f"{self.year}-{self.month:02d}"
+        if self.kind is PeriodKind.MONTHS:
+            assert self.month is not None
+            assert self.end_month is not None
+            run = f"{calendar.month_abbr[self.month]}-{calendar.month_abbr[self.end_month]}"
+            return run if self.year is None else f"{run} {self.year}"
+        if self.kind is PeriodKind.SO_FAR:
+            return "so far"
         if self.kind is PeriodKind.FISCAL:
             if self.year is None:
                 return "FY?"
@@ -92,8 +117,12 @@ class Question:
     # (SOURCES) or that are set against each other (DISCREPANCY).
     amounts: tuple[Decimal, ...] = ()
     # NEWS: what the question would ask without its news words (the status card shown above
-    # the items, and which items); None: every topic's news, no card.
+    # the items, and which items); None: every topic's news, no card. CHART: COMPOSITION for
+    # a chart of product groups ("chart of top imports"); None: the chart of the two series.
     about: Intent | None = None
     # The language the text is written in (`language.question_language`): Hindi for a question
     # in Devanagari; None when the text does not say (English, romanised Hindi).
     language: Language | None = None
+
+    # COMPOSITION: which groups grow ("which exports are growing"), fastest first.
+    by_growth: bool = False

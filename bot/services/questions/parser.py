@@ -12,7 +12,14 @@ import logging
 
 from bot.services.questions.amounts import amounts
 from bot.services.questions.catalog import Catalog, Names
-from bot.services.questions.classify import classify, deal_status, direction, subject
+from bot.services.questions.classify import (
+    asks_goods,
+    asks_growing_goods,
+    classify,
+    deal_status,
+    direction,
+    subject,
+)
 from bot.services.questions.figures import extreme, quantity, series, series_with_periods
 from bot.services.questions.language import question_language
 from bot.services.questions.model import EntityRef, Intent, PeriodKind, PeriodRef, Question
@@ -73,6 +80,11 @@ def _parse(text: str, catalog: Catalog) -> Question:
 def _details(
     reading: Reading, intent: Intent, names: Names, periods: Periods, asked: Quantity | None
 ) -> Question:
+    if intent in (Intent.COMPOSITION, Intent.CAUSES):
+        return _goods_question(reading, intent, periods, asked)
+    if intent is Intent.CHART and asks_goods(reading):
+        chart = _goods_question(reading, Intent.COMPOSITION, periods, asked)
+        return dataclasses.replace(chart, intent=Intent.CHART, about=Intent.COMPOSITION)
     if intent in _FIGURE_INTENTS:
         return _figures_question(reading, intent, periods, asked)
     question = _records_question(reading, intent, names)
@@ -131,6 +143,21 @@ def _figures_question(
         periods=refs,
         since_year=since_year,
         extreme=extreme(reading, asked) if intent is Intent.EXTREME else None,
+    )
+
+
+def _goods_question(
+    reading: Reading, intent: Intent, periods: Periods, asked: Quantity | None
+) -> Question:
+    """Which goods (imports, exports or both), in the periods named, whose data."""
+    flow = asked if asked in (Quantity.IMPORTS, Quantity.EXPORTS) else None
+    return Question(
+        text=reading.text,
+        intent=intent,
+        series=series(reading),
+        quantity=flow if intent is Intent.COMPOSITION else None,
+        periods=periods.refs,
+        by_growth=intent is Intent.COMPOSITION and asks_growing_goods(reading),
     )
 
 

@@ -1,8 +1,11 @@
 """The periods a question names: fiscal years (FY2024-25, FY25, 2024/25), calendar years
-(2025, CY2023), "last year", "latest", and a starting bound ("since 2020", "from 2021 on").
+(2025, CY2023), "last year", "latest", months ("October 2025", "2025-10"), runs of months
+("April to January", "Apr-Jul 2025"), the year so far ("so far this year"), and a starting
+bound ("since 2020", "from 2021 on").
 
 The forms with digits are grammar, written here; the words around them (fiscal prefixes,
-"last year", "so far", "since", "onwards") come from the lexicon's `periods` section.
+month names, "last year", "so far", "since", "onwards") come from the lexicon's `periods`
+section.
 """
 
 from __future__ import annotations
@@ -17,11 +20,28 @@ from bot.lexicon import lexicon
 from bot.lexicon.script import DEVANAGARI_LETTERS
 from bot.services.questions.model import PeriodKind, PeriodRef
 from bot.services.questions.reading import Reading
+from bot.trade_periods import FISCAL_FIRST_MONTH
 
 if TYPE_CHECKING:
     from bot.lexicon.model import PeriodWords
 
 _MAX_PERIODS = 16  # period mentions read; a question has one or two
+_MONTH_CONCEPTS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+# Words that name the month May only before a year ("May 2025"); alone a verb.
+_MAY = 5
 _SINCE_WINDOW = 40  # characters before a year searched for "since the fiscal year"
 _RELATIVE_SINCE_WINDOW = 24  # the same before "last year"
 # Word edges in normalised text, where words are Latin or Devanagari (re.ASCII's \b would see
@@ -45,14 +65,26 @@ class _Grammar:
     def __init__(self, words: PeriodWords) -> None:
         fiscal, calendar = words.fiscal_prefix.pattern, words.calendar_prefix.pattern
         latest = rf"(?!{words.not_latest.pattern}{_END}){words.latest.pattern}"
+        concepts = [getattr(words, name) for name in _MONTH_CONCEPTS]
+        self.month_numbers = {
+            word: number for number, concept in enumerate(concepts, 1) for word in concept.words
+        }
+        month = "(?:" + "|".join(sorted(map(re.escape, self.month_numbers), key=len, reverse=True))
+        month += ")"
+        through = r"(?:-|to|till|until|through|thru|upto|up\s+to)"
+        alone = r"(?![-/]\d)"  # "January 2024-25" names a fiscal year, not January 2024
         self.period = re.compile(
             # One word edge before every form: inside a word, nothing more is tried.
             rf"{_START}(?:{fiscal}[\s-]?(?P<fy_a>\d{{4}}|\d{{2}})"
             rf"(?:\s?[-/]\s?(?P<fy_b>\d{{4}}|\d{{2}}))?{_END}"
             rf"|{calendar}[\s-]?(?P<cal>\d{{4}}){_END}"
+            rf"|(?P<run_a>{month})(?:\s+(?P<run_ay>\d{{4}}){alone})?\s*{through}\s*"
+            rf"(?P<run_b>{month})(?:\s+(?P<run_by>\d{{4}}){alone})?{_END}"
+            rf"|(?P<month>{month})(?:\s+(?:of\s+)?(?P<month_y>\d{{4}}){alone})?{_END}"
             rf"|(?P<pair_a>\d{{4}})\s?[-/]\s?(?P<pair_b>\d{{4}}|\d{{2}}){_END}"
             rf"|(?P<year>\d{{4}}){_END}"
             rf"|(?P<prev>{words.previous_year.pattern}){_END}"
+            rf"|(?P<so_far>{words.so_far.pattern}){_END}"
             rf"|(?P<latest>{latest}){_END})",
             re.ASCII,
         )
@@ -92,7 +124,7 @@ def parse_periods(cleaned: str) -> Periods:
     grammar = _grammar()
     found = _Found(cleaned, grammar)
     for match in islice(grammar.period.finditer(cleaned), _MAX_PERIODS):
-        refs = _period_refs(match)
+        refs = _period_refs(match, grammar)
         if refs:
             found.add(match, refs)
     return found.periods()
@@ -100,21 +132,58 @@ def parse_periods(cleaned: str) -> Periods:
 
 def is_period_word(word: str, reading: Reading) -> bool:
     """A word that only names or qualifies a period ("fy25", "last", "2025")."""
+    grammar = _grammar()
     return (
         word in reading.cues.period_words
+        or word in grammar.month_numbers
         or word.isdigit()
-        or _grammar().period_token.fullmatch(word) is not None
+        or grammar.period_token.fullmatch(word) is not None
     )
+
+
+_YEARS = (PeriodKind.FISCAL, PeriodKind.CALENDAR)
+_PARTS = (PeriodKind.MONTH, PeriodKind.MONTHS, PeriodKind.SO_FAR)
 
 
 def settle(periods: Periods, reading: Reading) -> Periods:
     """Drop "now" and "so far" where they only qualify a period or a bound ("the FY2025-26
-    deficit so far", "since 2019 to now"), unless the question compares ("FY25 vs now")."""
-    refs = periods.refs
+    deficit so far", "since 2019 to now"), unless the question compares ("FY25 vs now"); and
+    give a month or a run of months the year named beside it ("Apr-Jan FY2025-26")."""
+    refs, kinds = _months_with_their_year(periods.refs, periods.kinds)
     explicit = any(ref.year is not None for ref in refs)
-    if periods.since_year is not None or (explicit and not reading.has(reading.cues.compare)):
+    dated_years = any(ref.year is not None and ref.kind in _YEARS for ref in refs)
+    months = any(ref.kind in (PeriodKind.MONTH, PeriodKind.MONTHS) for ref in refs)
+    since = periods.since_year is not None
+    if since or months or (dated_years and not reading.has(reading.cues.compare)):
         refs = tuple(ref for ref in refs if ref.kind is not PeriodKind.LATEST)
-    return Periods(refs, periods.since_year, periods.since_previous, periods.kinds)
+    if since or explicit or months:
+        # "FY2025-26 so far": the year asked, whose latest part answers while it is not over.
+        refs = tuple(ref for ref in refs if ref.kind is not PeriodKind.SO_FAR)
+    elif any(ref.kind is PeriodKind.SO_FAR for ref in refs):
+        refs = tuple(ref for ref in refs if ref.kind is not PeriodKind.LATEST)
+    return Periods(refs, periods.since_year, periods.since_previous, kinds)
+
+
+def _months_with_their_year(
+    refs: tuple[PeriodRef, ...], kinds: frozenset[PeriodKind]
+) -> tuple[tuple[PeriodRef, ...], frozenset[PeriodKind]]:
+    """A month or a run of months named without a year takes the one year named beside it:
+    a fiscal year's months from April are in its first year, the others in its second."""
+    undated = [r for r in refs if r.kind in (PeriodKind.MONTH, PeriodKind.MONTHS) and not r.year]
+    years = [ref for ref in refs if ref.kind in _YEARS and ref.year is not None]
+    if len(undated) != 1 or len(years) != 1:
+        return refs, kinds
+    part, year = undated[0], years[0]
+    assert part.month is not None
+    assert year.year is not None
+    first = year.year
+    if year.kind is PeriodKind.FISCAL and part.month < FISCAL_FIRST_MONTH:
+        first += 1
+    dated = PeriodRef(part.kind, first, part.month, part.end_month)
+    settled = tuple(dated if ref is part else ref for ref in refs if ref is not year)
+    if year.kind is PeriodKind.CALENDAR:  # the year dates the month: no calendar-year series
+        kinds = kinds - {PeriodKind.CALENDAR}
+    return settled, kinds
 
 
 class _Found:
@@ -133,7 +202,9 @@ class _Found:
         return Periods(refs, self.since_year, self.since_previous, frozenset(self.kinds))
 
     def add(self, match: re.Match[str], refs: list[PeriodRef]) -> None:
-        if match["prev"] is not None or match["latest"] is not None:
+        if any(ref.kind in _PARTS for ref in refs):
+            self.refs.extend(refs)  # a month or the year so far is never a bound
+        elif match["prev"] is not None or match["latest"] is not None:
             self._add_relative(match, refs)
         elif not self._add_bound(match, refs):
             self.refs.extend(refs)
@@ -185,7 +256,28 @@ def _plausible(year: int) -> bool:
     return 1900 <= year <= 2100
 
 
-def _period_refs(match: re.Match[str]) -> list[PeriodRef]:
+def _period_refs(match: re.Match[str], grammar: _Grammar) -> list[PeriodRef]:
+    months = grammar.month_numbers
+    if match["run_a"] is not None:
+        first_year = match["run_ay"] or match["run_by"]
+        year = int(first_year) if first_year is not None else None
+        if (
+            match["run_ay"] is None
+            and year is not None
+            and months[match["run_b"]] < months[match["run_a"]]
+        ):
+            year -= 1  # "April to January 2026" starts in April 2025
+        return [PeriodRef(PeriodKind.MONTHS, year, months[match["run_a"]], months[match["run_b"]])]
+    if match["month"] is not None:
+        number = months[match["month"]]
+        year = int(match["month_y"]) if match["month_y"] is not None else None
+        if year is None and number == _MAY:
+            return []
+        if year is not None and not _plausible(year):
+            return []
+        return [PeriodRef(PeriodKind.MONTH, year, number)]
+    if match["so_far"] is not None:
+        return [PeriodRef(PeriodKind.SO_FAR)]
     if match["fy_a"] is not None:
         return _fiscal_refs(match["fy_a"], match["fy_b"])
     if match["cal"] is not None:
@@ -214,6 +306,8 @@ def _pair_refs(first_digits: str, second_digits: str) -> list[PeriodRef]:
     following = (first + 1) % 100 if len(second_digits) == 2 else first + 1
     if second == following:
         return [PeriodRef(PeriodKind.FISCAL, first)]  # "2024-25", "2024/2025"
+    if len(second_digits) == 2 and 1 <= second <= 12:
+        return [PeriodRef(PeriodKind.MONTH, first, second)]  # "2025-10"
     refs = [PeriodRef(PeriodKind.CALENDAR, first)]
     if len(second_digits) == 4 and _plausible(second) and second > first:
         refs.append(PeriodRef(PeriodKind.CALENDAR, second))  # "2019-2022": a range

@@ -75,6 +75,14 @@ class Cues:
         self.both_series = phrase_regex(series.both_series)
         self.fiscal_hint = phrase_regex(series.fiscal_hint)
         self.calendar_hint = phrase_regex(series.calendar_hint)
+        # what India buys and sells, and why the deficit is so big
+        composition = lex.composition
+        self.composition_phrases = phrase_regex(composition.composition_phrases)
+        self.composition_leaders = composition.composition_leaders.words
+        self.composition_flows = composition.composition_flows.words
+        self.year_asked = composition.year_asked.words
+        self.growing_phrases = phrase_regex(composition.growing_phrases)
+        self.cause_phrases = phrase_regex(composition.cause_phrases)
         # topics and requests
         self.passes = passes.passes.words
         self.border = passes.border.words

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 
 from bot.i18n import active_language
 from bot.services import answers as a
+from bot.services import goods
 from bot.services.questions import Intent, PeriodKind, PeriodRef, Question
 from bot.telegram.handlers.base import ExpiredButtonError, HandlerGroup, Press, button_press
 from bot.telegram.presenter import ChartData
-from bot.vocabulary import DealStatus, Series
+from bot.vocabulary import DealStatus, Quantity, Series
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -49,9 +50,7 @@ class ButtonHandlers(HandlerGroup):
         answer = self._answer(session, action)
         if answer is None:
             raise ExpiredButtonError
-        if isinstance(answer, a.ChartAnswer):
-            return self.presenter.chart_data(session, answer.kind)
-        return self.presenter.render(answer, bot_username=bot_username)
+        return self.presenter.answer_or_chart(session, answer, bot_username=bot_username)
 
     def _answer(self, session: Session, action: Action) -> a.Answer | None:
         freshness = self.services.freshness()
@@ -70,6 +69,12 @@ class ButtonHandlers(HandlerGroup):
                 return a.answer_question(session, _question(Intent.FLIGHTS), freshness)
             case "sources":
                 return a.sources_answer(session, action.page)
+            case "chart" if action.arg("kind") in ("imports", "exports"):
+                flow = Quantity(action.arg("kind"))
+                groups = goods.composition_answer(
+                    session, _question(Intent.COMPOSITION, quantity=flow)
+                )
+                return a.ChartAnswer("composition", groups)
             case "chart":
                 return a.ChartAnswer("deficit" if action.arg("kind") == "deficit" else "trade")
             case "latest":
@@ -100,6 +105,14 @@ def _question(
     series: Series | None = None,
     periods: tuple[PeriodRef, ...] = (),
     deal_status: DealStatus | None = None,
+    quantity: Quantity | None = None,
 ) -> Question:
     """The question a button stands for."""
-    return Question(text="", intent=intent, series=series, periods=periods, deal_status=deal_status)
+    return Question(
+        text="",
+        intent=intent,
+        series=series,
+        periods=periods,
+        deal_status=deal_status,
+        quantity=quantity,
+    )

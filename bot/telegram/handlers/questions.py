@@ -131,9 +131,7 @@ class QuestionHandlers(HandlerGroup):
             if intent is not None:
                 question = dataclasses.replace(question, intent=intent)
             answer = a.answer_question(session, question, self.services.freshness())
-        if isinstance(answer, a.ChartAnswer):
-            return self.presenter.chart_data(session, answer.kind)
-        return self.presenter.render(answer, bot_username=bot_username)
+        return self.presenter.answer_or_chart(session, answer, bot_username=bot_username)
 
     async def _reply_text(self, message: Message, template: str, *, with_menu: bool) -> None:
         username = message.get_bot().username

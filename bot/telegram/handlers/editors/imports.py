@@ -27,6 +27,7 @@ TABLE_RECORD_TYPES = {
     "commodity_deal": RecordType.DEAL,
     "flight_route": RecordType.FLIGHT,
     "context_note": RecordType.NOTE,
+    "trade_composition": RecordType.COMPOSITION,
 }
 
 
