@@ -385,7 +385,7 @@ def test_a_digest_in_hindi_gives_upcoming_dates_and_note_changes_in_hindi(
     english = html_to_text("\n".join(_digest_in(Language.EN, digest)))
     # Shipki La's expected reopening with its season; the end of China's rare-earth pause.
     assert "व्यापार सत्र: 1 जून – 30 नवंबर, ज़्यादातर व्यापार सितंबर–नवंबर में" in hindi
-    assert "9 अक्टूबर 2025 के व्यापक दुर्लभ पृथ्वी निर्यात नियंत्रणों पर चीन की एक साल की रोक ends" in hindi
+    assert "9 अक्टूबर 2025 के व्यापक दुर्लभ पृथ्वी निर्यात नियंत्रणों पर चीन की एक साल की रोक ख़त्म" in hindi
     assert "season 1 June – 30 November, most trade Sep–Nov" in english
     assert (
         "China's one-year pause of its 9 Oct 2025 wider rare-earth export controls ends" in english

@@ -154,7 +154,7 @@ def test_first_start_migrates_and_seeds_an_empty_database(
     assert row_counts(engine)["trade_figure"] == 36
     (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.bootstrap"]
     assert line.startswith("First start: created the database")
-    assert "Hindi texts: 134 of 134; 0 missing" in line
+    assert "Hindi texts: 146 of 146; 0 missing" in line
 
     caplog.clear()
     open_database(settings)  # the second start neither migrates nor seeds again
@@ -197,10 +197,10 @@ def test_the_seed_counts_and_names_the_texts_without_hindi(engine: Engine) -> No
     )
     with db.session_scope(engine) as session:
         report = load_dataset(session, dataset, actor=Actor.SEED)
-    assert (report.hindi.texts, report.hindi.translated, report.hindi.missing) == (134, 131, 3)
+    assert (report.hindi.texts, report.hindi.translated, report.hindi.missing) == (146, 143, 3)
     assert report.hindi.untranslated == (
         "pass lipulekh note",
         "pass lipulekh season",
         "history urea:event:2025-08 note",
     )
-    assert describe_hindi(report.hindi) == "Hindi texts: 131 of 134; 3 missing"
+    assert describe_hindi(report.hindi) == "Hindi texts: 143 of 146; 3 missing"

@@ -74,6 +74,7 @@ def upgrade() -> None:
         "trade_composition",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("note", sa.String(length=2000), nullable=True),
+        sa.Column("note_hi", sa.String(length=3000), nullable=True),
         sa.Column("source_id", sa.Integer(), nullable=False),
         sa.Column("as_of", sa.String(length=10), nullable=False),
         sa.Column("updated_by", sa.String(length=32), nullable=False),

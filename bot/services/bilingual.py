@@ -31,6 +31,7 @@ TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
     "flight_route": ("note", "frequency"),
     "context_note": ("note", "text"),
     "status_change": ("note",),
+    "trade_composition": ("note",),
 }
 
 
