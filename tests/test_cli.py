@@ -86,7 +86,7 @@ def test_seed_twice_then_export(tmp_path: Path) -> None:
     first = tradewatch(tmp_path, "seed")
     assert first.returncode == 0, first.stderr
     assert "seed: inserted" in first.stdout
-    assert "Hindi texts: 134 of 134; 0 missing" in first.stdout
+    assert "Hindi texts: 146 of 146; 0 missing" in first.stdout
     assert "flagged: china_cy 2025: " in first.stdout  # seed article 003's 20.5 bn
 
     second = tradewatch(tmp_path, "seed")

@@ -150,4 +150,4 @@ def test_the_hindi_texts_are_exported_beside_the_english(
     with (folder / "figure_reports.csv").open(encoding="utf-8", newline="") as handle:
         reports = list(csv.DictReader(handle))
     assert "note_hi" in reports[0]
-    assert sum(1 for row in reports if row["note_hi"]) == 20
+    assert sum(1 for row in reports if row["note_hi"]) == 22

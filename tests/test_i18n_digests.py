@@ -147,11 +147,11 @@ def test_the_hindi_digest_states_figures_dates_and_sources_in_hindi(
     india, partial, china = section(text, "चीन के साथ भारत का व्यापार घाटा").splitlines()[1:4]
     assert india.startswith(
         "• FY2024-25 (भारत का वित्त वर्ष, अनंतिम): 99.2 अरब डॉलर, FY2023-24 (85.07 अरब डॉलर) "
-        "के मुक़ाबले +14.13 अरब डॉलर (+16.6%)। NDTV (PTI) (https://www.ndtv.com/"
+        "के मुक़ाबले +14.13* अरब डॉलर (+16.6%*)। NDTV (PTI) (https://www.ndtv.com/"
     )
     assert india.endswith("· 17 अप्रैल 2025 की स्थिति ⏳ अनंतिम: तब से आंकड़े संशोधित हो चुके हो सकते हैं")
-    assert partial.startswith("• FY2025-26 (भारत का वित्त वर्ष, केवल ")
-    assert "अब तक 81.7* अरब डॉलर; अधूरी अवधि की तुलना कभी पूरे साल से नहीं की जाती।" in partial
+    assert partial.startswith("• अप्रैल 2025 – जनवरी 2026 (FY2025-26 में अब तक, अनंतिम): ")
+    assert "अब तक 92.3 अरब डॉलर; अधूरी अवधि की तुलना कभी पूरे साल से नहीं की जाती।" in partial
     assert china.startswith(
         "• 2025 (चीनी सीमा शुल्क विभाग, कैलेंडर वर्ष, अनंतिम): 116.12 अरब डॉलर; "
         "तुलना के लिए 2024 का घाटा दर्ज नहीं है।"
@@ -159,9 +159,10 @@ def test_the_hindi_digest_states_figures_dates_and_sources_in_hindi(
     assert "हाल के बदलाव\nअभी तक कोई बदलाव दर्ज नहीं है।" in text
 
     trade = section(text, "व्यापार (अरब डॉलर)")
-    assert "आयात 113.45 (+11.5%) · निर्यात 14.25 (−14.5%) · कुल व्यापार 127.7* (+7.9%)।" in trade
+    assert "आयात 113.45 (+11.5%) · निर्यात 14.25 (−14.5%) · कुल व्यापार 127.7* (+7.9%*)।" in trade
     assert (
-        "* बताए गए आंकड़ों से निकाला गया (व्यापार घाटा = आयात − निर्यात; कुल व्यापार = आयात + निर्यात)।"
+        "* बताए गए आंकड़ों से बॉट ने निकाला (घाटा = आयात − निर्यात; कुल = आयात + निर्यात; "
+        "बदलाव और उसकी दर दोनों अवधियों के मूल्यों से)।"
     ) in trade
     deals = section(text, "वस्तुओं के सौदे और प्रतिबंध")
     assert "(चीन → भारत), 15 अक्टूबर 2025 से। Business Standard (Bloomberg)" in deals

@@ -163,7 +163,12 @@ async def test_guided_edit_steps_in_hindi(bot: BotUnderTest, seeded_engine: Engi
     assert hindi(note["text"], "short note", "skip") == (
         "इतिहास के लिए एक छोटा नोट लिखें (बदलाव क्यों हुआ), या यह चरण छोड़ दें।"
     )
-    source = await say(bot, EDITOR, "Sikkim announced the season")
+    note_hi = await say(bot, EDITOR, "Sikkim announced the season")
+    assert hindi(note_hi["text"], "Type the same note") == (
+        "यही नोट हिन्दी में लिखें, हिन्दी जवाब पढ़ने वालों के लिए, या छोड़ दें (तब उन्हें अंग्रेज़ी नोट"
+        " दिखेगा, इस निशान के साथ)।"
+    )
+    source = await say(bot, EDITOR, "सिक्किम ने सत्र की घोषणा की")
     assert hindi(source["text"], "Type the source", "attributed").startswith(
         "स्रोत लिखें: वेब पता, या किसी स्रोत की key (/sources)।"
     )
