@@ -5,6 +5,9 @@ structure, so whatever the bot exports it can read back. Records refer to source
 history rows refer to records by (record_type, record_key), and news items refer to their
 feed by its URL. The bundled data has no feeds or news (the default feeds are a list of their
 own, `bot/data/feeds/`); the sections are optional, so files written before them still read.
+
+Over 500 lines: one item model per section and the cross-section reference checks belong to one
+schema that readers must see whole; splitting the items from the references is the next step.
 """
 
 from __future__ import annotations

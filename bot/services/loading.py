@@ -1,5 +1,8 @@
 """Load a dataset into the database: the bundled seed and file imports.
 
+(Just over 500 lines since product groups joined the sections: each section's loader follows
+the same rules below, kept beside them.)
+
 Rules, so that loading is safe to repeat:
 - a record that is missing is inserted;
 - a record whose last writer is the loading actor (e.g. "seed") is brought up to date, and each
