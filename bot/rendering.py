@@ -177,8 +177,11 @@ class Renderer:
         folders = [str(templates_dir())]
         if override_dir is not None:
             folders.insert(0, str(override_dir))
-        loader = FileSystemLoader(folders)
-        self.environments = {language: self._environment(loader, language) for language in Language}
+        self._loader = FileSystemLoader(folders)
+        # Each made when first rendered in: a process that only ever speaks English (`ask`, the
+        # delivery worker for English chats) never compiles the Hindi catalog. Two threads
+        # making the same one at once is harmless: the one stored last is used from then on.
+        self._environments: dict[Language, Environment] = {}
 
     @staticmethod
     def _environment(loader: FileSystemLoader, language: Language) -> Environment:
@@ -213,7 +216,11 @@ class Renderer:
         return environment
 
     def environment(self, language: Language | None = None) -> Environment:
-        return self.environments[language or active_language()]
+        language = language or active_language()
+        found = self._environments.get(language)
+        if found is None:
+            found = self._environments[language] = self._environment(self._loader, language)
+        return found
 
     def render(self, template: str, /, language: Language | None = None, **context: Any) -> str:
         """`template` in `language`, or in the language of the update being handled."""
