@@ -11,12 +11,12 @@ import asyncio
 import contextvars
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Generic, ParamSpec, TypeVar
 
 from telegram import Update
 
@@ -44,6 +44,32 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
+@dataclass(slots=True)
+class Snapshot(Generic[T]):
+    """A small table held in memory and re-read once it is `ttl_seconds` old, so an update
+    asking it costs no query; changes made in this process are set on it at once."""
+
+    value: T
+    ttl_seconds: float
+    read_at: float = float("-inf")
+    _reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def stale(self) -> bool:
+        return time.monotonic() - self.read_at > self.ttl_seconds
+
+    async def current(self, read: Callable[[], Awaitable[T]]) -> T:
+        if self.stale:
+            async with self._reading:  # updates arriving together read it once
+                if self.stale:
+                    await self.reload(read)
+        return self.value
+
+    async def reload(self, read: Callable[[], Awaitable[T]]) -> None:
+        self.value = await read()
+        self.read_at = time.monotonic()
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -61,14 +87,14 @@ class BotServices:
     chart_uploads: dict[str, str] = field(default_factory=dict)
     # Who holds a role, re-read at most once a minute: only their plain messages are checked
     # for a guided edit awaiting input, so nobody else's question pays for a query.
-    _admin_ids: frozenset[int] = frozenset()
-    _admins_read_at: float = float("-inf")
-    _admins_reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _admin_ids: Snapshot[frozenset[int]] = field(
+        default_factory=lambda: Snapshot(frozenset(), ADMIN_IDS_TTL_SECONDS)
+    )
     # Each chat's chosen language, re-read at most once a minute (changes made here are seen
     # at once; another process's, such as an import, within the minute).
-    _chat_languages: dict[int, Language] = field(default_factory=dict)
-    _chat_languages_read_at: float = float("-inf")
-    _chat_languages_reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _chat_languages: Snapshot[dict[int, Language]] = field(
+        default_factory=lambda: Snapshot({}, CHAT_LANGUAGES_TTL_SECONDS)
+    )
     _threads: ThreadPoolExecutor | None = None
 
     def __post_init__(self) -> None:
@@ -109,35 +135,30 @@ class BotServices:
 
         For message filters, which PTB calls synchronously; `is_admin` gives the answer.
         """
-        stale = time.monotonic() - self._admins_read_at > ADMIN_IDS_TTL_SECONDS
-        return stale or user_id in self._admin_ids
+        return self._admin_ids.stale or user_id in self._admin_ids.value
 
     async def is_admin(self, user_id: int) -> bool:
-        if time.monotonic() - self._admins_read_at > ADMIN_IDS_TTL_SECONDS:
-            async with self._admins_reading:  # updates arriving together read it once
-                if time.monotonic() - self._admins_read_at > ADMIN_IDS_TTL_SECONDS:
-                    await self.reload_admins()
-        return user_id in self._admin_ids
+        return user_id in await self._admin_ids.current(self._read_admin_ids)
 
     async def reload_admins(self) -> None:
-        self._admin_ids = await self.run(admins.admin_ids)
-        self._admins_read_at = time.monotonic()
+        await self._admin_ids.reload(self._read_admin_ids)
+
+    async def _read_admin_ids(self) -> frozenset[int]:
+        return await self.run(admins.admin_ids)
 
     async def chat_language(self, chat_id: int) -> Language | None:
         """The language `chat_id` chose (or subscribed with); None when it has none."""
-        if time.monotonic() - self._chat_languages_read_at > CHAT_LANGUAGES_TTL_SECONDS:
-            async with self._chat_languages_reading:
-                if time.monotonic() - self._chat_languages_read_at > CHAT_LANGUAGES_TTL_SECONDS:
-                    await self.reload_chat_languages()
-        return self._chat_languages.get(chat_id)
+        return (await self._chat_languages.current(self._read_chat_languages)).get(chat_id)
 
     def remember_chat_language(self, chat_id: int, language: Language) -> None:
         """A language this process has just committed: seen by the chat's next update."""
-        self._chat_languages[chat_id] = language
+        self._chat_languages.value[chat_id] = language
 
     async def reload_chat_languages(self) -> None:
-        self._chat_languages = await self.run(languages.chat_languages)
-        self._chat_languages_read_at = time.monotonic()
+        await self._chat_languages.reload(self._read_chat_languages)
+
+    async def _read_chat_languages(self) -> dict[int, Language]:
+        return await self.run(languages.chat_languages)
 
     async def update_language(self, update: object) -> Language:
         """The language to answer `update` in: the chat's choice, else the sender's Telegram
