@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -32,7 +32,6 @@ from bot.partial_date import PartialDate
 from bot.rendering import MAX_MESSAGE_LENGTH, Renderer, utf16_length
 from bot.services import languages
 from bot.services.digest import build_alert, build_digest, render_alert, render_digest
-from bot.services.timeline import Freshness
 from bot.telegram.answer_cache import AnswerCache
 from bot.telegram.broadcast import Broadcaster, RunReport, make_broadcast_bot
 from bot.telegram.callbacks import encode
@@ -45,7 +44,7 @@ from tests.conftest import FAKE_TOKEN
 from tests.factories import callback_update
 from tests.helpers_delivery import wait_until
 from tests.test_delivery import MONDAY_0900_IST, add_subscribers, record_change
-from tests.test_digest import add_change, nathu_la_edit, section
+from tests.test_digest import ALL_TOPICS, FRESHNESS, add_change, nathu_la_edit, section
 from tests.test_e2e import buttons as buttons_of
 from tests.test_subscriptions import EDITOR as CHANNEL_EDITOR
 from tests.test_subscriptions import (
@@ -66,9 +65,6 @@ if TYPE_CHECKING:
 
     from tests.conftest import BotUnderTest
 
-TODAY = date(2026, 4, 1)
-FRESHNESS = Freshness(TODAY, 120)
-ALL_TOPICS = frozenset({Topic.TRADE, Topic.DEALS, Topic.PASSES, Topic.FLIGHTS})
 RENDERER = Renderer()
 HINDI_TITLE = "आपका साप्ताहिक Trade Watch डाइजेस्ट"
 ENGLISH_TITLE = "Your weekly Trade Watch digest"
