@@ -3,8 +3,6 @@ and subscribers see the result (Bot API emulator, local feed server, `python -m 
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +17,7 @@ from bot.config import Settings
 from bot.models import Subscriber
 from bot.telegram.plain import html_to_text
 from devtools.botapi import BotApiEmulator
-from tests.conftest import FAKE_TOKEN
+from tests.bot_process import bot_environment, bot_running
 from tests.feedserver import FeedServer
 
 if TYPE_CHECKING:
@@ -102,16 +100,11 @@ def test_a_feed_item_reaches_an_editor_who_updates_the_record_for_readers_and_su
 ) -> None:
     feed_url = feed_server.add_feed("/desk.xml", FEED, etag='"d1"')
     database_url = f"sqlite:///{tmp_path / 'news.sqlite3'}"
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TELEGRAM", "DATABASE", "FEED", "NEWS", "ADMIN"))
-    }
-    environment.update(
-        TELEGRAM_BOT_TOKEN=FAKE_TOKEN,
-        TELEGRAM_API_BASE_URL=emulator.base_url,
-        DATABASE_URL=database_url,
-        DATA_DIR=str(tmp_path),
+    environment = bot_environment(
+        tmp_path,
+        emulator,
+        database_url,
+        unset=("FEED", "NEWS"),
         ADMIN_IDS=str(EDITOR),
         FEED_POLL_SECONDS="2",
         FEED_ALLOW_PRIVATE_HOSTS="true",
@@ -124,13 +117,8 @@ def test_a_feed_item_reaches_an_editor_who_updates_the_record_for_readers_and_su
         cwd=tmp_path, env=environment, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert "added feed" in added.stdout
-    log = (tmp_path / "bot.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path, env=environment, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
     editor, reader, other = (Chat(emulator, user) for user in (EDITOR, READER, OTHER_READER))
-    try:
+    with bot_running(tmp_path, environment):
         # Subscribers: one follows everything (passes included), one only the trade figures;
         # quiet hours off so the alert is not held whatever the hour where CI runs.
         reader.say("/subscribe")
@@ -194,13 +182,3 @@ def test_a_feed_item_reaches_an_editor_who_updates_the_record_for_readers_and_su
         news = html_to_text(reader.say("latest on nathu la").text or "")
         assert news.index("open") < news.index("In the news: Nathu La")
         assert "Nathu La border trade reopens" in news
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-    output = (tmp_path / "bot.log").read_text()
-    assert "Traceback" not in output, output[-3000:]

@@ -4,8 +4,6 @@ emulator, local feed server, `python -m bot run`)."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +18,7 @@ from bot.config import Settings
 from bot.models import Subscriber
 from bot.telegram.plain import html_to_text
 from devtools.botapi import BotApiEmulator
-from tests.conftest import FAKE_TOKEN
+from tests.bot_process import bot_environment, bot_running
 from tests.factories import NEWS_ARTICLES
 from tests.helpers_delivery import wait_until
 from tests.test_e2e_news import Chat
@@ -60,16 +58,11 @@ def test_a_published_article_reaches_its_topics_followers_once(
 ) -> None:
     feed_url = feed_server.add_feed("/india.xml", FEED, etag='"i1"')
     database_url = f"sqlite:///{tmp_path / 'news.sqlite3'}"
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TELEGRAM", "DATABASE", "FEED", "NEWS", "ADMIN", "ALERT"))
-    }
-    environment.update(
-        TELEGRAM_BOT_TOKEN=FAKE_TOKEN,
-        TELEGRAM_API_BASE_URL=emulator.base_url,
-        DATABASE_URL=database_url,
-        DATA_DIR=str(tmp_path),
+    environment = bot_environment(
+        tmp_path,
+        emulator,
+        database_url,
+        unset=("FEED", "NEWS", "ALERT"),
         ADMIN_IDS=str(EDITOR),
         # The first poll comes 2 s after the start; none is in flight when the test stops it.
         FEED_POLL_SECONDS="60",
@@ -82,15 +75,10 @@ def test_a_published_article_reaches_its_topics_followers_once(
         [sys.executable, "-m", "bot", "feeds", "add", feed_url, "--name", "India desk"],
         cwd=tmp_path, env=environment, capture_output=True, text=True, check=True,
     )  # fmt: skip
-    log = (tmp_path / "bot.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path, env=environment, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
     editor, passes, flights = (
         Chat(emulator, user) for user in (EDITOR, PASSES_READER, FLIGHTS_READER)
     )
-    try:
+    with bot_running(tmp_path, environment):
         passes.say("/subscribe")
         flights.say("/subscribe")
         engine = db.make_engine(Settings(_env_file=None, database_url=database_url))
@@ -150,13 +138,3 @@ def test_a_published_article_reaches_its_topics_followers_once(
         time.sleep(max(0.0, alerted + 11 - time.monotonic()))
         assert len(news_alerts(PASSES_READER)) == 1
         assert news_alerts(FLIGHTS_READER) == []
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-    output = (tmp_path / "bot.log").read_text()
-    assert "Traceback" not in output, output[-3000:]

@@ -11,9 +11,7 @@ cards are translated elsewhere; the checks for English left over name this area'
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import sys
 from collections import Counter
@@ -40,6 +38,7 @@ from bot.telegram.plain import html_to_text
 from bot.telegram.services import BotServices
 from bot.vocabulary import Frequency, Language, RecordType, Topic
 from devtools.botapi import BotApiEmulator
+from tests.bot_process import bot_environment, bot_running
 from tests.conftest import FAKE_TOKEN
 from tests.factories import callback_update
 from tests.helpers_delivery import wait_until
@@ -510,25 +509,15 @@ def test_a_hindi_reader_subscribes_gets_hindi_digest_and_alert_then_switches_to_
     emulator: BotApiEmulator, tmp_path: Path
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'hindi.sqlite3'}"
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TELEGRAM", "DATABASE", "ADMIN", "ALERT", "BROADCAST"))
-    }
-    environment.update(
-        TELEGRAM_BOT_TOKEN=FAKE_TOKEN,
-        TELEGRAM_API_BASE_URL=emulator.base_url,
-        DATABASE_URL=database_url,
-        DATA_DIR=str(tmp_path),
+    environment = bot_environment(
+        tmp_path,
+        emulator,
+        database_url,
+        unset=("ALERT", "BROADCAST"),
         ADMIN_IDS=str(EDITOR),
         ALERT_BATCH_SECONDS="0",
         BROADCAST_RATE="0",
     )
-    log = (tmp_path / "bot.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path, env=environment, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
     engine = db.make_engine(Settings(_env_file=None, database_url=database_url))
 
     def said(chat: int, text: str, replies: int = 1, **options: Any) -> list[str]:
@@ -554,52 +543,46 @@ def test_a_hindi_reader_subscribes_gets_hindi_digest_and_alert_then_switches_to_
         assert sent, "no digest arrived"
         return "\n\n".join(html_to_text(message.text or "") for message in sent)
 
-    try:
-        confirmation = said(READER, "/subscribe", replies=2, language_code="hi")[0]
-        assert confirmation.startswith("✅ सदस्यता ले ली गई। आपका पहला साप्ताहिक डाइजेस्ट")
-        with engine.begin() as connection:  # quiet hours off: CI runs at any hour
-            connection.execute(update(Subscriber).values(quiet_hours=False))
-
-        digest = digest_due()
-        assert digest.startswith(f"📬 {HINDI_TITLE}, ")
-        assert "चीन के साथ भारत का व्यापार घाटा" in digest
-        assert "116.12 अरब डॉलर; तुलना के लिए 2024 का घाटा दर्ज नहीं है।" in digest
-        assert ENGLISH_TITLE not in digest
-
-        # An editor's change reaches the reader as a Hindi alert.
-        before = len(emulator.messages(EDITOR))
-        emulator.push_message(EDITOR, "/set pass nathu-la reopening_scheduled")
-        preview = emulator.wait_for_messages(EDITOR, before + 1, timeout=60)[before]
-        confirm = next(data for label, data in buttons_of(preview).items() if "Confirm" in label)
-        emulator.push_callback_query(EDITOR, preview.message_id, confirm)
-
-        def alerts() -> list[str]:
-            return [
-                html_to_text(m.text or "")
-                for m in emulator.messages(READER)
-                if "Trade Watch अलर्ट" in (m.text or "")
-            ]
-
-        wait_until(alerts, 60, "the Hindi alert")
-        [alert] = alerts()
-        assert alert.startswith("🔔 Trade Watch अलर्ट\n\nNathu La (सीमा दर्रा)\n• स्थिति: ")
-
-        # English from now on: the next digest is in English.
-        assert said(READER, "/language en", language_code="hi")[0].startswith(
-            "✅ This chat now reads in English"
-        )
-        english = digest_due()
-        assert english.startswith(f"📬 {ENGLISH_TITLE}, ")
-        assert "India's trade deficit with China" in english
-        assert "डाइजेस्ट" not in english
-    finally:
-        engine.dispose()
-        process.send_signal(signal.SIGTERM)
+    with bot_running(tmp_path, environment):
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-    output = (tmp_path / "bot.log").read_text()
-    assert "Traceback" not in output, output[-3000:]
+            confirmation = said(READER, "/subscribe", replies=2, language_code="hi")[0]
+            assert confirmation.startswith("✅ सदस्यता ले ली गई। आपका पहला साप्ताहिक डाइजेस्ट")
+            with engine.begin() as connection:  # quiet hours off: CI runs at any hour
+                connection.execute(update(Subscriber).values(quiet_hours=False))
+
+            digest = digest_due()
+            assert digest.startswith(f"📬 {HINDI_TITLE}, ")
+            assert "चीन के साथ भारत का व्यापार घाटा" in digest
+            assert "116.12 अरब डॉलर; तुलना के लिए 2024 का घाटा दर्ज नहीं है।" in digest
+            assert ENGLISH_TITLE not in digest
+
+            # An editor's change reaches the reader as a Hindi alert.
+            before = len(emulator.messages(EDITOR))
+            emulator.push_message(EDITOR, "/set pass nathu-la reopening_scheduled")
+            preview = emulator.wait_for_messages(EDITOR, before + 1, timeout=60)[before]
+            confirm = next(
+                data for label, data in buttons_of(preview).items() if "Confirm" in label
+            )
+            emulator.push_callback_query(EDITOR, preview.message_id, confirm)
+
+            def alerts() -> list[str]:
+                return [
+                    html_to_text(m.text or "")
+                    for m in emulator.messages(READER)
+                    if "Trade Watch अलर्ट" in (m.text or "")
+                ]
+
+            wait_until(alerts, 60, "the Hindi alert")
+            [alert] = alerts()
+            assert alert.startswith("🔔 Trade Watch अलर्ट\n\nNathu La (सीमा दर्रा)\n• स्थिति: ")
+
+            # English from now on: the next digest is in English.
+            assert said(READER, "/language en", language_code="hi")[0].startswith(
+                "✅ This chat now reads in English"
+            )
+            english = digest_due()
+            assert english.startswith(f"📬 {ENGLISH_TITLE}, ")
+            assert "India's trade deficit with China" in english
+            assert "डाइजेस्ट" not in english
+        finally:
+            engine.dispose()
